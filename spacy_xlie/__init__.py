@@ -1,0 +1,39 @@
+"""spacy-xlie: cross-lingual relation extraction for spaCy.
+
+Importing the package registers the ``Doc`` extensions (``doc._.relations``,
+``doc._.xlie_id``, ``doc._.xlie_lang``). Components, architectures, readers and scorers
+are found by spaCy through entry points, so a packaged pipeline loads without importing
+this package first.
+"""
+
+from .about import __version__
+from .relations import (
+    NO_RELATION,
+    Relation,
+    RelationError,
+    add_entities,
+    add_relation,
+    clear_relations,
+    get_relations,
+    register_extensions,
+    set_relations,
+    span_from_chars,
+    span_from_tokens,
+)
+
+register_extensions()
+
+__all__ = [
+    "__version__",
+    "NO_RELATION",
+    "Relation",
+    "RelationError",
+    "add_entities",
+    "add_relation",
+    "clear_relations",
+    "get_relations",
+    "register_extensions",
+    "set_relations",
+    "span_from_chars",
+    "span_from_tokens",
+]

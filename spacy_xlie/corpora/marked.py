@@ -1,0 +1,198 @@
+"""KBP37 and RELX ``.txt``: sentences with ``<e1>``/``<e2>`` markers and a directed label.
+
+Format (blocks separated by blank lines)::
+
+    17647<TAB>"The <e1> Sacramento Heatwave </e1> is ... <e2> California </e2>."
+    org:stateorprovince_of_headquarters(e1,e2)
+
+``rel(e1,e2)`` holds from e1 to e2, ``rel(e2,e1)`` from e2 to e1, ``no_relation`` means
+none (no relation is stored: absence is the negative class). The sentence id is kept in
+``doc._.xlie_id`` so parallel RELX docs can be paired across languages.
+"""
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, List, Optional, Tuple, Union
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from ..errors import XlieDataError
+from ..relations import NO_RELATION, RelationError, add_entities, span_from_chars
+from .base import (
+    DEFAULT_ENT_LABEL,
+    ConvertStats,
+    Tokenize,
+    doc_with_boundaries,
+    guarded,
+    normalize_space,
+    set_pair,
+    spacy_tokenize,
+    whitespace_tokenize,
+)
+
+MARKER_RE = re.compile(r"\s*</(e[12])>|<(e[12])>\s*")
+LABEL_RE = re.compile(r"^(?P<rel>[^()\s]+)\((?P<first>e[12]),(?P<second>e[12])\)$")
+
+
+@dataclass
+class MarkedRecord:
+    """One block of a marked file, with the line numbers used in error messages."""
+
+    path: str
+    line: int
+    sent_id: str
+    sentence: str
+    label: str
+    label_line: int
+
+
+def read_blocks(path: Union[str, Path]) -> Iterator[MarkedRecord]:
+    """Yield the blocks of a KBP37/RELX file (a sentence line, then a label line)."""
+    path = str(path)
+    pending: Optional[Tuple[int, str, str]] = None
+    with open(path, encoding="utf8") as f:
+        for line_no, raw in enumerate(f, start=1):
+            line = raw.rstrip("\n").rstrip("\r")
+            if not line.strip():
+                continue
+            if pending is None:
+                if "\t" not in line:
+                    raise XlieDataError(
+                        "expected 'ID<TAB>\"sentence\"', found no TAB", path, line_no, "sentence"
+                    )
+                sent_id, sentence = line.split("\t", 1)
+                pending = (line_no, sent_id.strip(), sentence)
+            else:
+                yield MarkedRecord(path, pending[0], pending[1], pending[2], line.strip(), line_no)
+                pending = None
+    if pending is not None:
+        raise XlieDataError("sentence has no label line", path, pending[0], "label")
+
+
+def parse_label(label: str) -> Tuple[Optional[str], bool]:
+    """``rel(e2,e1)`` -> ``("rel", False)``: relation and whether e1 is the head."""
+    if label == NO_RELATION:
+        return None, True
+    match = LABEL_RE.match(label)
+    if match is None:
+        raise ValueError(f"unknown label or direction {label!r}: expected REL(e1,e2), "
+                         f"REL(e2,e1) or {NO_RELATION}")
+    first, second = match.group("first"), match.group("second")
+    if first == second:
+        raise ValueError(f"unknown direction ({first},{second}) in {label!r}")
+    return match.group("rel"), first == "e1"
+
+
+def _ends_with_space(pieces: List[str]) -> bool:
+    """True at the start of the text or after a space: a further space would double it."""
+    text = "".join(pieces)
+    return not text or text.endswith(" ")
+
+
+def strip_markers(sentence: str) -> Tuple[str, Tuple[int, int], Tuple[int, int]]:
+    """Remove the markers; return the clean text and the character spans of e1 and e2."""
+    sentence = normalize_space(sentence)
+    if len(sentence) >= 2 and sentence[0] == sentence[-1] == '"':
+        sentence = sentence[1:-1].strip()
+    pieces: List[str] = []
+    opened: dict = {}
+    closed: dict = {}
+    length = 0
+    last = 0
+    for match in MARKER_RE.finditer(sentence):
+        piece = sentence[last:match.start()]
+        if piece.startswith(" ") and _ends_with_space(pieces):
+            piece = piece[1:]  # an empty entity "<e1> </e1>" leaves two spaces
+        pieces.append(piece)
+        length += len(piece)
+        last = match.end()
+        closing, opening = match.group(1), match.group(2)
+        name = closing or opening
+        target = closed if closing else opened
+        if name in target:
+            raise ValueError(f"marker {match.group().strip()} appears twice")
+        if closing and name not in opened:
+            raise ValueError(f"unbalanced marker: </{name}> before <{name}>")
+        target[name] = length
+    tail = sentence[last:]
+    if tail.startswith(" ") and _ends_with_space(pieces):
+        tail = tail[1:]
+    pieces.append(tail)
+    for name in ("e1", "e2"):
+        if name not in opened or name not in closed:
+            missing = f"<{name}>" if name not in opened else f"</{name}>"
+            raise ValueError(f"missing marker {missing}")
+    text = "".join(pieces)
+    e1 = (opened["e1"], closed["e1"])
+    e2 = (opened["e2"], closed["e2"])
+    if e1[0] < e2[1] and e2[0] < e1[1]:
+        raise ValueError("entities e1 and e2 overlap")
+    return text, e1, e2
+
+
+def record_to_doc(
+    nlp: Language,
+    record: MarkedRecord,
+    *,
+    tokenize: Tokenize,
+    lang: str,
+    ent_label: str,
+    stats: Optional[ConvertStats] = None,
+) -> Doc:
+    """One block -> a Doc with two entities, at most one relation, its id and language."""
+    try:
+        relation, head_is_e1 = parse_label(record.label)
+    except ValueError as err:
+        raise XlieDataError(str(err), record.path, record.label_line, "label") from None
+    try:
+        text, e1, e2 = strip_markers(record.sentence)
+        if not text.strip():
+            raise ValueError("empty sentence")
+        doc = doc_with_boundaries(nlp, text, [*e1, *e2], tokenize)
+        if e1[0] == e1[1] or e2[0] == e2[1]:
+            # Upstream data has a few empty markers ("<e1> </e1>"): keep the doc (counts
+            # stay those of the raw file) with the other entity, but no relation.
+            kept = [span for span in (e1, e2) if span[0] < span[1]]
+            add_entities(doc, [span_from_chars(doc, *span, label=ent_label) for span in kept])
+            if stats is not None:
+                stats.empty_entities += 1
+        else:
+            set_pair(doc, e1, e2, ent_label=ent_label, relation=relation,
+                     head_is_e1=head_is_e1)
+    except (ValueError, RelationError) as err:
+        raise XlieDataError(str(err), record.path, record.line, "sentence") from None
+    doc._.xlie_id = record.sent_id
+    doc._.xlie_lang = lang
+    return doc
+
+
+def read_marked(
+    path: Union[str, Path],
+    lang: str = "en",
+    *,
+    pretokenized: bool = False,
+    nlp: Optional[Language] = None,
+    ent_label: str = DEFAULT_ENT_LABEL,
+    skip_invalid: bool = False,
+    stats: Optional[ConvertStats] = None,
+) -> Iterator[Doc]:
+    """Docs from a KBP37/RELX file.
+
+    ``pretokenized`` splits on spaces (KBP37); otherwise ``spacy.blank(lang)``'s tokenizer
+    is used (RELX translations). Docs share ``nlp.vocab`` when ``nlp`` is given.
+    """
+    nlp = nlp or spacy.blank(lang)
+    tokenize = whitespace_tokenize if pretokenized else spacy_tokenize(nlp)
+    stats = stats if stats is not None else ConvertStats()
+
+    def convert(record: MarkedRecord) -> Doc:
+        doc = record_to_doc(
+            nlp, record, tokenize=tokenize, lang=lang, ent_label=ent_label, stats=stats
+        )
+        stats.count_doc(doc, raw_label=record.label)
+        return doc
+
+    yield from guarded(read_blocks(path), convert, skip_invalid=skip_invalid, stats=stats)

@@ -1,0 +1,214 @@
+"""The relation data model: directed, labelled links between entity spans of a Doc.
+
+Relations are kept in ``doc.user_data`` as plain data (token offsets, strings, floats),
+never as ``Span`` objects, so they survive everything spaCy does to a Doc's user data:
+``DocBin(store_user_data=True)``, ``Doc.to_bytes``/``from_bytes``, ``pickle`` (and so
+``nlp.pipe(n_process=...)``) and ``Doc.copy``. ``doc._.relations`` rebuilds
+:class:`Relation` objects with live ``Span`` arguments on every read.
+
+Every argument of a relation must be an entity of the doc: a span of ``doc.ents`` or of
+a named span group (``doc.spans[key]``). That keeps one source of truth for entity
+labels and knowledge-base ids.
+"""
+
+from dataclasses import dataclass
+from typing import Iterable, List, Optional, Sequence, Tuple
+
+from spacy.tokens import Doc, Span
+
+#: Name of the Doc extension holding the plain-data records.
+DATA_ATTR = "xlie_relations_data"
+#: Label that means "no relation holds": never stored, never scored as positive.
+NO_RELATION = "no_relation"
+
+
+class RelationError(ValueError):
+    """A relation or entity offset that cannot be represented on a Doc."""
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A directed relation ``head --label--> tail`` between two entity spans."""
+
+    head: Span
+    tail: Span
+    label: str
+    score: float = 1.0
+    source: Optional[str] = None
+    spans_key: Optional[str] = None
+
+    @property
+    def key(self) -> Tuple[int, int, int, int, str]:
+        """Offsets and label: what scorers compare (direction included)."""
+        return (self.head.start, self.head.end, self.tail.start, self.tail.end, self.label)
+
+    def to_dict(self) -> dict:
+        """Plain-data record, as stored in ``doc.user_data``."""
+        return {
+            "head": [self.head.start, self.head.end],
+            "tail": [self.tail.start, self.tail.end],
+            "label": self.label,
+            "score": float(self.score),
+            "source": self.source,
+            "spans_key": self.spans_key,
+        }
+
+
+def _entity_pool(doc: Doc, spans_key: Optional[str]) -> Sequence[Span]:
+    if spans_key is None:
+        return doc.ents
+    if spans_key not in doc.spans:
+        raise RelationError(f"Doc has no span group '{spans_key}' (it has: {list(doc.spans)})")
+    return doc.spans[spans_key]
+
+
+def _find_entity(doc: Doc, start: int, end: int, spans_key: Optional[str]) -> Span:
+    for span in _entity_pool(doc, spans_key):
+        if span.start == start and span.end == end:
+            return span
+    where = "doc.ents" if spans_key is None else f"doc.spans['{spans_key}']"
+    raise RelationError(
+        f"Relation argument tokens [{start}:{end}] ('{doc[start:end].text}') is not an "
+        f"entity in {where}: add the entity before the relation"
+    )
+
+
+def _records(doc: Doc) -> list:
+    data = doc._.get(DATA_ATTR)
+    if data is None:
+        return []
+    # msgpack (DocBin, to_bytes) may hand back tuples: normalise to a fresh list.
+    return list(data)
+
+
+def _relations_getter(doc: Doc) -> List[Relation]:
+    relations = []
+    for rec in _records(doc):
+        key = rec.get("spans_key")
+        head = _find_entity(doc, rec["head"][0], rec["head"][1], key)
+        tail = _find_entity(doc, rec["tail"][0], rec["tail"][1], key)
+        relations.append(
+            Relation(head, tail, rec["label"], rec.get("score", 1.0), rec.get("source"), key)
+        )
+    return relations
+
+
+def _relations_setter(doc: Doc, relations: Iterable[Relation]) -> None:
+    set_relations(doc, relations)
+
+
+def register_extensions() -> None:
+    """Register ``doc._.relations`` (idempotent; runs on ``import spacy_xlie``)."""
+    if not Doc.has_extension(DATA_ATTR):
+        Doc.set_extension(DATA_ATTR, default=None)
+    if not Doc.has_extension("relations"):
+        Doc.set_extension("relations", getter=_relations_getter, setter=_relations_setter)
+    for name in ("xlie_id", "xlie_lang"):
+        if not Doc.has_extension(name):
+            Doc.set_extension(name, default=None)
+
+
+def _check_argument(doc: Doc, span: Span, spans_key: Optional[str]) -> Span:
+    if span.doc is not doc:
+        raise RelationError(f"Span '{span.text}' belongs to another Doc")
+    return _find_entity(doc, span.start, span.end, spans_key)
+
+
+def add_relation(
+    doc: Doc,
+    head: Span,
+    tail: Span,
+    label: str,
+    *,
+    score: float = 1.0,
+    source: Optional[str] = None,
+    spans_key: Optional[str] = None,
+) -> Relation:
+    """Add ``head --label--> tail`` to ``doc._.relations`` and return it.
+
+    Both spans must already be entities (``doc.ents`` or ``doc.spans[spans_key]``).
+    ``no_relation`` is not stored: its absence is the negative class.
+    """
+    if not label or label == NO_RELATION:
+        raise RelationError(f"Invalid relation label {label!r}: '{NO_RELATION}' is not stored")
+    head = _check_argument(doc, head, spans_key)
+    tail = _check_argument(doc, tail, spans_key)
+    if head.start == tail.start and head.end == tail.end:
+        raise RelationError(f"Head and tail are the same span '{head.text}'")
+    rel = Relation(head, tail, label, float(score), source, spans_key)
+    doc._.set(DATA_ATTR, _records(doc) + [rel.to_dict()])
+    return rel
+
+
+def set_relations(doc: Doc, relations: Iterable[Relation]) -> None:
+    """Replace all relations of ``doc`` (each one validated as in :func:`add_relation`)."""
+    clear_relations(doc)
+    for rel in relations:
+        add_relation(
+            doc, rel.head, rel.tail, rel.label,
+            score=rel.score, source=rel.source, spans_key=rel.spans_key,
+        )
+
+
+def get_relations(
+    doc: Doc, *, label: Optional[str] = None, source: Optional[str] = None
+) -> List[Relation]:
+    """The doc's relations, optionally filtered by label and/or source."""
+    return [
+        rel
+        for rel in doc._.relations
+        if (label is None or rel.label == label) and (source is None or rel.source == source)
+    ]
+
+
+def clear_relations(doc: Doc, *, source: Optional[str] = None) -> None:
+    """Remove all relations, or only those from one ``source``."""
+    if source is None:
+        doc._.set(DATA_ATTR, None)
+        return
+    kept = [rec for rec in _records(doc) if rec.get("source") != source]
+    doc._.set(DATA_ATTR, kept or None)
+
+
+def span_from_tokens(doc: Doc, start: int, end: int, label: str, kb_id: str = "") -> Span:
+    """A labelled span over tokens ``[start, end)``, with a clear error when out of range."""
+    if not 0 <= start < end <= len(doc):
+        raise RelationError(f"Token offsets [{start}:{end}] out of range for a doc of {len(doc)} tokens")
+    return Span(doc, start, end, label=label, kb_id=kb_id)
+
+
+def span_from_chars(doc: Doc, start: int, end: int, label: str, kb_id: str = "") -> Span:
+    """A labelled span over characters ``[start, end)``; they must fall on token boundaries."""
+    if not 0 <= start < end <= len(doc.text):
+        raise RelationError(
+            f"Character offsets [{start}:{end}] out of range for a text of {len(doc.text)} characters"
+        )
+    span = doc.char_span(start, end, label=label, kb_id=kb_id, alignment_mode="strict")
+    if span is None:
+        raise RelationError(
+            f"Character offsets [{start}:{end}] ('{doc.text[start:end]}') do not fall on token "
+            "boundaries"
+        )
+    return span
+
+
+def add_entities(doc: Doc, spans: Iterable[Span], spans_key: Optional[str] = None) -> List[Span]:
+    """Add entity spans to ``doc.ents`` (keeping existing ones) or a span group.
+
+    Returns the spans as stored. Overlapping ``doc.ents`` raise a :class:`RelationError`;
+    identical spans are added once.
+    """
+    spans = list(spans)
+    if spans_key is not None:
+        group = doc.spans[spans_key] if spans_key in doc.spans else []
+        known = {(s.start, s.end, s.label) for s in group}
+        doc.spans[spans_key] = list(group) + [s for s in spans if (s.start, s.end, s.label) not in known]
+        return spans
+    existing = {(e.start, e.end): e for e in doc.ents}
+    new = [s for s in spans if (s.start, s.end) not in existing]
+    try:
+        doc.ents = list(doc.ents) + new
+    except ValueError as err:
+        texts = ", ".join(f"'{s.text}' [{s.start}:{s.end}]" for s in new)
+        raise RelationError(f"Entities overlap: {texts}") from err
+    return [next(e for e in doc.ents if (e.start, e.end) == (s.start, s.end)) for s in spans]

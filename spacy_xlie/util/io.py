@@ -1,0 +1,67 @@
+"""Atomic output: a failed run never leaves a half-written file where a good one was."""
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterable, Iterator, Union
+
+import srsly
+from spacy.tokens import Doc, DocBin
+
+PathLike = Union[str, Path]
+
+
+@contextlib.contextmanager
+def atomic_path(path: PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it over ``path`` only on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_docbin(docs: Iterable[Doc], path: PathLike) -> int:
+    """Write docs (entities, spans, relations and ids) to a ``.spacy`` file atomically."""
+    docbin = DocBin(store_user_data=True)
+    count = 0
+    for doc in docs:
+        docbin.add(doc)
+        count += 1
+    with atomic_path(path) as tmp:
+        docbin.to_disk(tmp)
+    return count
+
+
+def write_jsonl(records: Iterable[dict], path: PathLike) -> int:
+    """Write JSON lines atomically; returns the number of records."""
+    count = 0
+
+    def counted() -> Iterator[dict]:
+        nonlocal count
+        for rec in records:
+            count += 1
+            yield rec
+
+    with atomic_path(path) as tmp:
+        srsly.write_jsonl(tmp, counted())
+    return count
+
+
+def write_json(data: object, path: PathLike) -> None:
+    """Write one JSON document atomically (reports, metrics)."""
+    with atomic_path(path) as tmp:
+        srsly.write_json(tmp, data)
+
+
+def write_text(text: str, path: PathLike) -> None:
+    """Write a text file atomically (Markdown reports)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf8")

@@ -1,0 +1,28 @@
+"""Shared fixtures: the local data mirror, offline Hugging Face, and small helpers."""
+
+import os
+from pathlib import Path
+
+import pytest
+import spacy
+
+import spacy_xlie  # noqa: F401  (registers doc._.relations)
+from spacy_xlie.data import ENV_VAR, data_dir
+
+# Never let a test reach for the model hub: a hub name would retry for ~50 s and fail.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real data sets; tests that need them skip with the reason when absent."""
+    path = data_dir()
+    if path is None:
+        pytest.skip(f"real data not found: set {ENV_VAR} to a folder like ../shared/data")
+    return path
+
+
+@pytest.fixture
+def nlp_en():
+    return spacy.blank("en")
