@@ -173,7 +173,9 @@ def clear_relations(doc: Doc, *, source: Optional[str] = None) -> None:
 def span_from_tokens(doc: Doc, start: int, end: int, label: str, kb_id: str = "") -> Span:
     """A labelled span over tokens ``[start, end)``, with a clear error when out of range."""
     if not 0 <= start < end <= len(doc):
-        raise RelationError(f"Token offsets [{start}:{end}] out of range for a doc of {len(doc)} tokens")
+        raise RelationError(
+            f"Token offsets [{start}:{end}] out of range for a doc of {len(doc)} tokens"
+        )
     return Span(doc, start, end, label=label, kb_id=kb_id)
 
 
@@ -181,7 +183,8 @@ def span_from_chars(doc: Doc, start: int, end: int, label: str, kb_id: str = "")
     """A labelled span over characters ``[start, end)``; they must fall on token boundaries."""
     if not 0 <= start < end <= len(doc.text):
         raise RelationError(
-            f"Character offsets [{start}:{end}] out of range for a text of {len(doc.text)} characters"
+            f"Character offsets [{start}:{end}] out of range for a text of "
+            f"{len(doc.text)} characters"
         )
     span = doc.char_span(start, end, label=label, kb_id=kb_id, alignment_mode="strict")
     if span is None:
@@ -202,7 +205,8 @@ def add_entities(doc: Doc, spans: Iterable[Span], spans_key: Optional[str] = Non
     if spans_key is not None:
         group = doc.spans[spans_key] if spans_key in doc.spans else []
         known = {(s.start, s.end, s.label) for s in group}
-        doc.spans[spans_key] = list(group) + [s for s in spans if (s.start, s.end, s.label) not in known]
+        new = [s for s in spans if (s.start, s.end, s.label) not in known]
+        doc.spans[spans_key] = list(group) + new
         return spans
     existing = {(e.start, e.end): e for e in doc.ents}
     new = [s for s in spans if (s.start, s.end) not in existing]

@@ -26,3 +26,11 @@ def shared_data() -> Path:
 @pytest.fixture
 def nlp_en():
     return spacy.blank("en")
+
+
+@pytest.fixture(scope="session")
+def tiny_xlmr(tmp_path_factory) -> Path:
+    """A tiny random-weight XLM-R (SentencePiece tokenizer trained here), loaded by path."""
+    from spacy_xlie.util.random_xlmr import build_random_xlmr
+
+    return build_random_xlmr(tmp_path_factory.mktemp("tiny_xlmr"))
