@@ -198,8 +198,8 @@ def span_from_chars(doc: Doc, start: int, end: int, label: str, kb_id: str = "")
 def add_entities(doc: Doc, spans: Iterable[Span], spans_key: Optional[str] = None) -> List[Span]:
     """Add entity spans to ``doc.ents`` (keeping existing ones) or a span group.
 
-    Returns the spans as stored. Overlapping ``doc.ents`` raise a :class:`RelationError`;
-    identical spans are added once.
+    Returns the spans as stored. Overlapping or unlabelled ``doc.ents`` raise a
+    :class:`RelationError`; identical spans are added once.
     """
     spans = list(spans)
     if spans_key is not None:
@@ -208,6 +208,10 @@ def add_entities(doc: Doc, spans: Iterable[Span], spans_key: Optional[str] = Non
         new = [s for s in spans if (s.start, s.end, s.label) not in known]
         doc.spans[spans_key] = list(group) + new
         return spans
+    unlabelled = [s for s in spans if not s.label_]
+    if unlabelled:
+        # spaCy reads an entity without a label as "outside": doc.ents would drop it.
+        raise RelationError(f"Entity '{unlabelled[0].text}' has no label")
     existing = {(e.start, e.end): e for e in doc.ents}
     new = [s for s in spans if (s.start, s.end) not in existing]
     try:

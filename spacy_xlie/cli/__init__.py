@@ -1,6 +1,6 @@
 """Command-line interface: ``spacy-xlie COMMAND`` or ``python -m spacy_xlie COMMAND``."""
 
-from . import convert, evaluate, label, project, workflow  # noqa: F401  (commands register)
+from . import convert, evaluate, kb, label, project, workflow  # noqa: F401  (commands register)
 from ._app import app
 
 

@@ -1,9 +1,23 @@
 """Shared pieces of the converters: conversion statistics, the skip-invalid guard, and
 building a Doc whose entity boundaries are always token boundaries."""
 
+import json
+import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, List, Optional, Sequence, Tuple, TypeVar
+from pathlib import Path
+from typing import (
+    Any,
+    Callable,
+    Iterable,
+    Iterator,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+    TypeVar,
+    Union,
+)
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -25,6 +39,8 @@ class ConvertStats:
     skipped: int = 0
     #: Records kept without their relation because an entity marker was empty.
     empty_entities: int = 0
+    #: Records left out on purpose, not for being malformed (Prodigy answers != "accept").
+    rejected: int = 0
     labels: Counter = field(default_factory=Counter)
     errors: List[str] = field(default_factory=list)
 
@@ -41,6 +57,7 @@ class ConvertStats:
             "docs": self.docs,
             "skipped": self.skipped,
             "empty_entities": self.empty_entities,
+            "rejected": self.rejected,
             "labels": dict(sorted(self.labels.items())),
             "errors": self.errors[:20],
         }
@@ -146,3 +163,167 @@ def set_pair(
 def normalize_space(text: str) -> str:
     """Collapse whitespace runs to one space and strip the ends."""
     return " ".join(text.split())
+
+
+def doc_split_at(nlp: Language, text: str, cuts: Iterable[int]) -> Doc:
+    """Tokenise ``text`` with the language's tokenizer, then split every token that an
+    offset in ``cuts`` falls inside.
+
+    Unlike :func:`doc_with_boundaries` the text is kept exactly (``doc.text == text``,
+    whitespace runs included), so character offsets given against the raw text stay
+    valid; the tokenizer sees the whole sentence, so its context rules still apply.
+    German ``Apples`` with an entity ``Apple`` becomes ``Apple`` + ``s``.
+    """
+    cuts = sorted(set(cuts))
+    words: List[str] = []
+    spaces: List[bool] = []
+    for token in nlp.tokenizer(text):
+        start, end = token.idx, token.idx + len(token)
+        bounds = [start, *(c for c in cuts if start < c < end), end]
+        for left, right in zip(bounds, bounds[1:]):
+            words.append(text[left:right])
+            spaces.append(False)
+        spaces[-1] = bool(token.whitespace_)
+    return Doc(nlp.vocab, words=words, spaces=spaces)
+
+
+def trim_offsets(text: str, start: int, end: int) -> Tuple[int, int]:
+    """Shrink ``[start, end)`` so it neither starts nor ends with whitespace; entity
+    offsets that take in a neighbouring space would otherwise miss every token boundary."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+# ---- JSON input: records with the line they start on, errors that name the field ----
+
+PathLike = Union[str, Path]
+_SPACE = re.compile(r"\s*")
+
+
+def iter_json_list(path: PathLike) -> Iterator[Tuple[int, Any]]:
+    """Yield ``(line, item)`` for each item of a file holding one JSON list.
+
+    The list is decoded item by item so every record knows its line. Invalid JSON ends
+    the file with an error even under ``skip_invalid``: nothing after it can be trusted.
+    """
+    path = str(path)
+    with open(path, encoding="utf8") as f:
+        text = f.read()
+    decoder = json.JSONDecoder()
+    pos = _SPACE.match(text).end()
+    if text[pos:pos + 1] != "[":
+        line = text.count("\n", 0, pos) + 1
+        raise XlieDataError("expected a JSON list of records", path, line, "json")
+    pos = _SPACE.match(text, pos + 1).end()
+    line, counted = 1, 0
+    if text[pos:pos + 1] == "]":
+        pos += 1
+    else:
+        while True:
+            try:
+                item, end = decoder.raw_decode(text, pos)
+            except json.JSONDecodeError as err:
+                raise XlieDataError(f"invalid JSON: {err.msg}", path, err.lineno, "json") from None
+            line += text.count("\n", counted, pos)
+            counted = pos
+            yield line, item
+            pos = _SPACE.match(text, end).end()
+            if text[pos:pos + 1] == ",":
+                pos = _SPACE.match(text, pos + 1).end()
+                continue
+            if text[pos:pos + 1] == "]":
+                pos += 1
+                break
+            raise XlieDataError(
+                "invalid JSON: expected ',' or ']' after a record",
+                path, text.count("\n", 0, pos) + 1, "json",
+            )
+    pos = _SPACE.match(text, pos).end()
+    if pos < len(text):
+        raise XlieDataError(
+            "invalid JSON: extra data after the list", path, text.count("\n", 0, pos) + 1, "json"
+        )
+
+
+def iter_lines(path: PathLike) -> Iterator[Tuple[int, str]]:
+    """Yield ``(line, text)`` for the non-blank lines of a JSONL file."""
+    with open(path, encoding="utf8") as f:
+        for line_no, raw in enumerate(f, start=1):
+            if raw.strip():
+                yield line_no, raw
+
+
+def parse_json_line(raw: str, path: PathLike, line: int) -> dict:
+    """One JSONL line as a dict, or an :class:`XlieDataError` saying why not."""
+    try:
+        record = json.loads(raw)
+    except json.JSONDecodeError as err:
+        raise XlieDataError(f"invalid JSON: {err.msg}", path, line, "json") from None
+    if not isinstance(record, dict):
+        raise XlieDataError(
+            f"expected a JSON object, found {type(record).__name__}", path, line, "record"
+        )
+    return record
+
+
+_TYPE_NAMES = {str: "a string", int: "an integer", list: "a list", dict: "an object",
+               float: "a number", bool: "true or false"}
+
+
+def require(record: Any, name: str, kind: type, path: PathLike, line: int,
+            where: str = "") -> Any:
+    """``record[name]`` checked to be of ``kind`` (bools are not integers here)."""
+    fname = f"{where}{name}"
+    if not isinstance(record, dict):
+        raise XlieDataError(
+            f"expected an object, found {type(record).__name__}", path, line, where.rstrip(".")
+            or "record",
+        )
+    if name not in record:
+        raise XlieDataError("missing field", path, line, fname)
+    value = record[name]
+    wrong_bool = isinstance(value, bool) and kind is not bool
+    if wrong_bool or not isinstance(value, kind):
+        raise XlieDataError(
+            f"expected {_TYPE_NAMES.get(kind, kind.__name__)}, found {type(value).__name__}",
+            path, line, fname,
+        )
+    return value
+
+
+def require_text(record: Any, name: str, path: PathLike, line: int, where: str = "") -> str:
+    """A string field that is not empty or only whitespace."""
+    value = require(record, name, str, path, line, where)
+    if not value.strip():
+        raise XlieDataError("empty text", path, line, f"{where}{name}")
+    return value
+
+
+def require_offsets(value: Any, limit: int, path: PathLike, line: int, fname: str,
+                    unit: str = "character") -> Tuple[int, int]:
+    """A ``[start, end)`` pair of integers with ``0 <= start < end <= limit``."""
+    if (
+        not isinstance(value, (list, tuple))
+        or len(value) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    ):
+        raise XlieDataError(f"expected [start, end] {unit} offsets, found {value!r:.60}",
+                            path, line, fname)
+    start, end = value
+    if not 0 <= start < end <= limit:
+        raise XlieDataError(
+            f"{unit} offsets [{start}, {end}] out of range for a length of {limit}",
+            path, line, fname,
+        )
+    return start, end
+
+
+def record_id(record: dict, stem: str, index: int) -> str:
+    """The record's own ``id`` when it has one, else ``FILESTEM:INDEX`` (0-based)."""
+    value = record.get("id")
+    if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value):
+        return str(value)
+    return f"{stem}:{index}"

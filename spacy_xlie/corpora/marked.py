@@ -49,8 +49,10 @@ class MarkedRecord:
     label_line: int
 
 
-def read_blocks(path: Union[str, Path]) -> Iterator[MarkedRecord]:
-    """Yield the blocks of a KBP37/RELX file (a sentence line, then a label line)."""
+def read_items(path: Union[str, Path]) -> Iterator[Union[MarkedRecord, XlieDataError]]:
+    """Yield each block of a KBP37/RELX file (a sentence line, then a label line), or the
+    error that spoils it, and read on: ``skip_invalid`` can then skip a block with a
+    missing TAB or label line and keep the rest of the file."""
     path = str(path)
     pending: Optional[Tuple[int, str, str]] = None
     with open(path, encoding="utf8") as f:
@@ -58,18 +60,29 @@ def read_blocks(path: Union[str, Path]) -> Iterator[MarkedRecord]:
             line = raw.rstrip("\n").rstrip("\r")
             if not line.strip():
                 continue
-            if pending is None:
-                if "\t" not in line:
-                    raise XlieDataError(
-                        "expected 'ID<TAB>\"sentence\"', found no TAB", path, line_no, "sentence"
-                    )
-                sent_id, sentence = line.split("\t", 1)
-                pending = (line_no, sent_id.strip(), sentence)
-            else:
+            if pending is not None and "\t" not in line:
                 yield MarkedRecord(path, pending[0], pending[1], pending[2], line.strip(), line_no)
                 pending = None
+                continue
+            if pending is not None:  # labels hold no TAB: this is the next sentence
+                yield XlieDataError("sentence has no label line", path, pending[0], "label")
+            if "\t" not in line:
+                yield XlieDataError(
+                    "expected 'ID<TAB>\"sentence\"', found no TAB", path, line_no, "sentence"
+                )
+                continue
+            sent_id, sentence = line.split("\t", 1)
+            pending = (line_no, sent_id.strip(), sentence)
     if pending is not None:
-        raise XlieDataError("sentence has no label line", path, pending[0], "label")
+        yield XlieDataError("sentence has no label line", path, pending[0], "label")
+
+
+def read_blocks(path: Union[str, Path]) -> Iterator[MarkedRecord]:
+    """Yield the blocks of a KBP37/RELX file; the first malformed one raises."""
+    for item in read_items(path):
+        if isinstance(item, XlieDataError):
+            raise item
+        yield item
 
 
 def parse_label(label: str) -> Tuple[Optional[str], bool]:
@@ -188,11 +201,13 @@ def read_marked(
     tokenize = whitespace_tokenize if pretokenized else spacy_tokenize(nlp)
     stats = stats if stats is not None else ConvertStats()
 
-    def convert(record: MarkedRecord) -> Doc:
+    def convert(record: Union[MarkedRecord, XlieDataError]) -> Doc:
+        if isinstance(record, XlieDataError):
+            raise record
         doc = record_to_doc(
             nlp, record, tokenize=tokenize, lang=lang, ent_label=ent_label, stats=stats
         )
         stats.count_doc(doc, raw_label=record.label)
         return doc
 
-    yield from guarded(read_blocks(path), convert, skip_invalid=skip_invalid, stats=stats)
+    yield from guarded(read_items(path), convert, skip_invalid=skip_invalid, stats=stats)

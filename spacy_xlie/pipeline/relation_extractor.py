@@ -1,8 +1,336 @@
-"""Placeholder for `xlie_relation_extractor` until issue #3 lands (no fake behaviour)."""
+"""``xlie_relation_extractor``: a trainable pipe that predicts relations between entities.
 
+Candidates are pairs of the predicted doc's entities (``doc.ents`` or a span group, see
+:mod:`spacy_xlie.pipeline.candidates`); gold relations come from ``example.reference``
+and are matched by character offsets, so reference and predicted docs may be tokenised
+differently. To classify relations between gold entities (as KBP37/RELX are reported),
+read the corpus with ``spacy_xlie.RelationCorpus.v1`` and ``gold_ents = true``.
+
+Two decoding modes:
+
+* ``exclusive`` (default): one softmax decision per unordered pair over ``no_relation``
+  and every label in both directions (1 + 2 × 18 = 37 classes for KBP37), the KBP37/RELX
+  task formulation;
+* ``multilabel``: every ordered pair gets one independent sigmoid per label, and each
+  label scoring at least ``threshold`` is added, for data where a pair holds several
+  relations.
+
+Predicted relations carry ``source="predicted"`` and the probability as their score;
+they replace earlier predicted relations and leave relations from other sources alone.
+"""
+
+from itertools import islice
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+
+import numpy
 from spacy.language import Language
+from spacy.pipeline import TrainablePipe
+from spacy.tokens import Doc, Span
+from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.vocab import Vocab
+from thinc.api import Config, Model, Optimizer, set_dropout_rate
+from thinc.types import Floats2d, Ints2d
+
+from ..ml import relation_model  # noqa: F401  (registers spacy_xlie.RelationClassifier.v1)
+from ..relations import add_relation, clear_relations
+from ..scorers import relation_keys, score_relations
+from .candidates import CandidatePairs
+
+MODES = ("exclusive", "multilabel")
+SOURCE = "predicted"
+
+DEFAULT_REL_MODEL_CONFIG = """
+[model]
+@architectures = "spacy_xlie.RelationClassifier.v1"
+hidden_width = 256
+dropout = 0.2
+pooling = "mean_max"
+use_context = true
+
+[model.tok2vec]
+@architectures = "spacy.Tok2Vec.v2"
+
+[model.tok2vec.embed]
+@architectures = "spacy.MultiHashEmbed.v2"
+width = 96
+attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
+rows = [5000, 1000, 2500, 2500]
+include_static_vectors = false
+
+[model.tok2vec.encode]
+@architectures = "spacy.MaxoutWindowEncoder.v2"
+width = 96
+depth = 4
+window_size = 1
+maxout_pieces = 3
+"""
+
+DEFAULT_MODEL = Config().from_str(DEFAULT_REL_MODEL_CONFIG)["model"]
+
+#: Per doc: the pairs scored, as (first/head, second/tail) spans.
+PairLists = List[List[Tuple[Span, Span]]]
 
 
-@Language.factory("xlie_relation_extractor")
-def make_relation_extractor(nlp: Language, name: str):
-    raise NotImplementedError("xlie_relation_extractor is not implemented in this version of spacy-xlie")
+@Language.factory(
+    "xlie_relation_extractor",
+    requires=["doc.ents"],
+    assigns=["doc._.relations"],
+    default_config={
+        "model": DEFAULT_MODEL,
+        "candidates": {"@misc": "spacy_xlie.candidate_pairs.v1"},
+        "mode": "exclusive",
+        "threshold": 0.5,
+        "scorer": {"@scorers": "spacy_xlie.relation_scorer.v1"},
+    },
+    default_score_weights={
+        "rel_macro_f": 1.0,
+        "rel_micro_f": 0.0,
+        "rel_micro_p": 0.0,
+        "rel_micro_r": 0.0,
+        "rel_f_per_type": None,
+    },
+)
+def make_relation_extractor(
+    nlp: Language,
+    name: str,
+    model: Model,
+    candidates: CandidatePairs,
+    mode: str,
+    threshold: float,
+    scorer: Optional[Callable],
+) -> "RelationExtractor":
+    """Create an ``xlie_relation_extractor`` (see the module docstring)."""
+    return RelationExtractor(
+        nlp.vocab, model, name, candidates=candidates, mode=mode, threshold=threshold,
+        scorer=scorer,
+    )
+
+
+class RelationExtractor(TrainablePipe):
+    """Scores candidate entity pairs with one model pass per batch of docs."""
+
+    def __init__(
+        self,
+        vocab: Vocab,
+        model: Model,
+        name: str = "xlie_relation_extractor",
+        *,
+        candidates: CandidatePairs,
+        mode: str = "exclusive",
+        threshold: float = 0.5,
+        scorer: Optional[Callable] = score_relations,
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+        self.vocab = vocab
+        self.model = model
+        self.name = name
+        self.candidates = candidates
+        self.scorer = scorer
+        self.cfg: Dict[str, Any] = {"labels": [], "mode": mode, "threshold": threshold}
+
+    @property
+    def labels(self) -> Tuple[str, ...]:
+        """The relation types (without direction; ``no_relation`` is implicit)."""
+        return tuple(self.cfg["labels"])
+
+    @property
+    def mode(self) -> str:
+        return self.cfg["mode"]
+
+    @property
+    def n_classes(self) -> int:
+        """Output width: 1 + 2 × labels (exclusive) or one per label (multilabel)."""
+        n = len(self.labels)
+        return 1 + 2 * n if self.mode == "exclusive" else n
+
+    def add_label(self, label: str) -> int:
+        """Add a relation type; 0 if it is known already. Not possible once trained."""
+        if not isinstance(label, str) or not label:
+            raise ValueError(f"Relation labels must be non-empty strings, not {label!r}")
+        if label in self.labels:
+            return 0
+        output = self.model.get_ref("output_layer")
+        if output.has_dim("nO") and output.get_dim("nO") == self.n_classes:
+            raise ValueError(
+                f"Cannot add label {label!r} to '{self.name}': its output layer is already "
+                "sized for its labels. Add labels before initialization."
+            )
+        self.cfg["labels"].append(label)
+        self.vocab.strings.add(label)
+        return 1
+
+    # ---- candidates and model input -------------------------------------------------
+
+    def scored_pairs(self, doc: Doc) -> List[Tuple[Span, Span]]:
+        """The pairs the model scores: unordered (exclusive) or both orders (multilabel)."""
+        pairs = self.candidates(doc)
+        if self.mode == "multilabel":
+            return [p for first, second in pairs for p in ((first, second), (second, first))]
+        return pairs
+
+    def _model_input(self, docs: Sequence[Doc]) -> Tuple[Tuple[List[Doc], List[Ints2d]], PairLists]:
+        pair_lists = [self.scored_pairs(doc) for doc in docs]
+        arrays = [
+            numpy.array(
+                [[a.start, a.end, b.start, b.end] for a, b in pairs], dtype="int32"
+            ).reshape(-1, 4)
+            for pairs in pair_lists
+        ]
+        return (list(docs), arrays), pair_lists
+
+    def _probabilities(self, logits: Floats2d) -> Floats2d:
+        if self.mode == "exclusive":
+            return self.model.ops.softmax(logits)
+        return self.model.ops.sigmoid(logits)
+
+    # ---- prediction -----------------------------------------------------------------
+
+    def predict(self, docs: Iterable[Doc]) -> Tuple[PairLists, Floats2d]:
+        """The scored pairs of every doc and their probabilities (one row per pair)."""
+        docs = list(docs)
+        inputs, pair_lists = self._model_input(docs)
+        if not any(pair_lists):
+            return pair_lists, self.model.ops.alloc2f(0, self.n_classes)
+        return pair_lists, self._probabilities(self.model.predict(inputs))
+
+    def set_annotations(self, docs: Iterable[Doc], predictions: Tuple[PairLists, Floats2d]) -> None:
+        """Replace each doc's predicted relations with the decoded ones."""
+        pair_lists, probs = predictions
+        probs = self.model.ops.to_numpy(probs)
+        labels = self.labels
+        key = self.candidates.spans_key
+        row = 0
+        for doc, pairs in zip(docs, pair_lists):
+            clear_relations(doc, source=SOURCE)
+            for first, second in pairs:
+                for head, tail, label, score in self._decode(first, second, probs[row], labels):
+                    add_relation(doc, head, tail, label, score=score, source=SOURCE,
+                                 spans_key=key)
+                row += 1
+
+    def _decode(self, first: Span, second: Span, probs: numpy.ndarray, labels: Sequence[str]):
+        if self.mode == "multilabel":
+            threshold = self.cfg["threshold"]
+            for i, label in enumerate(labels):
+                if probs[i] >= threshold:
+                    yield first, second, label, float(probs[i])
+            return
+        best = int(probs.argmax())
+        if best == 0:
+            return
+        label = labels[(best - 1) // 2]
+        head, tail = (first, second) if best % 2 == 1 else (second, first)
+        yield head, tail, label, float(probs[best])
+
+    # ---- training -------------------------------------------------------------------
+
+    def update(
+        self,
+        examples: Iterable[Example],
+        *,
+        drop: float = 0.0,
+        sgd: Optional[Optimizer] = None,
+        losses: Optional[Dict[str, float]] = None,
+    ) -> Dict[str, float]:
+        """Learn from a batch: candidates from ``eg.predicted``, gold from ``eg.reference``."""
+        losses = {} if losses is None else losses
+        losses.setdefault(self.name, 0.0)
+        examples = list(examples)
+        validate_examples(examples, "RelationExtractor.update")
+        inputs, pair_lists = self._model_input([eg.predicted for eg in examples])
+        if not any(pair_lists):
+            return losses
+        set_dropout_rate(self.model, drop)
+        logits, backprop = self.model.begin_update(inputs)
+        loss, d_logits = self.get_loss(examples, (pair_lists, logits))
+        backprop(d_logits)
+        if sgd is not None:
+            self.finish_update(sgd)
+        losses[self.name] += loss
+        return losses
+
+    def _truth(self, examples: Sequence[Example], pair_lists: PairLists) -> numpy.ndarray:
+        """Gold targets: class indices (exclusive) or a multi-hot matrix (multilabel)."""
+        index = {label: i for i, label in enumerate(self.labels)}
+        rows = []
+        for eg, pairs in zip(examples, pair_lists):
+            gold: Dict[Tuple[int, int, int, int], List[str]] = {}
+            for *spans, label in relation_keys(eg.reference):
+                gold.setdefault(tuple(spans), []).append(label)
+            for first, second in pairs:
+                a = (first.start_char, first.end_char)
+                b = (second.start_char, second.end_char)
+                forward = [index[lab] for lab in gold.get(a + b, []) if lab in index]
+                if self.mode == "multilabel":
+                    target = numpy.zeros(len(index), dtype="float32")
+                    target[forward] = 1.0
+                    rows.append(target)
+                    continue
+                backward = [index[lab] for lab in gold.get(b + a, []) if lab in index]
+                if forward:
+                    rows.append(1 + 2 * min(forward))
+                elif backward:
+                    rows.append(2 + 2 * min(backward))
+                else:
+                    rows.append(0)
+        if self.mode == "multilabel":
+            return numpy.array(rows, dtype="float32").reshape(-1, len(index))
+        return numpy.array(rows, dtype="int64")
+
+    def get_loss(
+        self, examples: Iterable[Example], scores: Tuple[PairLists, Floats2d]
+    ) -> Tuple[float, Floats2d]:
+        """Cross-entropy (exclusive) or binary cross-entropy (multilabel) on the logits,
+        averaged over pairs; returns the loss and its gradient for the logits."""
+        examples = list(examples)
+        validate_examples(examples, "RelationExtractor.get_loss")
+        pair_lists, logits = scores
+        ops = self.model.ops
+        probs = ops.to_numpy(self._probabilities(logits))
+        truth = self._truth(examples, pair_lists)
+        n_pairs = max(len(probs), 1)
+        eps = 1e-9
+        if self.mode == "exclusive":
+            target = numpy.zeros_like(probs)
+            target[numpy.arange(len(truth)), truth] = 1.0
+            loss = -numpy.log(probs[numpy.arange(len(truth)), truth] + eps).sum()
+        else:
+            target = truth
+            loss = -(target * numpy.log(probs + eps)
+                     + (1 - target) * numpy.log(1 - probs + eps)).sum()
+        d_logits = (probs - target) / n_pairs
+        return float(loss / n_pairs), ops.asarray2f(d_logits)
+
+    def initialize(
+        self,
+        get_examples: Callable[[], Iterable[Example]],
+        *,
+        nlp: Optional[Language] = None,
+        labels: Optional[List[str]] = None,
+    ) -> None:
+        """Take the labels from the data (or ``labels``) and size the model's output."""
+        validate_get_examples(get_examples, "RelationExtractor.initialize")
+        if labels is not None:
+            for label in labels:
+                self.add_label(label)
+        else:
+            found = set()
+            for eg in get_examples():
+                found.update(rel.label for rel in eg.reference._.relations)
+            for label in sorted(found):
+                self.add_label(label)
+        if not self.labels:
+            raise ValueError(
+                f"'{self.name}' found no relation labels: the training data has no "
+                "doc._.relations and no labels were given"
+            )
+        self.model.get_ref("output_layer").set_dim("nO", self.n_classes)
+        sample = [eg.predicted for eg in islice(get_examples(), 10)]
+        inputs, _ = self._model_input(sample)
+        self.model.initialize(X=inputs)
+
+    def score(self, examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any]:
+        """Relation scores (``rel_*``); see :mod:`spacy_xlie.scorers`."""
+        validate_examples(examples, "RelationExtractor.score")
+        return super().score(examples, **kwargs)

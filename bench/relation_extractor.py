@@ -1,0 +1,342 @@
+"""Benchmark of ``xlie_relation_extractor``: accuracy on KBP37/RELX and speed on this CPU.
+
+    python bench/relation_extractor.py --data-dir ../shared/data --out bench/results
+
+1. Accuracy: converts KBP37 train/dev/test and RELX EN/DE/FR with ``read_marked``, trains
+   ``configs/cpu.cfg`` on KBP37 train (best dev macro-F1 kept) for at most
+   ``--max-train-minutes``, then scores gold-entity relation classification on KBP37 test
+   and RELX (official macro-F1, see ``spacy_xlie.scorers``).
+2. Speed: words/second and peak RSS of (a) the CPU pipeline and (b) an
+   xlm-roberta-base-shaped transformer pipeline with random weights
+   (``spacy_xlie.util.random_xlmr``, size "base") with and without the relation
+   extractor; each measured in a fresh process so the peak RSS is its own.
+
+Writes ``relation_extractor.json`` and ``relation_extractor.md`` to ``--out``.
+Work files (DocBins, models) go to ``--work-dir`` (default ``bench/work/relation_extractor``).
+"""
+
+import argparse
+import datetime
+import multiprocessing
+import os
+import platform
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parent.parent
+SETS = {
+    "kbp37_train": ("kbp37/train.txt", "en", True),
+    "kbp37_dev": ("kbp37/dev.txt", "en", True),
+    "kbp37_test": ("kbp37/test.txt", "en", True),
+    "relx_en": ("relx/RELX_en.txt", "en", False),
+    "relx_de": ("relx/RELX_de.txt", "de", False),
+    "relx_fr": ("relx/RELX_fr.txt", "fr", False),
+}
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def convert(data_dir: Path, work: Path) -> Dict[str, Any]:
+    """Marked files -> DocBins (invalid records skipped and counted)."""
+    from spacy_xlie.corpora.base import ConvertStats
+    from spacy_xlie.corpora.marked import read_marked
+    from spacy_xlie.util.io import write_docbin
+
+    stats = {}
+    for name, (rel_path, lang, pretokenized) in SETS.items():
+        source = data_dir / rel_path
+        target = work / "corpus" / f"{name}.spacy"
+        if target.exists() and target.stat().st_mtime > source.stat().st_mtime:
+            stats[name] = {"reused": str(target)}
+            continue
+        if not source.exists():
+            log(f"warning: {source} missing, {name} skipped")
+            continue
+        st = ConvertStats()
+        docs = read_marked(source, lang, pretokenized=pretokenized, skip_invalid=True, stats=st)
+        write_docbin(docs, target)
+        stats[name] = {"docs": st.docs, "skipped": st.skipped}
+        log(f"converted {name}: {st.docs} docs, {st.skipped} skipped")
+    return stats
+
+
+def train(work: Path, max_minutes: float) -> Dict[str, Any]:
+    """Train configs/cpu.cfg; keep the best dev checkpoint; stop at the time budget."""
+    from spacy.training.initialize import init_nlp
+    from spacy.training.loop import create_before_to_disk_callback, train_while_improving
+    from spacy.util import load_config, registry, resolve_dot_names
+    from thinc.api import fix_random_seed
+
+    corpus = work / "corpus"
+    config = load_config(
+        REPO / "configs" / "cpu.cfg",
+        overrides={"paths.train": str(corpus / "kbp37_train.spacy"),
+                   "paths.dev": str(corpus / "kbp37_dev.spacy")},
+        interpolate=False,
+    )
+    nlp = init_nlp(config)
+    config = nlp.config.interpolate()
+    T = registry.resolve(config["training"], schema=None)
+    fix_random_seed(T["seed"])
+    train_corpus, dev_corpus = resolve_dot_names(config, [T["train_corpus"], T["dev_corpus"]])
+    batcher = T["batcher"]
+    from spacy.training.loop import create_evaluation_callback, create_train_batches
+
+    before_to_disk = create_before_to_disk_callback(T["before_to_disk"])
+    evaluate = create_evaluation_callback(nlp, dev_corpus, T["score_weights"])
+    batches = create_train_batches(nlp, train_corpus, batcher, T["max_epochs"])
+    steps = train_while_improving(
+        nlp, T["optimizer"], batches, evaluate=evaluate, dropout=T["dropout"],
+        accumulate_gradient=T["accumulate_gradient"], patience=T["patience"],
+        max_steps=T["max_steps"], eval_frequency=T["eval_frequency"],
+        exclude=T["frozen_components"], annotating_components=T["annotating_components"],
+        before_update=T["before_update"],
+    )
+    best = work / "model-best"
+    start = time.time()
+    history: List[Dict[str, Any]] = []
+    best_score, best_step, info = -1.0, 0, {}
+    for _batch, info, is_best in steps:
+        if info.get("other_scores"):
+            dev = info["other_scores"]
+            history.append({"step": info["step"], "epoch": info["epoch"],
+                            "minutes": round((time.time() - start) / 60, 2),
+                            "dev_macro_f": dev.get("rel_macro_f"),
+                            "dev_micro_f": dev.get("rel_micro_f")})
+            log(f"step {info['step']} epoch {info['epoch']} dev macro-F "
+                f"{dev.get('rel_macro_f'):.4f} micro-F {dev.get('rel_micro_f'):.4f}")
+        if is_best:
+            before_to_disk(nlp).to_disk(best)
+            best_score, best_step = info["score"], info["step"]
+        if time.time() - start > max_minutes * 60:
+            log("time budget reached")
+            break
+    if best_step == 0:  # stopped before the first evaluation: keep the last weights
+        before_to_disk(nlp).to_disk(best)
+    return {"train_minutes": round((time.time() - start) / 60, 2), "steps": info.get("step"),
+            "epochs": info.get("epoch"), "best_step": best_step, "best_dev_macro_f": best_score,
+            "dev_history": history}
+
+
+def accuracy(work: Path) -> Dict[str, Any]:
+    import spacy
+
+    from spacy_xlie.cli.evaluate import evaluate_relations, report_markdown
+
+    nlp = spacy.load(work / "model-best")
+    corpus = work / "corpus"
+    results: Dict[str, Any] = {}
+    kbp = evaluate_relations(nlp, [corpus / "kbp37_test.spacy"], gold_ents=True)
+    results["kbp37_test"] = kbp["overall"]
+    relx_paths = [corpus / f"relx_{lang}.spacy" for lang in ("en", "de", "fr")]
+    relx = evaluate_relations(nlp, [p for p in relx_paths if p.exists()], gold_ents=True)
+    results["relx"] = relx["languages"]
+    md = report_markdown(kbp, "KBP37 test") + "\n" + report_markdown(relx, "RELX (zero-shot)")
+    return {"results": results, "markdown": md}
+
+
+# ---- speed ------------------------------------------------------------------------------
+
+
+def _speed_worker(kind: str, model_path: str, docbin: str, n_docs: int, with_rel: bool,
+                  queue) -> None:
+    """In a fresh process: words/s of nlp.pipe over gold-entity docs, and peak RSS."""
+    import spacy
+
+    from spacy_xlie.corpora.reader import RelationCorpus
+
+    nlp = spacy.load(model_path)
+    docs = [eg.predicted for eg in RelationCorpus(docbin, gold_ents=True, limit=n_docs)(nlp)]
+    disable = [] if with_rel else ["xlie_relation_extractor"]
+    warm = [d.copy() for d in docs[:8]]
+    with nlp.select_pipes(disable=disable):
+        list(nlp.pipe(warm))
+        start = time.perf_counter()
+        n_words = sum(len(doc) for doc in nlp.pipe(docs, batch_size=64))
+        seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    queue.put({"words": n_words, "seconds": round(seconds, 3),
+               "words_per_second": round(n_words / seconds, 1), "peak_rss_mb": round(peak, 1)})
+
+
+def measure(kind: str, model_path: Path, docbin: Path, n_docs: int, with_rel: bool) -> Dict:
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_speed_worker,
+                       args=(kind, str(model_path), str(docbin), n_docs, with_rel, queue))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    log(f"speed {kind} (relation extractor: {with_rel}): {result}")
+    return result
+
+
+def build_transformer_pipeline(work: Path) -> Path:
+    """configs/xlmr.cfg with a random xlm-roberta-base-shaped model, initialised untrained."""
+    from spacy.training.initialize import init_nlp
+    from spacy.util import load_config
+
+    from spacy_xlie.util.random_xlmr import build_random_xlmr
+
+    model_dir = build_random_xlmr(work / "random-xlmr-base", size="base")
+    corpus = work / "corpus"
+    config = load_config(
+        REPO / "configs" / "xlmr.cfg",
+        overrides={"paths.train": str(corpus / "kbp37_dev.spacy"),
+                   "paths.dev": str(corpus / "kbp37_dev.spacy"),
+                   "components.transformer.model.name": str(model_dir),
+                   "components.transformer.model.mixed_precision": False,
+                   "corpora.train.limit": 50, "system.gpu_allocator": None},
+        interpolate=False,
+    )
+    nlp = init_nlp(config)
+    out = work / "xlmr-base-random"
+    nlp.to_disk(out)
+    return out
+
+
+def cpu_pipeline_for_speed(work: Path) -> Path:
+    """The trained CPU model, or (with --skip-accuracy and none trained) an untrained one."""
+    best = work / "model-best"
+    if best.exists():
+        return best
+    from spacy.training.initialize import init_nlp
+    from spacy.util import load_config
+
+    corpus = work / "corpus"
+    config = load_config(
+        REPO / "configs" / "cpu.cfg",
+        overrides={"paths.train": str(corpus / "kbp37_dev.spacy"),
+                   "paths.dev": str(corpus / "kbp37_dev.spacy")},
+        interpolate=False,
+    )
+    nlp = init_nlp(config)
+    out = work / "cpu-untrained"
+    nlp.to_disk(out)
+    return out
+
+
+def speed(work: Path, n_docs_cpu: int, n_docs_trf: int) -> Dict[str, Any]:
+    test = work / "corpus" / "kbp37_test.spacy"
+    cpu = measure("cpu", cpu_pipeline_for_speed(work), test, n_docs_cpu, True)
+    trf_path = build_transformer_pipeline(work)
+    trf_only = measure("xlmr-base", trf_path, test, n_docs_trf, False)
+    trf_rel = measure("xlmr-base", trf_path, test, n_docs_trf, True)
+    overhead = (trf_rel["seconds"] / trf_rel["words"]) / (
+        trf_only["seconds"] / trf_only["words"]) - 1
+    return {
+        "words_per_second": {
+            "cpu": cpu["words_per_second"],
+            "xlmr_base_random": trf_only["words_per_second"],
+            "xlmr_base_random_with_rel": trf_rel["words_per_second"],
+        },
+        "rel_overhead_ratio": round(overhead, 4),
+        "peak_rss_mb": {
+            "cpu": cpu["peak_rss_mb"],
+            "xlmr_base_random": trf_only["peak_rss_mb"],
+            "xlmr_base_random_with_rel": trf_rel["peak_rss_mb"],
+        },
+        "speed_runs": {"cpu": cpu, "xlmr_base_random": trf_only,
+                       "xlmr_base_random_with_rel": trf_rel},
+    }
+
+
+def machine() -> Dict[str, Any]:
+    import spacy
+    import torch
+
+    return {"platform": platform.platform(), "processor": platform.processor(),
+            "python": platform.python_version(), "cpu_count": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(), "spacy": spacy.__version__,
+            "torch": torch.__version__}
+
+
+def markdown(report: Dict[str, Any], accuracy_md: str) -> str:
+    m = report["machine"]
+    lines = [
+        "# Benchmark: xlie_relation_extractor",
+        "",
+        f"Date: {report['date']}. Machine: {m['platform']}, {m['cpu_count']} CPUs "
+        f"(torch threads {m['torch_threads']}), spaCy {m['spacy']}, torch {m['torch']}.",
+        f"Command: `{report['command']}`",
+        "",
+    ]
+    if "kbp37_test_macro_f" in report:
+        t = report["training"]
+        relx = ", ".join(f"{k.upper()} {v:.3f}" for k, v in report["relx_macro_f"].items())
+        lines += [
+            "## Accuracy (configs/cpu.cfg, gold entities, official macro-F1, 0-1 scale)",
+            "",
+            f"Trained on KBP37 train for {t['train_minutes']} min ({t['steps']} steps, "
+            f"{t['epochs']} epochs); best dev macro-F1 {t['best_dev_macro_f']:.3f} "
+            f"at step {t['best_step']}.",
+            "",
+            f"- KBP37 test macro-F1: **{report['kbp37_test_macro_f']:.3f}** "
+            f"(micro-F1 {report['kbp37_test_micro_f']:.3f})",
+            f"- RELX macro-F1 (zero-shot for DE/FR): {relx}",
+            "",
+            accuracy_md,
+        ]
+    wps = report["words_per_second"]
+    rss = report["peak_rss_mb"]
+    lines += [
+        "## Speed (nlp.pipe, batch 64, gold-entity KBP37 test docs)",
+        "",
+        "| pipeline | words/s | peak RSS (MB) |",
+        "|---|---:|---:|",
+    ]
+    lines += [f"| {name} | {wps[name]:.0f} | {rss[name]:.0f} |" for name in wps]
+    lines += ["", f"Relation extractor overhead on the transformer pipeline: "
+                  f"{100 * report['rel_overhead_ratio']:.1f}% of its time.", ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
+    parser.add_argument("--work-dir", type=Path,
+                        default=REPO / "bench" / "work" / "relation_extractor")
+    parser.add_argument("--max-train-minutes", type=float, default=22.0)
+    parser.add_argument("--skip-accuracy", action="store_true")
+    parser.add_argument("--speed-docs-cpu", type=int, default=3405)
+    parser.add_argument("--speed-docs-trf", type=int, default=150)
+    args = parser.parse_args()
+
+    from spacy_xlie.util.io import write_json, write_text
+
+    report: Dict[str, Any] = {
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "command": " ".join(["python", "bench/relation_extractor.py", *sys.argv[1:]]),
+        "machine": machine(),
+    }
+    work = args.work_dir
+    report["conversion"] = convert(args.data_dir, work)
+    accuracy_md = ""
+    if not args.skip_accuracy:
+        report["training"] = train(work, args.max_train_minutes)
+        acc = accuracy(work)
+        accuracy_md = acc["markdown"]
+        kbp = acc["results"]["kbp37_test"]
+        report["kbp37_test_macro_f"] = kbp["rel_macro_f"]
+        report["kbp37_test_micro_f"] = kbp["rel_micro_f"]
+        report["relx_macro_f"] = {k: v["rel_macro_f"] for k, v in acc["results"]["relx"].items()}
+        report["relx_micro_f"] = {k: v["rel_micro_f"] for k, v in acc["results"]["relx"].items()}
+        report["accuracy_detail"] = acc["results"]
+        log(f"KBP37 test macro-F {kbp['rel_macro_f']:.4f}; RELX {report['relx_macro_f']}")
+    report.update(speed(work, args.speed_docs_cpu, args.speed_docs_trf))
+    write_json(report, args.out / "relation_extractor.json")
+    write_text(markdown(report, accuracy_md), args.out / "relation_extractor.md")
+    log(f"wrote {args.out / 'relation_extractor.json'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,199 @@
+"""The relation classifier: one encoder pass per doc, then one row of scores per entity pair.
+
+Input is ``(docs, pairs)``: ``pairs[i]`` is an ``(n_i, 4)`` int array of token offsets
+``[head_start, head_end, tail_start, tail_end]`` for doc ``i``. The docs go through the
+tok2vec (a CNN listener or a transformer listener) once; every pair then reads its head
+span, tail span and (optionally) the tokens between them from that single encoding, so
+the cost of the encoder does not grow with the number of pairs or labels (the per-pair
+re-encoding of zshot-style extractors). Output is one row of logits per pair: the pipe
+decides whether they go through a softmax (one decision per pair) or sigmoids.
+"""
+
+from typing import Callable, List, Optional, Tuple
+
+import numpy
+from spacy.tokens import Doc
+from spacy.util import registry
+from thinc.api import Dropout, Linear, Maxout, Model, chain
+from thinc.types import Floats2d, Ints1d, Ints2d
+
+PairInput = Tuple[List[Doc], List[Ints2d]]
+PairVectors = Tuple[List[Floats2d], List[Ints2d]]
+
+POOLINGS = ("mean", "first", "mean_max")
+
+
+@registry.architectures("spacy_xlie.RelationClassifier.v1")
+def build_relation_classifier(
+    tok2vec: Model[List[Doc], List[Floats2d]],
+    hidden_width: int = 256,
+    dropout: float = 0.2,
+    pooling: str = "mean_max",
+    use_context: bool = True,
+    nO: Optional[int] = None,
+) -> Model[PairInput, Floats2d]:
+    """tok2vec → pooled head, tail (and between-context) vectors → Maxout → Linear logits.
+
+    ``pooling`` reduces each span: ``"mean"``, ``"first"`` (first token, as BERT-style
+    entity-start pooling) or ``"mean_max"`` (both, concatenated). ``nO`` is set by the
+    pipe from its labels at initialization.
+    """
+    features = pair_features(pooling=pooling, use_context=use_context)
+    output_layer = Linear(nO=nO)
+    model = chain(
+        encode_docs(tok2vec),
+        features,
+        Dropout(dropout),
+        Maxout(nO=hidden_width, nP=2, dropout=dropout, normalize=True),
+        output_layer,
+    )
+    model.set_ref("tok2vec", tok2vec)
+    model.set_ref("output_layer", output_layer)
+    return model
+
+
+def encode_docs(tok2vec: Model[List[Doc], List[Floats2d]]) -> Model[PairInput, PairVectors]:
+    """Run ``tok2vec`` on the docs and pass the pairs through untouched."""
+    return Model("encode_docs", _encode_forward, layers=[tok2vec], init=_encode_init)
+
+
+def _encode_init(model: Model, X=None, Y=None) -> None:
+    tok2vec = model.layers[0]
+    tok2vec.initialize(X=X[0] if X is not None else None)
+
+
+def _encode_forward(
+    model: Model, inputs: PairInput, is_train: bool
+) -> Tuple[PairVectors, Callable]:
+    docs, pairs = inputs
+    tokvecs, bp_tokvecs = model.layers[0](docs, is_train)
+
+    def backprop(d_out: PairVectors) -> PairInput:
+        bp_tokvecs(d_out[0])
+        return inputs
+
+    return (tokvecs, pairs), backprop
+
+
+def pair_features(pooling: str = "mean_max", use_context: bool = True) -> Model[
+    PairVectors, Floats2d
+]:
+    """Concatenate the pooled head, tail and between-context vectors of every pair.
+
+    The context is the token range between the two arguments; it is empty (zeros) for
+    adjacent or overlapping spans.
+    """
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling must be one of {POOLINGS}, not {pooling!r}")
+    return Model(
+        "pair_features",
+        _features_forward,
+        attrs={"pooling": pooling, "use_context": use_context},
+    )
+
+
+def _segment_index(starts: numpy.ndarray, ends: numpy.ndarray) -> Tuple[numpy.ndarray, Ints1d]:
+    """Row indices of all segments ``[start, end)`` laid end to end, and their lengths."""
+    lengths = numpy.maximum(ends - starts, 0).astype("int32")
+    total = int(lengths.sum())
+    seg_starts = numpy.cumsum(lengths) - lengths
+    index = numpy.arange(total, dtype="int64") - numpy.repeat(seg_starts, lengths)
+    index += numpy.repeat(starts.astype("int64"), lengths)
+    return index, lengths
+
+
+def _pool(model: Model, X: Floats2d, starts: numpy.ndarray, ends: numpy.ndarray):
+    """Pool rows ``X[start:end]`` per segment; return the pooled rows and a backprop that
+    adds the gradient into a ``dX`` buffer. Empty segments pool to zeros."""
+    ops = model.ops
+    pooling = model.attrs["pooling"]
+    index, lengths = _segment_index(starts, ends)
+    index_d = ops.asarray1i(index) if index.size else ops.alloc1i(0)
+    lengths_d = ops.asarray1i(lengths)
+    gathered = X[index_d]
+    parts = []
+    callbacks = []
+    if pooling in ("mean", "mean_max"):
+        parts.append(ops.reduce_mean(gathered, lengths_d))
+        callbacks.append(lambda d: ops.backprop_reduce_mean(d, lengths_d))
+    if pooling == "mean_max":
+        nonempty = lengths > 0
+        nonempty_d = ops.asarray1i(numpy.flatnonzero(nonempty))
+        maxed = ops.alloc2f(len(lengths), X.shape[1])
+        if nonempty.any():
+            best, which = ops.reduce_max(gathered, ops.asarray1i(lengths[nonempty]))
+            maxed[nonempty_d] = best
+        else:
+            which = None
+
+        def bp_max(d: Floats2d) -> Floats2d:
+            if which is None:
+                return ops.alloc2f(0, X.shape[1])
+            return ops.backprop_reduce_max(
+                ops.xp.ascontiguousarray(d[nonempty_d]), which,
+                ops.asarray1i(lengths[nonempty]),
+            )
+
+        parts.append(maxed)
+        callbacks.append(bp_max)
+    if pooling == "first":
+        # The first token of each segment; an empty segment reads nothing.
+        firsts = numpy.cumsum(lengths) - lengths
+        rows = ops.alloc2f(len(lengths), X.shape[1])
+        nonempty_d = ops.asarray1i(numpy.flatnonzero(lengths > 0))
+        firsts_d = ops.asarray1i(firsts[lengths > 0])
+        rows[nonempty_d] = gathered[firsts_d]
+
+        def bp_first(d: Floats2d) -> Floats2d:
+            d_gathered = ops.alloc2f(*gathered.shape)
+            d_gathered[firsts_d] = d[nonempty_d]
+            return d_gathered
+
+        parts.append(rows)
+        callbacks.append(bp_first)
+    width = X.shape[1]
+
+    def backprop(dY: Floats2d, dX: Floats2d) -> None:
+        d_gathered = ops.alloc2f(*gathered.shape)
+        for i, callback in enumerate(callbacks):
+            d_gathered += callback(ops.xp.ascontiguousarray(dY[:, i * width:(i + 1) * width]))
+        if index.size:
+            ops.scatter_add(dX, index_d, d_gathered)
+
+    return ops.xp.hstack(parts), backprop
+
+
+def _features_forward(
+    model: Model, inputs: PairVectors, is_train: bool
+) -> Tuple[Floats2d, Callable]:
+    tokvecs, pairs = inputs
+    ops = model.ops
+    width = tokvecs[0].shape[1] if tokvecs else 0
+    doc_lengths = numpy.array([len(t) for t in tokvecs], dtype="int64")
+    offsets = numpy.cumsum(doc_lengths) - doc_lengths
+    flat = [
+        ops.to_numpy(p).astype("int64").reshape(-1, 4) + offsets[i]
+        for i, p in enumerate(pairs)
+    ]
+    spans = numpy.concatenate(flat) if flat else numpy.zeros((0, 4), dtype="int64")
+    X = ops.flatten(tokvecs) if tokvecs else ops.alloc2f(0, width)
+    segments = [(spans[:, 0], spans[:, 1]), (spans[:, 2], spans[:, 3])]
+    if model.attrs["use_context"]:
+        # Tokens strictly between the two arguments, whichever comes first.
+        left_end = numpy.minimum(spans[:, 1], spans[:, 3])
+        right_start = numpy.maximum(spans[:, 0], spans[:, 2])
+        segments.append((left_end, right_start))
+    pooled = [_pool(model, X, starts, ends) for starts, ends in segments]
+    Y = ops.xp.hstack([rows for rows, _ in pooled]) if len(spans) else ops.alloc2f(
+        0, sum(rows.shape[1] for rows, _ in pooled)
+    )
+
+    def backprop(dY: Floats2d) -> PairVectors:
+        dX = ops.alloc2f(*X.shape)
+        col = 0
+        for rows, bp_rows in pooled:
+            bp_rows(dY[:, col:col + rows.shape[1]], dX)
+            col += rows.shape[1]
+        return ops.unflatten(dX, ops.asarray1i(doc_lengths)), pairs
+
+    return Y, backprop

@@ -1,0 +1,100 @@
+"""Lexical projection on hand-written parallel pairs with known answers."""
+
+import pytest
+import spacy
+from spacy.tokens import Span
+
+from spacy_xlie import add_entities, add_relation
+from spacy_xlie.alignment.lexical import LexicalAligner, loose_key, word_similarity
+from spacy_xlie.alignment.projection import project
+
+
+def source(text, ents, relation=None):
+    """An English doc with entities given as (start, end, label) and an optional relation."""
+    doc = spacy.blank("en")(text)
+    spans = add_entities(doc, [Span(doc, s, e, label=label) for s, e, label in ents])
+    if relation is not None:
+        add_relation(doc, spans[relation[0]], spans[relation[1]], relation[2])
+    return doc
+
+
+def projected(src, lang, text):
+    tgt = spacy.blank(lang)(text)
+    result = project(src, tgt, LexicalAligner())
+    return result, {ent.text: (ent.target_text, ent.reason) for ent in result.entities}
+
+
+@pytest.mark.parametrize(
+    "lang,text,expected",
+    [
+        ("de", "Angela Merkel wurde in Hamburg geboren.", ["Angela Merkel", "Hamburg"]),
+        ("fr", "Angela Merkel est née à Hambourg.", ["Angela Merkel", "Hambourg"]),
+        ("es", "Angela Merkel nació en Hamburgo.", ["Angela Merkel", "Hamburgo"]),
+        ("tr", "Angela Merkel Hamburg'da doğdu.", ["Angela Merkel", "Hamburg'da"]),
+        ("ru", "Ангела Меркель родилась в Гамбурге.", ["Ангела Меркель", "Гамбурге"]),
+    ],
+)
+def test_person_and_city(lang, text, expected):
+    src = source("Angela Merkel was born in Hamburg.", [(0, 2, "PER"), (5, 6, "LOC")],
+                 relation=(0, 1, "born_in"))
+    result, found = projected(src, lang, text)
+    assert [found["Angela Merkel"][0], found["Hamburg"][0]] == expected
+    assert [(e.text, e.label_) for e in result.doc.ents] == list(zip(expected, ["PER", "LOC"]))
+    rel = result.doc._.relations[0]
+    assert (rel.head.text, rel.tail.text, rel.label, rel.source) == (*expected, "born_in",
+                                                                      "projected")
+
+
+def test_chinese_without_spaces_by_transliteration():
+    src = source("Jack Ma founded Alibaba in Hangzhou.", [(5, 6, "LOC")])
+    _result, found = projected(src, "zh", "马云在杭州创立了阿里巴巴。")
+    assert found["Hangzhou"][0] == "杭州"
+
+
+def test_inflected_and_reordered_entities():
+    src = source("The Communist Party met in California on December 29 1968.",
+                 [(1, 3, "ORG"), (5, 6, "LOC"), (7, 10, "DATE")])
+    _result, found = projected(
+        src, "de", "Die Kommunistische Partei traf sich am 29. Dezember 1968 in Kalifornien.")
+    assert found["Communist Party"][0] == "Kommunistische Partei"
+    assert found["California"][0] == "Kalifornien"
+    assert found["December 29 1968"][0] == "29. Dezember 1968"
+
+
+def test_french_reordered_name():
+    src = source("He studied at Cameron University.", [(3, 5, "ORG")])
+    _result, found = projected(src, "fr", "Il a étudié à l'université Cameron.")
+    assert found["Cameron University"][0] == "université Cameron"
+
+
+def test_absent_entity_is_reported_not_invented():
+    src = source("Angela Merkel visited Berlin.", [(0, 2, "PER"), (3, 4, "LOC")],
+                 relation=(0, 1, "visited"))
+    result, found = projected(src, "de", "Angela Merkel reiste gestern ab.")
+    assert found["Berlin"] == (None, "no_candidate")
+    assert [e.text for e in result.doc.ents] == ["Angela Merkel"]
+    assert result.doc._.relations == []
+    assert result.unprojected_relations[0].reason == "argument_not_projected: tail"
+
+
+def test_two_entities_with_the_same_surface_form_keep_their_order():
+    src = source("Paris Hilton flew from Paris to Paris.", [(4, 5, "LOC"), (6, 7, "LOC")],
+                 relation=(0, 1, "route"))
+    result, _ = projected(src, "fr", "Paris Hilton a volé de Paris à Paris.")
+    starts = {tuple(e.source): tuple(e.target) for e in result.entities}
+    assert starts == {(4, 5): (5, 6), (6, 7): (7, 8)}
+    rel = result.doc._.relations[0]
+    assert (rel.head.start, rel.tail.start) == (5, 7)
+
+
+def test_short_words_are_not_fuzzy_matched():
+    src = source("It was his idea.", [(2, 3, "PER")])
+    _result, found = projected(src, "de", "Es war seine Idee, ist klar.")
+    assert found["his"][0] is None
+
+
+def test_word_similarity_tolerates_suffixes_and_spelling():
+    assert word_similarity("mumbai", "mumbai'de") > 0.85
+    assert word_similarity("2nd", "2") == word_similarity("29", "29.") > 0
+    assert loose_key("california") == loose_key("kalifornia")
+    assert word_similarity("berlin", "paris") < 0.5

@@ -1,0 +1,99 @@
+"""project(): assignment, records, relation scores, serialisation."""
+
+import pickle
+
+import spacy
+from spacy.tokens import DocBin, Span
+
+from spacy_xlie import add_entities, add_relation
+from spacy_xlie.alignment.base import Candidate, SpanAligner, blocks_from_links
+from spacy_xlie.alignment.projection import (
+    attach_source,
+    get_source,
+    project,
+    project_batch,
+)
+
+
+class FixedAligner(SpanAligner):
+    """Returns the same candidates for every pair (per source span index)."""
+
+    name = "fixed"
+
+    def __init__(self, per_span):
+        self.per_span = per_span
+
+    def candidates_batch(self, tasks):
+        return [[list(c) for c in self.per_span] for _ in tasks]
+
+
+def pair():
+    src = spacy.blank("en")("Apple was founded by Steve Jobs .")
+    a, b = add_entities(src, [Span(src, 0, 1, "ORG", kb_id="Q312"), Span(src, 4, 6, "PER")])
+    add_relation(src, a, b, "founded_by")
+    tgt = spacy.blank("de")("Apple wurde von Steve Jobs gegründet .")
+    return src, tgt
+
+
+def test_relation_score_is_the_weaker_argument_and_kb_ids_copied():
+    src, tgt = pair()
+    aligner = FixedAligner([[Candidate(0, 1, 0.9, "x")], [Candidate(3, 5, 0.7, "x")]])
+    result = project(src, tgt, aligner)
+    assert tgt.ents == ()  # copy by default
+    assert [(e.text, e.label_, e.kb_id_) for e in result.doc.ents] == [
+        ("Apple", "ORG", "Q312"), ("Steve Jobs", "PER", "")]
+    (rel,) = result.doc._.relations
+    assert (rel.label, rel.source, rel.score) == ("founded_by", "projected", 0.7)
+
+
+def test_overlap_and_low_confidence_are_reported():
+    src, tgt = pair()
+    aligner = FixedAligner([[Candidate(3, 5, 0.9, "x")], [Candidate(4, 5, 0.8, "x")]])
+    result = project(src, tgt, aligner)
+    assert [e.reason for e in result.entities] == [None, "overlap"]
+    aligner = FixedAligner([[Candidate(0, 1, 0.3, "x")], []])
+    result = project(src, tgt, aligner, min_score=0.5)
+    assert [e.reason for e in result.entities] == ["low_confidence", "no_candidate"]
+    assert result.doc._.xlie_projection["relations"][0]["projected"] is False
+
+
+def test_fallback_to_next_candidate_when_taken():
+    src, tgt = pair()
+    aligner = FixedAligner([[Candidate(3, 5, 0.9, "x")],
+                            [Candidate(3, 5, 0.8, "x"), Candidate(0, 1, 0.6, "x")]])
+    result = project(src, tgt, aligner)
+    assert [tuple(e.target) for e in result.entities] == [(3, 5), (0, 1)]
+
+
+def test_existing_target_entities_are_never_overlapped():
+    src, tgt = pair()
+    tgt.ents = [Span(tgt, 3, 5, "PER")]
+    aligner = FixedAligner([[Candidate(0, 1, 0.9, "x")], [Candidate(3, 4, 0.9, "x")]])
+    result = project(src, tgt, aligner)
+    assert result.entities[1].reason == "overlap"
+
+
+def test_record_and_relations_survive_docbin_and_pickle():
+    src, tgt = pair()
+    aligner = FixedAligner([[Candidate(0, 1, 0.9, "x")], [Candidate(3, 5, 0.7, "x")]])
+    (result,) = project_batch([(src, tgt)], aligner)
+    docbin = DocBin(store_user_data=True, docs=[result.doc])
+    (doc,) = DocBin().from_bytes(docbin.to_bytes()).get_docs(tgt.vocab)
+    assert list(doc._.xlie_projection["entities"][1]["target"]) == [3, 5]
+    assert doc._.relations[0].head.text == "Apple"
+    assert pickle.loads(pickle.dumps(result.doc))._.relations[0].score == 0.7
+
+
+def test_attached_source_round_trips():
+    src, tgt = pair()
+    attach_source(tgt, src)
+    restored = get_source(pickle.loads(pickle.dumps(tgt)))
+    assert restored.text == src.text
+    assert restored._.relations[0].label == "founded_by"
+    assert get_source(spacy.blank("de")("x")) is None
+
+
+def test_blocks_bridge_small_gaps_and_keep_the_largest_first():
+    blocks = blocks_from_links([(2, 0.9), (4, 0.8), (9, 0.5)], max_gap=1)
+    assert [(s, e, n) for s, e, _score, n in blocks] == [(2, 5, 2), (9, 10, 1)]
+    assert blocks_from_links([]) == []

@@ -1,0 +1,84 @@
+"""RelationClassifier: shapes, empty inputs and a numerical gradient check."""
+
+import numpy
+import pytest
+from thinc.api import Linear, chain
+
+from spacy_xlie.ml.relation_model import build_relation_classifier, pair_features
+
+
+def _inputs(rng):
+    tokvecs = [rng.normal(size=(n, 3)).astype("float32") for n in (6, 0, 4)]
+    pairs = [
+        numpy.array([[0, 2, 3, 5], [4, 5, 0, 1], [1, 2, 2, 3]], dtype="int32"),
+        numpy.zeros((0, 4), dtype="int32"),
+        numpy.array([[0, 4, 1, 2]], dtype="int32"),  # overlapping: empty context
+    ]
+    return tokvecs, pairs
+
+
+@pytest.mark.parametrize("pooling", ["mean", "first", "mean_max"])
+@pytest.mark.parametrize("use_context", [True, False])
+def test_feature_values(pooling, use_context):
+    rng = numpy.random.default_rng(0)
+    tokvecs, pairs = _inputs(rng)
+    model = pair_features(pooling=pooling, use_context=use_context)
+    Y = model.predict((tokvecs, pairs))
+    per_span = {"mean": 1, "first": 1, "mean_max": 2}[pooling] * 3
+    assert Y.shape == (4, per_span * (3 if use_context else 2))
+    X = tokvecs[0]
+    head = X[0:2].mean(0) if pooling != "first" else X[0]
+    assert numpy.allclose(Y[0, :3], head, atol=1e-6)
+    if pooling == "mean_max":
+        assert numpy.allclose(Y[0, 3:6], X[0:2].max(0), atol=1e-6)
+    if use_context:
+        assert numpy.allclose(Y[2, -per_span:], 0.0)  # adjacent spans: no context
+        assert numpy.allclose(Y[3, -per_span:], 0.0)  # overlapping spans
+
+
+@pytest.mark.parametrize("pooling", ["mean", "first", "mean_max"])
+def test_gradient_check(pooling):
+    """Backprop of pooled features + a linear layer matches finite differences."""
+    rng = numpy.random.default_rng(1)
+    tokvecs, pairs = _inputs(rng)
+    model = chain(pair_features(pooling=pooling), Linear(nO=2))
+    model.initialize(X=(tokvecs, pairs))
+    Y, backprop = model.begin_update((tokvecs, pairs))
+    dY = rng.normal(size=Y.shape).astype("float32")
+    d_tokvecs, _ = backprop(dY)
+
+    def loss(vecs):
+        return float((model.predict((vecs, pairs)) * dY).sum())
+
+    eps = 1e-2
+    for doc_i in (0, 2):
+        for row in range(len(tokvecs[doc_i])):
+            for col in range(3):
+                plus = [v.copy() for v in tokvecs]
+                minus = [v.copy() for v in tokvecs]
+                plus[doc_i][row, col] += eps
+                minus[doc_i][row, col] -= eps
+                numeric = (loss(plus) - loss(minus)) / (2 * eps)
+                assert d_tokvecs[doc_i][row, col] == pytest.approx(numeric, abs=2e-3)
+    assert d_tokvecs[1].shape == (0, 3)
+
+
+def test_no_pairs_and_bad_pooling():
+    model = pair_features()
+    Y, backprop = model.begin_update(([numpy.zeros((3, 4), "f")], [numpy.zeros((0, 4), "i")]))
+    assert Y.shape == (0, 24)
+    assert backprop(Y)[0][0].shape == (3, 4)
+    with pytest.raises(ValueError, match="pooling"):
+        pair_features(pooling="sum")
+
+
+def test_full_model_refs():
+    from spacy.util import registry
+
+    tok2vec = registry.resolve({"t": {
+        "@architectures": "spacy.HashEmbedCNN.v2", "width": 8, "depth": 1, "embed_size": 100,
+        "window_size": 1, "maxout_pieces": 2, "subword_features": False, "pretrained_vectors": None,
+    }})["t"]
+    model = build_relation_classifier(tok2vec, hidden_width=8, nO=5)
+    assert model.get_ref("tok2vec") is tok2vec
+    assert model.get_ref("output_layer").get_dim("nO") == 5

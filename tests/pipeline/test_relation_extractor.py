@@ -1,0 +1,206 @@
+"""xlie_relation_extractor: overfitting (CNN and tiny XLM-R), serialization, edge cases."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import spacy
+from spacy.tokens import Doc
+from spacy.training import Example
+from spacy.util import load_config, load_model_from_config
+from thinc.api import Adam, fix_random_seed
+
+from spacy_xlie import add_entities, span_from_tokens
+from spacy_xlie.pipeline.relation_extractor import RelationExtractor
+from tests.rel_examples import LABELS, make_examples
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+
+def cpu_nlp(**rel_cfg):
+    """configs/cpu.cfg (CNN tok2vec + listener), smaller widths to keep tests fast."""
+    config = load_config(CONFIGS / "cpu.cfg", overrides={
+        "components.tok2vec.model.encode.width": 32,
+        "components.xlie_relation_extractor.model.hidden_width": 32,
+        **{f"components.xlie_relation_extractor.{k}": v for k, v in rel_cfg.items()},
+    })
+    return load_model_from_config(config, auto_fill=True)
+
+
+def xlmr_nlp(model_dir: Path):
+    config = load_config(CONFIGS / "xlmr.cfg", overrides={
+        "components.transformer.model.name": str(model_dir),
+        "components.transformer.model.mixed_precision": False,
+        "components.transformer.model.get_spans.window": 8,
+        "components.transformer.model.get_spans.stride": 6,
+        "components.xlie_relation_extractor.model.hidden_width": 32,
+        "system.gpu_allocator": None,
+    })
+    return load_model_from_config(config, auto_fill=True)
+
+
+def train(nlp, examples, steps: int, learn_rate: float = 0.01):
+    fix_random_seed(0)
+    nlp.initialize(lambda: examples)
+    optimizer = Adam(learn_rate)
+    for _ in range(steps):
+        losses = nlp.update(examples, sgd=optimizer, losses={})
+    return losses
+
+
+def relation_tuples(doc: Doc):
+    return sorted((r.head.start, r.head.end, r.tail.start, r.tail.end, r.label, r.score)
+                  for r in doc._.relations)
+
+
+@pytest.fixture(scope="module")
+def trained_cpu():
+    fix_random_seed(0)
+    nlp = cpu_nlp()
+    examples = make_examples(nlp.vocab)
+    train(nlp, examples, 60)
+    return nlp, examples
+
+
+def test_overfit_cpu_exclusive(trained_cpu):
+    nlp, examples = trained_cpu
+    rel = nlp.get_pipe("xlie_relation_extractor")
+    assert rel.labels == tuple(LABELS)
+    assert rel.n_classes == 1 + 2 * len(LABELS)
+    scores = nlp.evaluate(make_examples(nlp.vocab))
+    assert scores["rel_micro_f"] == 1.0
+    assert scores["rel_macro_f"] == 1.0
+    docs = list(nlp.pipe(eg.predicted for eg in make_examples(nlp.vocab)))
+    zh = docs[-1]
+    assert [(r.head.text, r.label, r.tail.text, r.source) for r in zh._.relations] == [
+        ("阿里巴巴集团", "org:founded_by", "马云", "predicted")
+    ]
+    assert 0.5 < zh._.relations[0].score <= 1.0
+
+
+def test_overfit_cpu_multilabel():
+    fix_random_seed(0)
+    nlp = cpu_nlp(mode="multilabel", threshold=0.5)
+    train(nlp, make_examples(nlp.vocab), 60)
+    rel = nlp.get_pipe("xlie_relation_extractor")
+    assert rel.n_classes == len(LABELS)
+    scores = nlp.evaluate(make_examples(nlp.vocab))
+    assert scores["rel_micro_f"] == 1.0
+    assert scores["rel_threshold"] == 0.5
+
+
+def test_serialization_fresh_process(trained_cpu, tmp_path):
+    """to_disk → spacy.load in a new interpreter that never imports spacy_xlie itself."""
+    nlp, _ = trained_cpu
+    nlp.to_disk(tmp_path / "model")
+    inputs = [
+        {"words": [t.text for t in eg.predicted],
+         "ents": [[e.start, e.end] for e in eg.predicted.ents]}
+        for eg in make_examples(nlp.vocab)
+    ]
+    (tmp_path / "inputs.json").write_text(json.dumps(inputs))
+    script = """
+import json, sys
+import spacy
+from spacy.tokens import Doc, Span
+nlp = spacy.load(sys.argv[1])
+out = []
+for rec in json.load(open(sys.argv[2])):
+    doc = Doc(nlp.vocab, words=rec["words"])
+    doc.ents = [Span(doc, s, e, label="ENT") for s, e in rec["ents"]]
+    doc = nlp(doc)
+    out.append(sorted([r.head.start, r.head.end, r.tail.start, r.tail.end, r.label, r.score]
+                      for r in doc._.relations))
+print(json.dumps(out))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "model"), str(tmp_path / "inputs.json")],
+        capture_output=True, text=True, check=True,
+    )
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    here = [relation_tuples(nlp(eg.predicted)) for eg in make_examples(nlp.vocab)]
+    assert len(loaded) == len(here)
+    for got, want in zip(loaded, here):
+        assert [tuple(g[:5]) for g in got] == [w[:5] for w in want]
+        assert [g[5] for g in got] == pytest.approx([w[5] for w in want], abs=1e-5)
+
+
+def _doc_with_entities(vocab, n_words: int, n_ents: int) -> Doc:
+    doc = Doc(vocab, words=[f"w{i}" for i in range(n_words)])
+    add_entities(doc, [span_from_tokens(doc, 2 * i, 2 * i + 1, "ENT") for i in range(n_ents)])
+    return doc
+
+
+def test_edge_case_docs(trained_cpu):
+    nlp, _ = trained_cpu
+    rel = nlp.get_pipe("xlie_relation_extractor")
+    empty = nlp(Doc(nlp.vocab, words=[]))
+    assert empty._.relations == []
+    assert nlp(_doc_with_entities(nlp.vocab, 5, 0))._.relations == []
+    assert nlp(_doc_with_entities(nlp.vocab, 5, 1))._.relations == []
+    whole = Doc(nlp.vocab, words=["Apple"])
+    whole.ents = [span_from_tokens(whole, 0, 1, "ENT")]
+    assert nlp(whole)._.relations == []
+    many = _doc_with_entities(nlp.vocab, 600, 300)
+    assert len(rel.candidates(many)) == rel.candidates.max_candidates == 1000
+    nlp(many)  # every relation found is between two of its entities (checked on read)
+    assert all(r.head in many.ents for r in many._.relations)
+
+
+def test_pipe_multiprocess(trained_cpu):
+    nlp, examples = trained_cpu
+    docs = [eg.predicted.copy() for eg in make_examples(nlp.vocab)]
+    single = [relation_tuples(doc) for doc in nlp.pipe(d.copy() for d in docs)]
+    multi = [relation_tuples(doc) for doc in nlp.pipe(docs, n_process=2, batch_size=2)]
+    assert [[r[:5] for r in rels] for rels in multi] == [[r[:5] for r in rels] for rels in single]
+
+
+def test_evaluate_without_relations(trained_cpu):
+    nlp, _ = trained_cpu
+    examples = []
+    for eg in make_examples(nlp.vocab):
+        reference = eg.reference.copy()
+        reference._.relations = []
+        examples.append(Example(eg.predicted, reference))
+    scores = nlp.evaluate(examples)
+    assert scores["rel_micro_r"] == 0.0
+    assert 0.0 <= scores["rel_macro_f"] <= 1.0
+
+
+def test_add_label_and_errors(trained_cpu):
+    nlp, _ = trained_cpu
+    rel = nlp.get_pipe("xlie_relation_extractor")
+    assert rel.add_label(LABELS[0]) == 0
+    with pytest.raises(ValueError, match="already sized"):
+        rel.add_label("new:label")
+    fresh = spacy.blank("en").add_pipe("xlie_relation_extractor")
+    assert isinstance(fresh, RelationExtractor)
+    assert fresh.add_label("a") == 1 and fresh.labels == ("a",)
+    with pytest.raises(ValueError, match="mode"):
+        spacy.blank("en").add_pipe("xlie_relation_extractor", config={"mode": "nope"})
+    no_rels = spacy.blank("en")
+    no_rels.add_pipe("xlie_relation_extractor")
+    plain = [Example(d.copy(), d) for d in (_doc_with_entities(no_rels.vocab, 4, 2),)]
+    with pytest.raises(ValueError, match="no relation labels"):
+        no_rels.initialize(lambda: plain)
+
+
+@pytest.mark.slow
+def test_overfit_tiny_xlmr(tiny_xlmr, tmp_path):
+    """The transformer config with a tiny random XLM-R, loaded by path; a doc longer than
+    the (8 wordpiece) window; save and reload."""
+    nlp = xlmr_nlp(tiny_xlmr)
+    examples = make_examples(nlp.vocab)
+    train(nlp, examples, 80, learn_rate=0.005)
+    assert nlp.evaluate(make_examples(nlp.vocab))["rel_micro_f"] == 1.0
+    long_doc = _doc_with_entities(nlp.vocab, 120, 20)
+    nlp(long_doc)
+    assert all(r.head in long_doc.ents for r in long_doc._.relations)
+    nlp.to_disk(tmp_path / "trf")
+    reloaded = spacy.load(tmp_path / "trf")
+    for eg in make_examples(nlp.vocab):
+        want = relation_tuples(nlp(eg.predicted.copy()))
+        got = relation_tuples(reloaded(eg.predicted.copy()))
+        assert [r[:5] for r in got] == [r[:5] for r in want]
