@@ -15,7 +15,7 @@ from spacy.tokens import Doc
 
 from ..corpora.marked import read_blocks, read_marked, strip_markers
 from .base import SpanAligner
-from .projection import project_batch
+from .projection import ProjectionResult, project_batch
 
 TokenSpan = Tuple[int, int]
 
@@ -85,40 +85,64 @@ def _token_f1(pred: Optional[TokenSpan], gold: TokenSpan) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def evaluate_projection(
+def project_pairs(
     pairs: Sequence[GoldPair], aligner: SpanAligner, *, min_score: float = 0.5,
     batch_size: int = 32,
-) -> Dict[str, float]:
-    """Exact span accuracy, relation-preserved accuracy, token F1 and projection rate."""
-    usable = [p for p in pairs if None not in p.src_spans and None not in p.tgt_spans]
-    exact = f1 = projected = either = 0.0
-    preserved = 0
-    for i in range(0, len(usable), batch_size):
-        batch = usable[i : i + batch_size]
-        results = project_batch(
+) -> List[ProjectionResult]:
+    """Project each pair's source annotations onto its target stripped of annotations."""
+    results: List[ProjectionResult] = []
+    for i in range(0, len(pairs), batch_size):
+        batch = pairs[i : i + batch_size]
+        results += project_batch(
             [(p.src, strip_annotations(p.tgt)) for p in batch], aligner, min_score=min_score
         )
-        for pair, result in zip(batch, results):
-            where = {tuple(ent.source): ent.target for ent in result.entities}
-            hits = 0
-            for src_span, gold in zip(pair.src_spans, pair.tgt_spans):
-                pred = where.get(src_span)
-                pred = tuple(pred) if pred is not None else None
-                projected += pred is not None
-                hits += pred == gold
-                either += pred is not None and pred in pair.tgt_spans
-                f1 += _token_f1(pred, gold)
-            exact += hits
-            relation_kept = all(rel.projected for rel in result.relations)
-            preserved += hits == 2 and relation_kept
-    n_ents = 2 * len(usable)
+    return results
+
+
+def score_projection(
+    pairs: Sequence[GoldPair], results: Sequence[ProjectionResult]
+) -> Dict[str, float]:
+    """Exact span accuracy, relation-preserved accuracy, token F1 and projection rate.
+
+    Pairs with an empty gold marker on either side are left out (nothing to compare).
+    """
+    exact = f1 = projected = either = 0.0
+    preserved = 0
+    usable = 0
+    for pair, result in zip(pairs, results):
+        if None in pair.src_spans or None in pair.tgt_spans:
+            continue
+        usable += 1
+        where = {tuple(ent.source): ent.target for ent in result.entities}
+        hits = 0
+        for src_span, gold in zip(pair.src_spans, pair.tgt_spans):
+            pred = where.get(src_span)
+            pred = tuple(pred) if pred is not None else None
+            projected += pred is not None
+            hits += pred == gold
+            either += pred is not None and pred in pair.tgt_spans
+            f1 += _token_f1(pred, gold)
+        exact += hits
+        relation_kept = all(rel.projected for rel in result.relations)
+        preserved += hits == 2 and relation_kept
+    n_ents = 2 * usable
     return {
-        "pairs": len(usable),
+        "pairs": usable,
         "exact_span_accuracy": exact / n_ents if n_ents else 0.0,
         # The same, counting a span that matches the *other* gold entity as right: some
         # translations swapped the <e1>/<e2> markers.
         "exact_span_accuracy_any_role": either / n_ents if n_ents else 0.0,
-        "relation_preserved": preserved / len(usable) if usable else 0.0,
+        "relation_preserved": preserved / usable if usable else 0.0,
         "token_f1": f1 / n_ents if n_ents else 0.0,
         "projection_rate": projected / n_ents if n_ents else 0.0,
     }
+
+
+def evaluate_projection(
+    pairs: Sequence[GoldPair], aligner: SpanAligner, *, min_score: float = 0.5,
+    batch_size: int = 32,
+) -> Dict[str, float]:
+    """Project the usable pairs and score them (see :func:`score_projection`)."""
+    usable = [p for p in pairs if None not in p.src_spans and None not in p.tgt_spans]
+    results = project_pairs(usable, aligner, min_score=min_score, batch_size=batch_size)
+    return score_projection(usable, results)

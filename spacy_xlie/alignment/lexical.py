@@ -12,13 +12,21 @@ increasingly tolerant levels and stops at the first that matches:
    inflectional suffixes (``Mumbai'de``, ``Putina``);
 5. ``fuzzy``: a word-level alignment of the entity with windows of target tokens,
    scored with rapidfuzz, tolerant to inflection and partial translation
-   (``Kalifornien``, ``Universität von Minnesota``, ``York Bölgesi``).
+   (``Kalifornien``, ``Universität von Minnesota``, ``York Bölgesi``). Function words
+   (the target language's stop words) render function words (``of`` ~ ``für``,
+   ``The National`` ~ ``Der National``), and a long target word may render several
+   entity words as the parts of a compound (``Infantry Division`` ~ ``Infanteriedivision``).
 
 Each level has a fixed confidence ceiling so exact matches always win over fuzzy ones.
+All string levels are searched, so one entity may have several candidates; when they
+are about equally good, the one that corresponds to the source entity's occurrence
+wins: the k-th of n equal source strings goes to the k-th of n target candidates, else
+the one at the closest relative position (translations keep a rough word order).
 """
 
 import unicodedata
-from typing import Callable, Dict, List, Optional, Sequence
+from dataclasses import replace
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from anyascii import anyascii
 from rapidfuzz.distance import Indel
@@ -33,6 +41,17 @@ FUZZY_MAX = 0.9
 #: unmatched entity word, cost of any other unmatched window word.
 INNER_CREDIT = 0.3
 EXTRA_COST = 0.15
+#: Weight of an entity's function word (stop word) in a fuzzy score, the similarity of
+#: two different function words, and the cost of an unmatched one inside a window.
+FUNCTION_WEIGHT = 0.5
+FUNCTION_SIM = 0.8
+FUNCTION_COST = 0.03
+#: Discount of an entity word matched as a part of a longer target word (a compound).
+PART_FACTOR = 0.9
+#: Candidates within ``TIE`` of the best are disambiguated by occurrence and position;
+#: the ones not chosen lose ``AMBIGUITY_PENALTY``.
+TIE = 0.03
+AMBIGUITY_PENALTY = 0.02
 
 
 def _fold(text: str) -> str:
@@ -138,37 +157,114 @@ def word_similarity(source: str, target: str) -> float:
     return whole
 
 
-def _matching_score(sims: Sequence[Sequence[float]], floor: float) -> float:
+def part_similarity(source: str, target: str) -> float:
+    """0–1 similarity of ``source`` with the start or the end of a longer ``target``.
+
+    Compounds render several words as one (``management studies`` ~
+    ``managementstudien``, ``infantry division`` ~ ``infanteriedivision``): each entity
+    word of five characters or more may match a part of a word at least three characters
+    longer, at a discount.
+    """
+    if len(source) < 5 or len(target) < len(source) + 3:
+        return 0.0
+    size = len(source)
+    best = 0.0
+    for part in (target[:size], target[-size:]):
+        best = max(
+            best,
+            Indel.normalized_similarity(source, part),
+            0.95 * Indel.normalized_similarity(loose_key(source), loose_key(part)),
+        )
+    return PART_FACTOR * best
+
+
+class _Words:
+    """The word tokens of a doc (or a span) in fuzzy form, with function-word flags."""
+
+    def __init__(self, tokens: Sequence) -> None:
+        self.tokens = [t for t in tokens if _is_word(t.text)]
+        self.norms = [_fuzzy_form(t.text) for t in self.tokens]
+        self.function = [t.is_stop for t in self.tokens]
+
+
+def _similarities(
+    ent: _Words, tgt: _Words
+) -> Tuple[List[List[float]], List[List[float]]]:
+    """Whole-word and compound-part similarities of every entity word with every word.
+
+    Two function words render each other (``of`` ~ ``von``) at ``FUNCTION_SIM``; a
+    function word and a content word only when equal.
+    """
+    sims, parts = [], []
+    for e_norm, e_func in zip(ent.norms, ent.function):
+        row, part_row = [], []
+        for t_norm, t_func in zip(tgt.norms, tgt.function):
+            if e_func or t_func:
+                equal = float(e_norm == t_norm)
+                row.append(max(equal, FUNCTION_SIM) if e_func and t_func else equal)
+                part_row.append(0.0)
+            else:
+                row.append(word_similarity(e_norm, t_norm))
+                part_row.append(part_similarity(e_norm, t_norm))
+        sims.append(row)
+        parts.append(part_row)
+    return sims, parts
+
+
+def _matching_score(
+    sims: Sequence[Sequence[float]],
+    parts: Sequence[Sequence[float]],
+    ent_function: Sequence[bool],
+    win_function: Sequence[bool],
+    floor: float,
+) -> float:
     """How well a window of target words renders an entity's words, 0–1.
 
     ``sims[i][j]`` is the similarity of entity word ``i`` with window word ``j``. Pairs
     are matched one-to-one, most similar first, in any order (translations reorder:
     ``Parti communiste``, ``29. Dezember 1968``); similarities under ``floor`` are no
-    match. The matched similarity is divided by the entity's length. An unmatched word
-    inside the window that can stand for an unmatched entity word (``of`` ~ ``für``)
-    earns a little credit; any other unmatched window word costs, and one at the edge
-    always costs, so windows do not grow into the neighbouring words.
+    match. Entity words still unmatched may then match a part of an already matched
+    compound (``parts``). The matched similarity is divided by the entity's length, in
+    which function words weigh ``FUNCTION_WEIGHT``; at least one content word must match.
+    An unmatched word inside the window that can stand for an unmatched entity word
+    (``of`` ~ ``für``) earns a little credit, an unmatched function word inside costs
+    little (articles: ``Norfolk und des Norwich``); any other unmatched window word
+    costs, and one at the edge always costs, so windows do not grow into the neighbours.
     """
     rows, cols = len(sims), len(sims[0])
+    weights = [FUNCTION_WEIGHT if f else 1.0 for f in ent_function]
     pairs = sorted(
-        ((sims[i][j], i, j) for i in range(rows) for j in range(cols) if sims[i][j] >= floor),
+        ((max(sims[i][j], parts[i][j]), i, j) for i in range(rows) for j in range(cols)),
         reverse=True,
     )
     used_rows, used_cols = set(), set()
     total = 0.0
     for sim, i, j in pairs:
+        if sim < floor:
+            break
         if i not in used_rows and j not in used_cols:
             used_rows.add(i)
             used_cols.add(j)
-            total += sim
-    if not used_cols:
+            total += weights[i] * sim
+    for i in range(rows):
+        if i in used_rows or ent_function[i]:
+            continue
+        best = max((parts[i][j] for j in used_cols), default=0.0)
+        if best >= floor:
+            used_rows.add(i)
+            total += best
+    if not any(not ent_function[i] for i in used_rows):
         return 0.0
-    edge = min(used_cols) + (cols - 1 - max(used_cols))
-    inner = cols - len(used_cols) - edge
+    first, last = min(used_cols), max(used_cols)
+    edge = first + (cols - 1 - last)
+    inner = [j for j in range(first, last + 1) if j not in used_cols]
+    inner_function = sum(1 for j in inner if win_function[j])
+    inner_content = len(inner) - inner_function
     free_rows = rows - len(used_rows)
-    credit = INNER_CREDIT * min(free_rows, inner)
-    cost = EXTRA_COST * (edge + max(0, inner - free_rows))
-    return max(0.0, (total + credit) / rows - cost)
+    credit = INNER_CREDIT * min(free_rows, inner_content)
+    cost = (EXTRA_COST * (edge + max(0, inner_content - free_rows))
+            + FUNCTION_COST * inner_function)
+    return max(0.0, (total + credit) / sum(weights) - cost)
 
 
 class LexicalAligner(SpanAligner):
@@ -201,33 +297,34 @@ class LexicalAligner(SpanAligner):
 
     def _pair(self, src: Doc, tgt: Doc, spans: Sequence[TokenSpan]) -> List[List[Candidate]]:
         views = {level: _NormalizedDoc(tgt, norm) for level, norm in NORMALIZERS.items()}
-        words = [t for t in tgt if _is_word(t.text)]
-        word_norms = [_fuzzy_form(t.text) for t in words]
+        src_view = _NormalizedDoc(src, NORMALIZERS["fold"])
+        words = _Words(tgt)
         out = []
         for start, end in spans:
             span = src[start:end]
             found = self._string_matches(span, views)
             if not found:
-                found = self._fuzzy_matches(span, words, word_norms)
+                found = self._fuzzy_matches(span, words)
+            found = _disambiguate(found, span, src_view, len(tgt))
             found.sort(key=lambda c: (-c.score, c.start))
             out.append(found[: self.max_candidates])
         return out
 
     def _string_matches(self, span: Span, views: Dict[str, _NormalizedDoc]) -> List[Candidate]:
+        """Matches at every string level, the best level per target span."""
+        best: Dict[Tuple[int, int], Candidate] = {}
         for level, view in views.items():
             needle = _span_text(span, NORMALIZERS[level])
             if not needle:
                 continue
-            found = []
             at = view.text.find(needle)
             while at != -1:
                 cand = self._to_tokens(view, at, at + len(needle), level, len(needle))
-                if cand is not None:
-                    found.append(cand)
+                key = (cand.start, cand.end) if cand is not None else None
+                if cand is not None and (key not in best or best[key].score < cand.score):
+                    best[key] = cand
                 at = view.text.find(needle, at + 1)
-            if found:
-                return found
-        return []
+        return list(best.values())
 
     def _to_tokens(
         self, view: _NormalizedDoc, start: int, end: int, level: str, length: int
@@ -244,24 +341,25 @@ class LexicalAligner(SpanAligner):
             score -= 0.02 * suffix
         return Candidate(first, last + 1, score, f"lexical:{level}")
 
-    def _fuzzy_matches(
-        self, span: Span, words: List, word_norms: List[str]
-    ) -> List[Candidate]:
-        ent = [_fuzzy_form(t.text) for t in span if _is_word(t.text)]
-        if not ent or not words:
-            return []
-        sims = [[word_similarity(e, w) for w in word_norms] for e in ent]
+    def _fuzzy_matches(self, span: Span, words: _Words) -> List[Candidate]:
+        ent = _Words(span)
+        if not ent.tokens or not words.tokens or all(ent.function):
+            return []  # function words alone ("he", "his") are translated, not found
+        sims, parts = _similarities(ent, words)
         found = []
-        max_len = len(ent) + 2
-        for i in range(len(words)):
-            for j in range(i + 1, min(len(words), i + max_len) + 1):
-                if words[j - 1].i - words[i].i + 1 > 2 * max_len:
+        max_len = len(ent.tokens) + 3
+        tokens = words.tokens
+        for i in range(len(tokens)):
+            for j in range(i + 1, min(len(tokens), i + max_len) + 1):
+                if tokens[j - 1].i - tokens[i].i + 1 > 2 * max_len:
                     break  # words too far apart in the doc
-                window = [row[i:j] for row in sims]
-                score = _matching_score(window, self.word_floor)
+                score = _matching_score(
+                    [row[i:j] for row in sims], [row[i:j] for row in parts],
+                    ent.function, words.function[i:j], self.word_floor,
+                )
                 if score >= self.min_fuzzy:
                     found.append(
-                        Candidate(words[i].i, words[j - 1].i + 1, FUZZY_MAX * score,
+                        Candidate(tokens[i].i, tokens[j - 1].i + 1, FUZZY_MAX * score,
                                   "lexical:fuzzy")
                     )
         return _non_overlapping(found)
@@ -274,6 +372,50 @@ def _non_overlapping(found: List[Candidate]) -> List[Candidate]:
         if not any(cand.overlaps(k.start, k.end) for k in kept):
             kept.append(cand)
     return kept
+
+
+def _occurrences(view: _NormalizedDoc, needle: str) -> List[int]:
+    """First tokens of the whole-token occurrences of ``needle`` in a normalised doc."""
+    out = []
+    at = view.text.find(needle) if needle else -1
+    while at != -1:
+        first = view.char_token[at]
+        last = view.char_token[at + len(needle) - 1]
+        if view.token_start[first] == at and view.token_end[last] == at + len(needle):
+            out.append(first)
+        at = view.text.find(needle, at + 1)
+    return out
+
+
+def _disambiguate(
+    found: List[Candidate], span: Span, src_view: _NormalizedDoc, tgt_len: int
+) -> List[Candidate]:
+    """Prefer, among about equally good candidates, the one this occurrence maps to.
+
+    When the source holds the entity's string ``n`` times and ``n`` candidates tie, the
+    k-th occurrence takes the k-th candidate (``Losi Team Losi``); otherwise the
+    candidate at the closest relative position wins. The others lose a little
+    confidence, so they stay available when the preferred one is taken.
+    """
+    if len(found) < 2:
+        return found
+    best = max(c.score for c in found)
+    tied = sorted((c for c in found if c.score >= best - TIE), key=lambda c: c.start)
+    if len(tied) < 2:
+        return found
+    occurrences = _occurrences(src_view, _span_text(span, NORMALIZERS["fold"]))
+    if len(occurrences) == len(tied) and span.start in occurrences:
+        chosen = tied[occurrences.index(span.start)]
+    else:
+        src_len = len(span.doc)
+        expected = (span.start + span.end) / 2 / max(src_len, 1)
+        chosen = min(tied, key=lambda c: abs((c.start + c.end) / 2 / max(tgt_len, 1)
+                                             - expected))
+    lowered = min(chosen.score, best) - AMBIGUITY_PENALTY
+    return [
+        c if c is chosen or c not in tied else replace(c, score=min(c.score, lowered))
+        for c in found
+    ]
 
 
 def create_lexical_aligner(

@@ -6,8 +6,9 @@ import subprocess
 import sys
 import venv
 from pathlib import Path
-from typing import List, Optional
+from typing import Iterator, List, Optional
 
+import srsly
 import typer
 from wasabi import msg
 
@@ -64,17 +65,34 @@ def _run(cmd: List[str]) -> None:
     subprocess.run(cmd, check=True)
 
 
+def find_pipeline_wheel(packages_dir: Path, name: str, version: str) -> Path:
+    """The wheel ``spacy package --build wheel`` wrote for ``name`` (any language prefix)."""
+    wheels = sorted(packages_dir.glob(f"*_{name}-{version}/dist/*_{name}-{version}-*.whl"))
+    if not wheels:
+        raise FileNotFoundError(
+            f"no wheel for pipeline '{name}' {version} under {packages_dir}: run `package` first"
+        )
+    return wheels[-1]
+
+
 @app.command("check-package")
 def check_package_cli(
-    pipeline_wheel: Path = typer.Argument(..., exists=True, help="Wheel from `spacy package`"),
-    package_name: str = typer.Argument(..., help="Pipeline package name, e.g. xx_xlie_cpu"),
+    packages_dir: Path = typer.Argument(..., exists=True, help="Output folder of `spacy package`"),
+    name: str = typer.Option(..., "--name", help="Pipeline name given to `spacy package`"),
+    version: str = typer.Option(..., "--version", help="Pipeline version"),
     plugin_wheels: Path = typer.Option(
         ..., "--plugin-wheels", exists=True, help="Folder holding the spacy-xlie wheel"
     ),
     venv_dir: Path = typer.Option(Path("packages/check-venv"), "--venv"),
     torch_spec: str = typer.Option("torch==2.13.0", "--torch", help="torch requirement first"),
 ) -> None:
-    """Install a pipeline wheel in a fresh venv and extract relations without the plugin import."""
+    """Install a pipeline wheel in a fresh venv and extract relations without the plugin import.
+
+    The spacy-xlie wheel comes from ``--plugin-wheels`` (the pipeline's requirements name
+    it); everything else from the package index.
+    """
+    wheel = find_pipeline_wheel(packages_dir, name, version)
+    package_name = wheel.name.split("-")[0]
     if venv_dir.exists():
         shutil.rmtree(venv_dir)
     venv.create(venv_dir, with_pip=True)
@@ -82,7 +100,7 @@ def check_package_cli(
     pip = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
     # The CPU torch pin first: otherwise the plugin's `torch` requirement pulls a CUDA build.
     _run(pip + [torch_spec])
-    _run(pip + ["--find-links", str(plugin_wheels), str(pipeline_wheel)])
+    _run(pip + ["--find-links", str(plugin_wheels), str(wheel)])
     out = subprocess.run(
         [python, "-c", CHECK_SCRIPT, package_name, json.dumps(CHECK_SAMPLES)],
         check=True, capture_output=True, text=True,
@@ -101,10 +119,11 @@ def prepare_cli(
 
     Writes ``kbp37_{train,dev}.spacy`` and, under ``eval/``, ``kbp37_test.spacy`` and
     ``relx_{lang}.spacy``: the evaluation sets, one table row each. A RELX language whose
-    file is absent (optional asset) is skipped with a warning.
+    file is absent (optional asset) is skipped with a warning. The RELX-Distant sentences
+    go, stripped of their annotations, to ``relx_distant_raw.jsonl`` for distant labeling.
     """
     from ..corpora.marked import read_marked
-    from ..util.io import write_docbin
+    from ..util.io import write_docbin, write_jsonl
 
     jobs = [
         (assets_dir / "kbp37" / f"{split}.txt", "en", True, corpus_dir / f"kbp37_{split}.spacy")
@@ -122,3 +141,58 @@ def prepare_cli(
     for src, lang, pretokenized, out in jobs:
         n = write_docbin(read_marked(src, lang, pretokenized=pretokenized), out)
         msg.good(f"{out}: {n} docs")
+    distant = sorted((assets_dir / "relx-distant").glob("RELX_distant_*.json"))
+    raw = corpus_dir / "relx_distant_raw.jsonl"
+    n = write_jsonl(_raw_sentences(distant), raw)
+    msg.good(f"{raw}: {n} raw sentences from {len(distant)} RELX-Distant file(s)")
+
+
+def _raw_sentences(paths: List[Path]) -> Iterator[dict]:
+    """RELX-Distant sentences without their annotations: the input of distant labeling."""
+    from ..kb.relx_distant import lang_of, read_relx_distant
+
+    for path in paths:
+        lang = lang_of(path)
+        for i, rec in enumerate(read_relx_distant(path)):
+            yield {"id": f"{path.stem}:{i}", "lang": lang, "text": rec["sentence"]}
+
+
+@app.command("show-metrics")
+def show_metrics_cli(
+    files: List[Path] = typer.Argument(..., help="Markdown tables and JSON reports to print"),
+) -> None:
+    """Print the workflow's results: Markdown files as they are, JSON reports' headline figures."""
+    for path in files:
+        if not path.is_file():
+            msg.warn(f"{path}: not found (its step was skipped)")
+        elif path.suffix == ".md":
+            print(path.read_text(encoding="utf8"))
+        else:
+            data = srsly.read_json(path)
+            headline = {k: v for k, v in data.items() if isinstance(v, (int, float, str))}
+            print(f"{path}: " + ", ".join(
+                f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in headline.items()
+            ))
+
+
+README_START = "<!-- results:start -->"
+README_END = "<!-- results:end -->"
+
+
+@app.command("update-readme")
+def update_readme_cli(
+    readme: Path = typer.Argument(..., exists=True, help="README.md with the results markers"),
+    tables: List[Path] = typer.Argument(..., exists=True, help="Markdown files to embed"),
+) -> None:
+    """Replace the README's results block with tables the workflow wrote (never by hand)."""
+    from ..util.io import write_text
+
+    text = readme.read_text(encoding="utf8")
+    if README_START not in text or README_END not in text:
+        msg.fail(f"{readme}: no {README_START} ... {README_END} block")
+        raise typer.Exit(1)
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    body = "\n\n".join(t.read_text(encoding="utf8").strip() for t in tables)
+    write_text(f"{head}{README_START}\n{body}\n{README_END}{tail}", readme)
+    msg.good(f"{readme}: results block updated from {', '.join(map(str, tables))}")
