@@ -8,11 +8,14 @@ and compared with the gold target spans. The embedding method (and the embedding
 hybrid) runs on a *random-weight* tiny XLM-R here, because no pretrained weights can be
 loaded offline: its figures say nothing about the method with real XLM-R/mBERT weights.
 Speed: sentence pairs per second for lexical, and for embedding with the tiny model and
-with an xlm-roberta-base-shaped random model (``--no-base`` skips the ~1 GB build).
+with an xlm-roberta-base-shaped random model (``--no-base`` skips the ~1 GB build;
+``--no-base --keep-unmeasured`` keeps that figure from the previous report, labelled with
+the date and command of the run that measured it).
 """
 
 import argparse
 import datetime
+import json
 import os
 import platform
 import sys
@@ -85,9 +88,28 @@ def markdown(report: dict) -> str:
                 f"{s['token_f1']:.3f} | {s['projection_rate']:.3f} |"
             )
     lines += ["", "| aligner | sentence pairs / second |", "|---|---|"]
+    kept = report.get("pairs_per_second_kept", {})
     for name, value in report["pairs_per_second"].items():
-        lines.append(f"| {name} | {value:.1f} |")
+        origin = kept.get(name)
+        note = f" (kept from the run of {origin['date']}: `{origin['command']}`)" if origin else ""
+        lines.append(f"| {name} | {value:.1f}{note} |")
     return "\n".join(lines) + "\n"
+
+
+def kept_speeds(previous_path: Path, measured: dict) -> tuple:
+    """Speed figures of the previous report that this run did not measure, with origins."""
+    if not previous_path.exists():
+        return {}, {}
+    previous = json.loads(previous_path.read_text(encoding="utf8"))
+    old_origins = previous.get("pairs_per_second_kept", {})
+    speeds, origins = {}, {}
+    for name, value in previous.get("pairs_per_second", {}).items():
+        if name not in measured:
+            speeds[name] = value
+            origins[name] = old_origins.get(
+                name, {"date": previous["date"], "command": previous["command"]}
+            )
+    return speeds, origins
 
 
 def main() -> None:
@@ -97,6 +119,9 @@ def main() -> None:
     parser.add_argument("--speed-pairs", type=int, default=64,
                         help="pairs timed for the base-shaped model")
     parser.add_argument("--no-base", action="store_true", help="skip the base-shaped model")
+    parser.add_argument("--keep-unmeasured", action="store_true",
+                        help="keep speed figures this run does not measure from the previous "
+                             "report (labelled with their date and command)")
     args = parser.parse_args()
     relx = args.data_dir / "relx"
     data = {lang: load_parallel(relx / "RELX_en.txt", relx / f"RELX_{lang}.txt", "en", lang)
@@ -117,6 +142,9 @@ def main() -> None:
             speed["embedding (xlm-roberta-base-shaped, random)"] = pairs_per_second(
                 build_aligner("embedding", model=base), speed_pairs[: args.speed_pairs]
             )
+    kept, origins = (kept_speeds(args.out / "projection.json", speed)
+                     if args.keep_unmeasured else ({}, {}))
+    speed.update(kept)
     report = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": "python bench/projection.py " + " ".join(sys.argv[1:]),
@@ -135,6 +163,8 @@ def main() -> None:
         },
         "pairs_per_second": speed,
     }
+    if origins:
+        report["pairs_per_second_kept"] = origins
     write_json(report, args.out / "projection.json")
     write_text(markdown(report), args.out / "projection.md")
     print(markdown(report))

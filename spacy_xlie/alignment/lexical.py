@@ -48,6 +48,7 @@ FUNCTION_SIM = 0.8
 FUNCTION_COST = 0.03
 #: Discount of an entity word matched as a part of a longer target word (a compound).
 PART_FACTOR = 0.9
+PART_FLOOR = 0.65
 #: Candidates within ``TIE`` of the best are disambiguated by occurrence and position;
 #: the ones not chosen lose ``AMBIGUITY_PENALTY``.
 TIE = 0.03
@@ -157,19 +158,23 @@ def word_similarity(source: str, target: str) -> float:
     return whole
 
 
-def part_similarity(source: str, target: str) -> float:
-    """0–1 similarity of ``source`` with the start or the end of a longer ``target``.
+def part_similarity(source: str, target: str, *, head: bool = False) -> float:
+    """0–1 similarity of ``source`` with the start (or, for a ``head``, the end) of a
+    longer ``target``.
 
     Compounds render several words as one (``management studies`` ~
-    ``managementstudien``, ``infantry division`` ~ ``infanteriedivision``): each entity
-    word of five characters or more may match a part of a word at least three characters
-    longer, at a discount.
+    ``managementstudien``, ``infantry division`` ~ ``infanteriedivision``), derivations
+    keep the stem (``Mexico`` ~ ``mexikanischen``): an entity word of five characters or
+    more may match the start of a word at least three characters longer, at a discount.
+    Only the head (the last content word of a multi-word entity) may match the end: a
+    single word matching a compound's end names another thing (``actor`` ~
+    ``Drehbuchautor``).
     """
     if len(source) < 5 or len(target) < len(source) + 3:
         return 0.0
     size = len(source)
     best = 0.0
-    for part in (target[:size], target[-size:]):
+    for part in (target[:size], target[-size:]) if head else (target[:size],):
         best = max(
             best,
             Indel.normalized_similarity(source, part),
@@ -192,20 +197,20 @@ def _similarities(
 ) -> Tuple[List[List[float]], List[List[float]]]:
     """Whole-word and compound-part similarities of every entity word with every word.
 
-    Two function words render each other (``of`` ~ ``von``) at ``FUNCTION_SIM``; a
-    function word and a content word only when equal.
+    Two function words render each other (``of`` ~ ``von``) at ``FUNCTION_SIM`` at
+    least; function words are no compound parts.
     """
     sims, parts = [], []
-    for e_norm, e_func in zip(ent.norms, ent.function):
+    content = [i for i, func in enumerate(ent.function) if not func]
+    head = content[-1] if len(content) > 1 else None
+    for i, (e_norm, e_func) in enumerate(zip(ent.norms, ent.function)):
         row, part_row = [], []
         for t_norm, t_func in zip(tgt.norms, tgt.function):
-            if e_func or t_func:
-                equal = float(e_norm == t_norm)
-                row.append(max(equal, FUNCTION_SIM) if e_func and t_func else equal)
-                part_row.append(0.0)
-            else:
-                row.append(word_similarity(e_norm, t_norm))
-                part_row.append(part_similarity(e_norm, t_norm))
+            sim = word_similarity(e_norm, t_norm)
+            row.append(max(sim, FUNCTION_SIM) if e_func and t_func else sim)
+            part_row.append(
+                0.0 if e_func or t_func else part_similarity(e_norm, t_norm, head=i == head)
+            )
         sims.append(row)
         parts.append(part_row)
     return sims, parts
@@ -223,44 +228,50 @@ def _matching_score(
     ``sims[i][j]`` is the similarity of entity word ``i`` with window word ``j``. Pairs
     are matched one-to-one, most similar first, in any order (translations reorder:
     ``Parti communiste``, ``29. Dezember 1968``); similarities under ``floor`` are no
-    match. Entity words still unmatched may then match a part of an already matched
-    compound (``parts``). The matched similarity is divided by the entity's length, in
-    which function words weigh ``FUNCTION_WEIGHT``; at least one content word must match.
-    An unmatched word inside the window that can stand for an unmatched entity word
-    (``of`` ~ ``für``) earns a little credit, an unmatched function word inside costs
-    little (articles: ``Norfolk und des Norwich``); any other unmatched window word
-    costs, and one at the edge always costs, so windows do not grow into the neighbours.
+    match. Content words still unmatched may then match a part of a word (a compound,
+    ``parts``), matched or not, if similar enough (``PART_FLOOR``). The matched
+    similarity is divided by the entity's length, in which function words weigh
+    ``FUNCTION_WEIGHT``; at least one content word must match. An unmatched content
+    word inside the window that can stand for an unmatched content word of the entity
+    earns a little credit, an unmatched function word inside costs little (articles:
+    ``Norfolk und des Norwich``); any other unmatched window word costs, and one at the
+    edge always costs, so windows do not grow into the neighbours. A window starts
+    (ends) with a function word only where the entity does (``Der National``).
     """
     rows, cols = len(sims), len(sims[0])
     weights = [FUNCTION_WEIGHT if f else 1.0 for f in ent_function]
     pairs = sorted(
-        ((max(sims[i][j], parts[i][j]), i, j) for i in range(rows) for j in range(cols)),
-        reverse=True,
+        ((sims[i][j], i, j) for i in range(rows) for j in range(cols)), reverse=True
     )
-    used_rows, used_cols = set(), set()
+    row_of: Dict[int, int] = {}
     total = 0.0
     for sim, i, j in pairs:
         if sim < floor:
             break
-        if i not in used_rows and j not in used_cols:
-            used_rows.add(i)
-            used_cols.add(j)
+        if i not in row_of.values() and j not in row_of:
+            row_of[j] = i
             total += weights[i] * sim
+    used_rows, used_cols = set(row_of.values()), set(row_of)
     for i in range(rows):
         if i in used_rows or ent_function[i]:
             continue
-        best = max((parts[i][j] for j in used_cols), default=0.0)
-        if best >= floor:
+        j = max(range(cols), key=lambda col: parts[i][col])
+        if parts[i][j] >= PART_FLOOR:
             used_rows.add(i)
-            total += best
+            used_cols.add(j)
+            total += parts[i][j]
     if not any(not ent_function[i] for i in used_rows):
         return 0.0
     first, last = min(used_cols), max(used_cols)
+    if (win_function[first] and row_of.get(first, 0) != 0) or (
+        win_function[last] and row_of.get(last, rows - 1) != rows - 1
+    ):
+        return 0.0  # a window starts (ends) with a function word only where the entity does
     edge = first + (cols - 1 - last)
     inner = [j for j in range(first, last + 1) if j not in used_cols]
     inner_function = sum(1 for j in inner if win_function[j])
     inner_content = len(inner) - inner_function
-    free_rows = rows - len(used_rows)
+    free_rows = sum(1 for i in range(rows) if i not in used_rows and not ent_function[i])
     credit = INNER_CREDIT * min(free_rows, inner_content)
     cost = (EXTRA_COST * (edge + max(0, inner_content - free_rows))
             + FUNCTION_COST * inner_function)

@@ -1,24 +1,16 @@
-"""Shared pieces of the converters: conversion statistics, the skip-invalid guard, and
-building a Doc whose entity boundaries are always token boundaries."""
+"""Shared pieces of the converters: conversion statistics, the skip-invalid guard, the
+loop of the JSON readers, and building a Doc whose entity boundaries are always token
+boundaries."""
 
 import json
 import re
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import (
-    Any,
-    Callable,
-    Iterable,
-    Iterator,
-    List,
-    Optional,
-    Sequence,
-    Tuple,
-    TypeVar,
-    Union,
-)
+from typing import Any, Callable, Iterable, Iterator, List, Optional, Tuple, Type, TypeVar, Union
 
+import spacy
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
@@ -84,52 +76,19 @@ def guarded(
             yield doc
 
 
-Tokenize = Callable[[str], List[Tuple[str, bool]]]
-
-
-def spacy_tokenize(nlp: Language) -> Tokenize:
-    """Words and trailing-space flags from the language's own tokenizer."""
-
-    def tokenize(text: str) -> List[Tuple[str, bool]]:
-        return [(t.text, bool(t.whitespace_)) for t in nlp.tokenizer(text)]
-
-    return tokenize
-
-
-def whitespace_tokenize(text: str) -> List[Tuple[str, bool]]:
-    """Words of pre-tokenised text (KBP37): split on single spaces."""
-    words = text.split(" ")
-    out = []
-    for i, word in enumerate(words):
-        if word:
-            out.append((word, i < len(words) - 1))
-    return out
-
-
-def doc_with_boundaries(
-    nlp: Language, text: str, cuts: Sequence[int], tokenize: Tokenize
-) -> Doc:
-    """Tokenise ``text`` so that every character offset in ``cuts`` is a token boundary.
-
-    The text is tokenised segment by segment between the cuts, so an entity marker that
-    sits inside a word (Turkish ``<e1>Mumbai</e1>'de``) still splits it. Between cuts the
-    language's tokenizer decides as usual. ``text`` must not hold runs of whitespace.
-    """
-    bounds = sorted({0, len(text), *cuts})
-    words: List[str] = []
-    spaces: List[bool] = []
-    for start, end in zip(bounds, bounds[1:]):
-        segment = text[start:end]
-        if segment.startswith(" "):
-            if words:
-                spaces[-1] = True
-            segment = segment[1:]
-        if not segment:
-            continue
-        for word, space in tokenize(segment):
-            words.append(word)
-            spaces.append(space)
-    return Doc(nlp.vocab, words=words, spaces=spaces)
+@contextmanager
+def data_errors(
+    path: Union[str, Path],
+    line: Optional[int],
+    field: str,
+    errors: Tuple[Type[Exception], ...] = (RelationError,),
+) -> Iterator[None]:
+    """Re-raise ``errors`` from the block as an :class:`XlieDataError` naming
+    ``path:line`` and ``field``, so ``skip_invalid`` can skip the record."""
+    try:
+        yield
+    except errors as err:
+        raise XlieDataError(str(err), path, line, field) from None
 
 
 def set_pair(
@@ -165,19 +124,26 @@ def normalize_space(text: str) -> str:
     return " ".join(text.split())
 
 
-def doc_split_at(nlp: Language, text: str, cuts: Iterable[int]) -> Doc:
+def doc_split_at(
+    nlp: Language,
+    text: str,
+    cuts: Iterable[int],
+    tokenizer: Optional[Callable[[str], Doc]] = None,
+) -> Doc:
     """Tokenise ``text`` with the language's tokenizer, then split every token that an
     offset in ``cuts`` falls inside.
 
-    Unlike :func:`doc_with_boundaries` the text is kept exactly (``doc.text == text``,
-    whitespace runs included), so character offsets given against the raw text stay
-    valid; the tokenizer sees the whole sentence, so its context rules still apply.
-    German ``Apples`` with an entity ``Apple`` becomes ``Apple`` + ``s``.
+    The text is kept exactly (``doc.text == text``, whitespace runs included), so
+    character offsets given against the raw text stay valid; the tokenizer sees the whole
+    sentence, so its context rules still apply (French ``d'<e1>Apple`` keeps the elided
+    ``d'``). German ``Apples`` with an entity ``Apple`` becomes ``Apple`` + ``s``.
+    ``tokenizer`` replaces ``nlp.tokenizer``: ``Tokenizer(nlp.vocab)``, which has no rules,
+    splits pre-tokenised text (KBP37) on spaces only.
     """
     cuts = sorted(set(cuts))
     words: List[str] = []
     spaces: List[bool] = []
-    for token in nlp.tokenizer(text):
+    for token in (tokenizer or nlp.tokenizer)(text):
         start, end = token.idx, token.idx + len(token)
         bounds = [start, *(c for c in cuts if start < c < end), end]
         for left, right in zip(bounds, bounds[1:]):
@@ -327,3 +293,51 @@ def record_id(record: dict, stem: str, index: int) -> str:
     if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value):
         return str(value)
     return f"{stem}:{index}"
+
+
+def read_records(
+    path: PathLike,
+    lang: str,
+    to_doc: Callable[..., Optional[Doc]],
+    *,
+    nlp: Optional[Language],
+    skip_invalid: bool,
+    stats: Optional[ConvertStats],
+    json_list: bool = False,
+    label_field: Optional[str] = None,
+    **options: Any,
+) -> Iterator[Doc]:
+    """Docs from a file of JSON records: the loop that the JSON readers share.
+
+    The file holds one record per line (JSONL; a doc's id is the record's own ``id``, else
+    ``FILESTEM:INDEX``) or, with ``json_list``, one JSON list of records (ids are always
+    ``FILESTEM:INDEX``). ``to_doc(nlp, record, path=..., line=..., **options)`` builds a
+    doc, or returns None to leave a record out on purpose (counted as rejected, not
+    skipped). Each doc gets its id and, unless ``to_doc`` took one from the record, the
+    language ``lang``. Label counts use the raw ``record[label_field]`` when it is given
+    (negative labels included), else the doc's relations.
+    """
+    nlp = nlp or spacy.blank(lang)
+    stats = stats if stats is not None else ConvertStats()
+    path = str(path)
+    stem = Path(path).stem
+
+    def convert(item: Tuple[int, Tuple[int, Any]]) -> Optional[Doc]:
+        index, (line, record) = item
+        if json_list:
+            doc_id = f"{stem}:{index}"
+        else:
+            record = parse_json_line(record, path, line)
+            doc_id = record_id(record, stem, index)
+        doc = to_doc(nlp, record, path=path, line=line, **options)
+        if doc is None:
+            stats.rejected += 1
+            return None
+        doc._.xlie_id = doc_id
+        if doc._.xlie_lang is None:
+            doc._.xlie_lang = lang
+        stats.count_doc(doc, raw_label=record[label_field] if label_field else None)
+        return doc
+
+    records = iter_json_list(path) if json_list else iter_lines(path)
+    yield from guarded(enumerate(records), convert, skip_invalid=skip_invalid, stats=stats)

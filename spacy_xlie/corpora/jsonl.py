@@ -15,7 +15,6 @@ optional: with it the doc's tokenisation comes back exactly, without it the text
 tokenised with ``spacy.blank(lang)`` and split at the entity offsets.
 """
 
-from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 import spacy
@@ -23,16 +22,14 @@ from spacy.language import Language
 from spacy.tokens import Doc, DocBin, Span
 
 from ..errors import XlieDataError
-from ..relations import RelationError, add_entities, add_relation
+from ..relations import add_entities, add_relation
 from .base import (
     DEFAULT_ENT_LABEL,
     ConvertStats,
     PathLike,
+    data_errors,
     doc_split_at,
-    guarded,
-    iter_lines,
-    parse_json_line,
-    record_id,
+    read_records,
     require,
     require_offsets,
     trim_offsets,
@@ -178,16 +175,15 @@ def _add_relations(doc: Doc, raw: list, entities: List[Tuple[Span, Optional[str]
             raise XlieDataError("expected a number", path, line, f"{where}score")
         if source is not None and not isinstance(source, str):
             raise XlieDataError("expected a string or null", path, line, f"{where}source")
-        try:
+        with data_errors(path, line, f"{where}label"):
             add_relation(doc, doc[head.start:head.end], doc[tail.start:tail.end], label,
                          score=float(score), source=source, spans_key=head_key)
-        except RelationError as err:
-            raise XlieDataError(str(err), path, line, f"{where}label") from None
 
 
-def record_to_doc(nlp: Language, record: dict, *, path: str, line: int, doc_id: str,
-                  lang: str, ent_label: str = DEFAULT_ENT_LABEL) -> Doc:
-    """One spacy-xlie JSONL record -> a Doc with its entities, span groups and relations."""
+def record_to_doc(nlp: Language, record: dict, *, path: str, line: int,
+                  ent_label: str = DEFAULT_ENT_LABEL) -> Doc:
+    """One spacy-xlie JSONL record -> a Doc with its entities, span groups, relations and,
+    when the record names one, its language."""
     text = require(record, "text", str, path, line)
     if not text.strip():
         raise XlieDataError("empty sentence", path, line, "text")
@@ -203,16 +199,14 @@ def record_to_doc(nlp: Language, record: dict, *, path: str, line: int, doc_id: 
                 if type(e.get(k)) is int]
         doc = doc_split_at(nlp, text, cuts)
     entities = _entities(doc, raw_ents, ent_label, path, line)
-    try:
+    with data_errors(path, line, "entities"):
         add_entities(doc, [span for span, key in entities if key is None])
         for key in dict.fromkeys(key for _, key in entities if key is not None):
             add_entities(doc, [span for span, k in entities if k == key], spans_key=key)
-    except RelationError as err:
-        raise XlieDataError(str(err), path, line, "entities") from None
     _add_relations(doc, raw_rels, entities, path, line)
     record_lang = record.get("lang")
-    doc._.xlie_id = doc_id
-    doc._.xlie_lang = record_lang if isinstance(record_lang, str) and record_lang else lang
+    if isinstance(record_lang, str) and record_lang:
+        doc._.xlie_lang = record_lang
     return doc
 
 
@@ -227,19 +221,5 @@ def read_jsonl(
 ) -> Iterator[Doc]:
     """Docs from spacy-xlie JSONL (as written by :func:`doc_to_record`). Entities keep their
     own labels; ``ent_label`` labels those that have none."""
-    nlp = nlp or spacy.blank(lang)
-    stats = stats if stats is not None else ConvertStats()
-    path = str(path)
-    stem = Path(path).stem
-
-    def convert(item: Tuple[int, Tuple[int, str]]) -> Doc:
-        index, (line, raw) = item
-        record = parse_json_line(raw, path, line)
-        doc = record_to_doc(nlp, record, path=path, line=line,
-                            doc_id=record_id(record, stem, index), lang=lang,
-                            ent_label=ent_label)
-        stats.count_doc(doc)
-        return doc
-
-    yield from guarded(enumerate(iter_lines(path)), convert, skip_invalid=skip_invalid,
-                       stats=stats)
+    return read_records(path, lang, record_to_doc, nlp=nlp, skip_invalid=skip_invalid,
+                        stats=stats, ent_label=ent_label)

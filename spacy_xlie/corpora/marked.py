@@ -13,10 +13,11 @@ none (no relation is stored: absence is the negative class). The sentence id is 
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, List, Optional, Tuple, Union
+from typing import Callable, Iterator, List, Optional, Tuple, Union
 
 import spacy
 from spacy.language import Language
+from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
 
 from ..errors import XlieDataError
@@ -24,13 +25,11 @@ from ..relations import NO_RELATION, RelationError, add_entities, span_from_char
 from .base import (
     DEFAULT_ENT_LABEL,
     ConvertStats,
-    Tokenize,
-    doc_with_boundaries,
+    data_errors,
+    doc_split_at,
     guarded,
     normalize_space,
     set_pair,
-    spacy_tokenize,
-    whitespace_tokenize,
 )
 
 MARKER_RE = re.compile(r"\s*</(e[12])>|<(e[12])>\s*")
@@ -150,21 +149,20 @@ def record_to_doc(
     nlp: Language,
     record: MarkedRecord,
     *,
-    tokenize: Tokenize,
+    tokenizer: Optional[Callable[[str], Doc]],
     lang: str,
     ent_label: str,
     stats: Optional[ConvertStats] = None,
 ) -> Doc:
-    """One block -> a Doc with two entities, at most one relation, its id and language."""
-    try:
+    """One block -> a Doc with two entities, at most one relation, its id and language.
+    ``tokenizer`` replaces ``nlp.tokenizer`` (see :func:`doc_split_at`)."""
+    with data_errors(record.path, record.label_line, "label", (ValueError,)):
         relation, head_is_e1 = parse_label(record.label)
-    except ValueError as err:
-        raise XlieDataError(str(err), record.path, record.label_line, "label") from None
-    try:
+    with data_errors(record.path, record.line, "sentence", (ValueError, RelationError)):
         text, e1, e2 = strip_markers(record.sentence)
         if not text.strip():
             raise ValueError("empty sentence")
-        doc = doc_with_boundaries(nlp, text, [*e1, *e2], tokenize)
+        doc = doc_split_at(nlp, text, [*e1, *e2], tokenizer)
         if e1[0] == e1[1] or e2[0] == e2[1]:
             # Upstream data has a few empty markers ("<e1> </e1>"): keep the doc (counts
             # stay those of the raw file) with the other entity, but no relation.
@@ -175,8 +173,6 @@ def record_to_doc(
         else:
             set_pair(doc, e1, e2, ent_label=ent_label, relation=relation,
                      head_is_e1=head_is_e1)
-    except (ValueError, RelationError) as err:
-        raise XlieDataError(str(err), record.path, record.line, "sentence") from None
     doc._.xlie_id = record.sent_id
     doc._.xlie_lang = lang
     return doc
@@ -194,18 +190,19 @@ def read_marked(
 ) -> Iterator[Doc]:
     """Docs from a KBP37/RELX file.
 
-    ``pretokenized`` splits on spaces (KBP37); otherwise ``spacy.blank(lang)``'s tokenizer
-    is used (RELX translations). Docs share ``nlp.vocab`` when ``nlp`` is given.
+    ``pretokenized`` splits on spaces only (KBP37); otherwise the tokenizer of ``nlp``
+    (default ``spacy.blank(lang)``) is used (RELX translations). Either way tokens are also
+    split at the entity markers. Docs share ``nlp.vocab`` when ``nlp`` is given.
     """
     nlp = nlp or spacy.blank(lang)
-    tokenize = whitespace_tokenize if pretokenized else spacy_tokenize(nlp)
+    tokenizer = Tokenizer(nlp.vocab) if pretokenized else None
     stats = stats if stats is not None else ConvertStats()
 
     def convert(record: Union[MarkedRecord, XlieDataError]) -> Doc:
         if isinstance(record, XlieDataError):
             raise record
         doc = record_to_doc(
-            nlp, record, tokenize=tokenize, lang=lang, ent_label=ent_label, stats=stats
+            nlp, record, tokenizer=tokenizer, lang=lang, ent_label=ent_label, stats=stats
         )
         stats.count_doc(doc, raw_label=record.label)
         return doc

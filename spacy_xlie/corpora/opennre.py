@@ -15,24 +15,20 @@ default) store no relation: absence is the negative class. Token input has no sp
 information, so tokens are joined by single spaces.
 """
 
-from pathlib import Path
-from typing import Any, Iterator, Optional, Sequence, Tuple
+from typing import Iterator, Optional, Sequence, Tuple
 
-import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
 from ..errors import XlieDataError
-from ..relations import NO_RELATION, RelationError
+from ..relations import NO_RELATION
 from .base import (
     DEFAULT_ENT_LABEL,
     ConvertStats,
     PathLike,
+    data_errors,
     doc_split_at,
-    guarded,
-    iter_lines,
-    parse_json_line,
-    record_id,
+    read_records,
     require,
     require_offsets,
     require_text,
@@ -68,8 +64,8 @@ def _doc_from_token_list(nlp: Language, tokens: list, path: str, line: int) -> D
 
 
 def record_to_doc(
-    nlp: Language, record: dict, *, path: str, line: int, doc_id: str, lang: str,
-    ent_label: str, negative_labels: Sequence[str],
+    nlp: Language, record: dict, *, path: str, line: int, ent_label: str,
+    negative_labels: Sequence[str],
 ) -> Doc:
     """One OpenNRE record -> a Doc with both entities and, unless negative, the relation."""
     relation = require_text(record, "relation", path, line)
@@ -90,14 +86,10 @@ def record_to_doc(
         doc = doc_split_at(nlp, text, [*h, *t])
     if h[0] < t[1] and t[0] < h[1]:
         raise XlieDataError("head and tail overlap", path, line, "t.pos")
-    try:
+    with data_errors(path, line, "h.pos"):
         set_pair(doc, h, t, ent_label=ent_label,
                  relation=None if relation in negative_labels else relation,
                  head_is_e1=True, kb_ids=(h_kb, t_kb), labels=(h_type, t_type), source=SOURCE)
-    except RelationError as err:
-        raise XlieDataError(str(err), path, line, "h.pos") from None
-    doc._.xlie_id = doc_id
-    doc._.xlie_lang = lang
     return doc
 
 
@@ -112,19 +104,6 @@ def read_opennre(
     negative_labels: Sequence[str] = NEGATIVE_LABELS,
 ) -> Iterator[Doc]:
     """Docs from an OpenNRE JSONL file; label counts in ``stats`` use the raw labels."""
-    nlp = nlp or spacy.blank(lang)
-    stats = stats if stats is not None else ConvertStats()
-    path = str(path)
-    stem = Path(path).stem
-
-    def convert(item: Tuple[int, Tuple[int, str]]) -> Doc:
-        index, (line, raw) = item
-        record: Any = parse_json_line(raw, path, line)
-        doc = record_to_doc(nlp, record, path=path, line=line,
-                            doc_id=record_id(record, stem, index), lang=lang,
-                            ent_label=ent_label, negative_labels=negative_labels)
-        stats.count_doc(doc, raw_label=record["relation"])
-        return doc
-
-    yield from guarded(enumerate(iter_lines(path)), convert, skip_invalid=skip_invalid,
-                       stats=stats)
+    return read_records(path, lang, record_to_doc, nlp=nlp, skip_invalid=skip_invalid,
+                        stats=stats, label_field="relation", ent_label=ent_label,
+                        negative_labels=negative_labels)

@@ -16,24 +16,20 @@ at the span offsets, and relations must give ``head_span``/``child_span``. Tasks
 as entities from ``head_span``/``child_span``.
 """
 
-from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-import spacy
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from ..errors import XlieDataError
-from ..relations import RelationError, add_entities, add_relation
+from ..relations import add_entities, add_relation
 from .base import (
     DEFAULT_ENT_LABEL,
     ConvertStats,
     PathLike,
+    data_errors,
     doc_split_at,
-    guarded,
-    iter_lines,
-    parse_json_line,
-    record_id,
+    read_records,
     require,
     require_offsets,
     trim_offsets,
@@ -86,9 +82,12 @@ def _span(doc: Doc, raw: Any, ent_label: str, path: str, line: int, where: str,
     return span
 
 
-def record_to_doc(nlp: Language, record: dict, *, path: str, line: int, doc_id: str,
-                  lang: str, ent_label: str) -> Doc:
-    """One accepted Prodigy ``rel`` task -> a Doc with its spans as entities and relations."""
+def record_to_doc(nlp: Language, record: dict, *, path: str, line: int,
+                  ent_label: str) -> Optional[Doc]:
+    """One Prodigy ``rel`` task -> a Doc with its spans as entities and relations, or None
+    when the task was not accepted."""
+    if record.get("answer", "accept") != "accept":
+        return None
     text = record.get("text")
     if text is not None and not isinstance(text, str):
         raise XlieDataError(f"expected a string, found {type(text).__name__}", path, line,
@@ -133,23 +132,17 @@ def record_to_doc(nlp: Language, record: dict, *, path: str, line: int, doc_id: 
     unique: Dict[Tuple[int, int], Span] = {}
     for span in spans + [arg for head, tail, _ in pairs for arg in (head, tail)]:
         unique.setdefault((span.start, span.end), span)
-    try:
+    with data_errors(path, line, "spans"):
         add_entities(doc, unique.values())
-    except RelationError as err:
-        raise XlieDataError(str(err), path, line, "spans") from None
     seen = set()
     for i, (head, tail, label) in enumerate(pairs):
         key = (head.start, head.end, tail.start, tail.end, label)
         if key in seen:
             continue
         seen.add(key)
-        try:
+        with data_errors(path, line, f"relations[{i}]"):
             add_relation(doc, doc[head.start:head.end], doc[tail.start:tail.end], label,
                          source=SOURCE)
-        except RelationError as err:
-            raise XlieDataError(str(err), path, line, f"relations[{i}]") from None
-    doc._.xlie_id = doc_id
-    doc._.xlie_lang = lang
     return doc
 
 
@@ -163,23 +156,5 @@ def read_prodigy(
     stats: Optional[ConvertStats] = None,
 ) -> Iterator[Doc]:
     """Docs from the accepted tasks of a Prodigy ``rel`` JSONL file."""
-    nlp = nlp or spacy.blank(lang)
-    stats = stats if stats is not None else ConvertStats()
-    path = str(path)
-    stem = Path(path).stem
-
-    def convert(item: Tuple[int, Tuple[int, str]]) -> Optional[Doc]:
-        index, (line, raw) = item
-        record = parse_json_line(raw, path, line)
-        answer = record.get("answer", "accept")
-        if answer != "accept":
-            stats.rejected += 1
-            return None
-        doc = record_to_doc(nlp, record, path=path, line=line,
-                            doc_id=record_id(record, stem, index), lang=lang,
-                            ent_label=ent_label)
-        stats.count_doc(doc)
-        return doc
-
-    yield from guarded(enumerate(iter_lines(path)), convert, skip_invalid=skip_invalid,
-                       stats=stats)
+    return read_records(path, lang, record_to_doc, nlp=nlp, skip_invalid=skip_invalid,
+                        stats=stats, ent_label=ent_label)

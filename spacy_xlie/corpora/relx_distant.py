@@ -12,22 +12,19 @@ entity ``Apple``), so tokens are split at them. Relations get ``source="distant"
 come from Wikidata, not from an annotator.
 """
 
-from pathlib import Path
 from typing import Any, Iterator, Optional, Tuple
 
-import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
 from ..errors import XlieDataError
-from ..relations import RelationError
 from .base import (
     DEFAULT_ENT_LABEL,
     ConvertStats,
     PathLike,
+    data_errors,
     doc_split_at,
-    guarded,
-    iter_json_list,
+    read_records,
     require,
     require_offsets,
     require_text,
@@ -49,10 +46,7 @@ def _entity(record: Any, n: int, text: str, path: str, line: int) -> Tuple[str, 
     return kb_id, (start, end)
 
 
-def record_to_doc(
-    nlp: Language, record: Any, *, path: str, line: int, doc_id: str, lang: str,
-    ent_label: str,
-) -> Doc:
+def record_to_doc(nlp: Language, record: Any, *, path: str, line: int, ent_label: str) -> Doc:
     """One RELX-Distant record -> a Doc with both entities (kb ids set) and the relation."""
     text = require_text(record, "sentence", path, line)
     kb1, e1 = _entity(record, 1, text, path, line)
@@ -62,13 +56,9 @@ def record_to_doc(
         raise XlieDataError(f"entities {list(e1)} and {list(e2)} overlap", path, line,
                             "entity2_indices")
     doc = doc_split_at(nlp, text, [*e1, *e2])
-    try:
+    with data_errors(path, line, "entity1_indices"):
         set_pair(doc, e1, e2, ent_label=ent_label, relation=relation, head_is_e1=True,
                  kb_ids=(kb1, kb2), source=SOURCE)
-    except RelationError as err:
-        raise XlieDataError(str(err), path, line, "entity1_indices") from None
-    doc._.xlie_id = doc_id
-    doc._.xlie_lang = lang
     return doc
 
 
@@ -82,17 +72,5 @@ def read_relx_distant(
     stats: Optional[ConvertStats] = None,
 ) -> Iterator[Doc]:
     """Docs from a RELX-Distant file; ids are ``FILESTEM:INDEX`` (0-based record index)."""
-    nlp = nlp or spacy.blank(lang)
-    stats = stats if stats is not None else ConvertStats()
-    path = str(path)
-    stem = Path(path).stem
-
-    def convert(item: Tuple[int, Tuple[int, Any]]) -> Doc:
-        index, (line, record) = item
-        doc = record_to_doc(nlp, record, path=path, line=line, doc_id=f"{stem}:{index}",
-                            lang=lang, ent_label=ent_label)
-        stats.count_doc(doc)
-        return doc
-
-    yield from guarded(enumerate(iter_json_list(path)), convert, skip_invalid=skip_invalid,
-                       stats=stats)
+    return read_records(path, lang, record_to_doc, nlp=nlp, skip_invalid=skip_invalid,
+                        stats=stats, json_list=True, ent_label=ent_label)

@@ -5,7 +5,12 @@ import spacy
 from spacy.tokens import Span
 
 from spacy_xlie import add_entities, add_relation
-from spacy_xlie.alignment.lexical import LexicalAligner, loose_key, word_similarity
+from spacy_xlie.alignment.lexical import (
+    LexicalAligner,
+    loose_key,
+    part_similarity,
+    word_similarity,
+)
 from spacy_xlie.alignment.projection import project
 
 
@@ -98,3 +103,52 @@ def test_word_similarity_tolerates_suffixes_and_spelling():
     assert word_similarity("2nd", "2") == word_similarity("29", "29.") > 0
     assert loose_key("california") == loose_key("kalifornia")
     assert word_similarity("berlin", "paris") < 0.5
+
+
+def test_compound_renders_several_entity_words():
+    src = source("He served in the 45th Infantry Division in Sicily.", [(4, 7, "ORG")])
+    _result, found = projected(src, "de", "Er diente in der 45. Infanteriedivision auf Sizilien.")
+    assert found["45th Infantry Division"][0] == "45. Infanteriedivision"
+
+
+def test_single_word_does_not_match_the_end_of_a_compound():
+    src = source("The actor met the screenwriter.", [(1, 2, "PER")])
+    _result, found = projected(src, "de", "Der Schauspieler traf den Drehbuchautor.")
+    assert found["actor"][0] is None
+
+
+def test_function_words_render_function_words():
+    src = source("The Guardian is a newspaper.", [(0, 2, "ORG")])
+    _result, found = projected(src, "de", "Der Guardian ist eine Zeitung.")
+    assert found["The Guardian"][0] == "Der Guardian"
+    src = source("He joined the Bank of Mexico.", [(3, 6, "ORG")])
+    _result, found = projected(src, "fr", "Il a rejoint la Banque du Mexique.")
+    # a target function word at the edge is kept out unless the entity starts with one
+    assert found["Bank of Mexico"][0] == "Banque du Mexique"
+
+
+def test_equal_strings_map_by_occurrence():
+    src = source("Losi ( also called Losi Team ) was founded by Gil Losi in California.",
+                 [(4, 5, "ORG")])
+    _result, found = projected(
+        src, "de", "Losi ( auch Losi Team genannt ) wurde in Kalifornien von Gil Losi gegründet.")
+    assert found["Losi"][0] == "Losi"
+    result = project(src, spacy.blank("de")(
+        "Losi ( auch Losi Team genannt ) wurde in Kalifornien von Gil Losi gegründet."),
+        LexicalAligner())
+    assert tuple(result.entities[0].target) == (3, 4)
+
+
+def test_all_string_levels_compete_by_occurrence():
+    src = source("The college has a campus near Lewes Form College.", [(1, 2, "ORG")])
+    result = project(src, spacy.blank("fr")(
+        "Le collège a un campus près de Lewes Form College."), LexicalAligner())
+    assert result.entities[0].target_text == "collège"
+
+
+def test_part_similarity():
+    assert part_similarity("infantry", "infanteriedivision") > 0.65
+    assert part_similarity("division", "infanteriedivision", head=True) > 0.85
+    assert part_similarity("division", "infanteriedivision") < 0.65  # not the head
+    assert part_similarity("actor", "drehbuchautor") < 0.65  # the end: only for a head
+    assert part_similarity("mexico", "mexikanischen") > 0.65

@@ -32,6 +32,24 @@ def test_turkish_marker_inside_a_word():
     assert doc._.xlie_lang == "tr"
 
 
+def test_kbp37_splits_on_spaces_only(tmp_path):
+    sentence = '"<e1> U.S. </e1> firms do n\'t like <e2> EU\'s </e2> rules ."'
+    path = write(tmp_path, "k.txt", f"1\t{sentence}\nno_relation\n")
+    (doc,) = read_kbp37(path)
+    assert [t.text for t in doc] == ["U.S.", "firms", "do", "n't", "like", "EU's", "rules", "."]
+    assert ents(doc) == [("U.S.", "ENT", ""), ("EU's", "ENT", "")]
+
+
+def test_french_elision_before_a_marker(tmp_path):
+    # The tokenizer sees the whole sentence, so "d'" stays one token as elsewhere in French.
+    path = write(tmp_path, "fr.txt", '1\t"Le siège d\'<e1>Airbus</e1> est à <e2>Toulouse</e2>."\n'
+                 "org:city_of_headquarters(e1,e2)\n")
+    (doc,) = read_relx(path, "fr")
+    assert doc.text == "Le siège d'Airbus est à Toulouse."
+    assert [t.text for t in doc][:4] == ["Le", "siège", "d'", "Airbus"]
+    assert rels(doc) == [("Airbus", "Toulouse", "org:city_of_headquarters")]
+
+
 def test_german_direction():
     docs = list(read_relx(FIXTURES / "relx_de.txt", "de"))
     assert rels(docs[0]) == [("Siemens", "München", "org:city_of_headquarters")]
