@@ -16,7 +16,7 @@ for name in sys.argv[1:]:
     try:
         spacy.blank("xx").add_pipe(name)
         result[name] = "ok"
-    except Exception as err:  # the placeholders may still raise NotImplementedError
+    except Exception as err:
         result[name] = f"{type(err).__name__}: {err}"
 reader = spacy.registry.readers.get("spacy_xlie.RelationCorpus.v1")
 result["reader"] = f"{reader.__module__}.{reader.__name__}"
@@ -33,5 +33,5 @@ def test_factories_and_reader_resolve_without_import():
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["imported_by_spacy"] is False
     for name in FACTORIES:
-        assert "E002" not in result[name] and "Can't find factory" not in result[name], result
+        assert result[name] == "ok", result
     assert result["reader"] == "spacy_xlie.corpora.reader.create_relation_corpus"

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import venv
 from pathlib import Path
-from typing import Iterator, List, Optional
+from typing import Iterator, List
 
 import srsly
 import typer
@@ -43,13 +43,13 @@ for text, offsets in samples:
 @app.command("assets")
 def assets_cli(
     project_yml: Path = typer.Argument(Path("project.yml"), help="spaCy project file"),
-    mirror: Optional[Path] = typer.Option(
-        None, "--mirror", envvar=ENV_VAR,
+    mirror_dir: str = typer.Option(
+        "", "--mirror", envvar=ENV_VAR,
         help=f"Local mirror folder (default: ${ENV_VAR}, else ../shared/data if present)",
     ),
 ) -> None:
     """Fetch the project's assets from a local mirror or their URLs, checked by sha256."""
-    mirror = mirror if mirror and str(mirror) else data_dir()
+    mirror = Path(mirror_dir) if mirror_dir else data_dir()
     msg.info(f"Mirror: {mirror}" if mirror else "No local mirror: downloading")
     try:
         skipped = fetch_assets(load_assets(project_yml), mirror)
