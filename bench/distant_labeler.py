@@ -107,6 +107,18 @@ def run_relx(files: List[Path]) -> Dict[str, dict]:
     return {policy: evaluate_relx_distant(files, ambiguity=policy) for policy in POLICIES}
 
 
+def roundtrip_ms(nlp, texts: List[str]) -> float:
+    """Milliseconds per labelled doc for ``Doc.to_bytes`` + ``from_bytes``: what
+    ``n_process`` costs on top of labeling, since workers send every doc back as bytes."""
+    from spacy.tokens import Doc
+
+    docs = list(nlp.pipe(texts))
+    start = time.perf_counter()
+    for doc in docs:
+        Doc(nlp.vocab).from_bytes(doc.to_bytes())
+    return 1000 * (time.perf_counter() - start) / len(docs)
+
+
 def run_throughput(files: List[Path], repeat: int) -> Dict[str, dict]:
     import spacy
 
@@ -125,6 +137,7 @@ def run_throughput(files: List[Path], repeat: int) -> Dict[str, dict]:
             "tokenizer_only_sps": round(throughput(blank, texts), 1),
             "labeler_sps": round(throughput(nlp, texts), 1),
             "labeler_sps_n_process_2": round(throughput(nlp, texts * 2, n_process=2), 1),
+            "doc_bytes_roundtrip_ms": round(roundtrip_ms(nlp, texts[:500]), 3),
         }
     return out
 
@@ -148,10 +161,15 @@ def markdown(report: dict) -> str:
         for miss in r["misses"]:
             lines.append(f"- {lang} #{miss['record']} {miss['gold']}: {miss['reason']}")
     lines += ["", "## Throughput (sentences/s, one process unless noted)", "",
-              "| lang | tokenizer only | + labeler | + labeler, n_process=2 |", "|---|---|---|---|"]
+              "| lang | tokenizer only | + labeler | + labeler, n_process=2 | "
+              "doc to/from bytes (ms/doc) |", "|---|---|---|---|---|"]
     for lang, t in report["throughput"].items():
         lines.append(f"| {lang} | {t['tokenizer_only_sps']} | {t['labeler_sps']} | "
-                     f"{t['labeler_sps_n_process_2']} |")
+                     f"{t['labeler_sps_n_process_2']} | {t['doc_bytes_roundtrip_ms']} |")
+    lines += ["", "With `n_process=2` every doc comes back from its worker as bytes; the last "
+              "column is that round trip alone (srsly's msgpack looks up its codecs in the "
+              "installed packages' entry points on every call), so when it costs more than "
+              "labeling a doc, more processes are slower, not faster."]
     syn = report["synthetic_kb"]
     lines += ["", f"## Synthetic KB: {syn['aliases']:,} aliases, {syn['entities']:,} entities, "
               f"{syn['triples']:,} triples", "",

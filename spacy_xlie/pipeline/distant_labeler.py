@@ -403,7 +403,9 @@ class DistantLabeler(Pipe):
         limit = math.ceil(self.negative_ratio * max(n_positive, 1))
         if len(negatives) <= limit:
             return negatives
-        rng = random.Random(self.seed * 1_000_003 + zlib.crc32(doc.text.encode("utf8")))
+        # Seeded by the doc's tokens (ORTH hashes are stable across processes), so the
+        # sample does not depend on batch order or n_process; cheaper than doc.text.
+        rng = random.Random(self.seed * 1_000_003 + zlib.crc32(doc.to_array(ORTH).tobytes()))
         keep = sorted(rng.sample(range(len(negatives)), limit))
         return [negatives[k] for k in keep]
 
