@@ -8,8 +8,14 @@
    and RELX (official macro-F1, see ``spacy_xlie.scorers``).
 2. Speed: words/second and peak RSS of (a) the CPU pipeline and (b) an
    xlm-roberta-base-shaped transformer pipeline with random weights
-   (``spacy_xlie.util.random_xlmr``, size "base") with and without the relation
-   extractor; each measured in a fresh process so the peak RSS is its own.
+   (``spacy_xlie.util.random_xlmr``, size "base", its tokenizer trained on KBP37 train and
+   RELX DE/FR with a realistic vocabulary; the report gives its wordpieces per word) with
+   and without the relation extractor; each measured in a fresh process so the peak RSS
+   is its own.
+
+``--skip-accuracy --keep-unmeasured`` re-measures only the speed and keeps the accuracy
+figures of the previous report, labelled with the date and command of the run that
+measured them.
 
 Writes ``relation_extractor.json`` and ``relation_extractor.md`` to ``--out``.
 Work files (DocBins, models) go to ``--work-dir`` (default ``bench/work/relation_extractor``).
@@ -17,6 +23,7 @@ Work files (DocBins, models) go to ``--work-dir`` (default ``bench/work/relation
 
 import argparse
 import datetime
+import json
 import multiprocessing
 import os
 import platform
@@ -24,7 +31,7 @@ import resource
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -197,14 +204,23 @@ def measure(name: str, model_path: Path, docbin: Path, n_docs: int, with_rel: bo
     return result
 
 
-def build_transformer_pipeline(work: Path) -> Path:
-    """configs/xlmr.cfg with a random xlm-roberta-base-shaped model, initialised untrained."""
+def build_transformer_pipeline(work: Path, data_dir: Path) -> Path:
+    """configs/xlmr.cfg with a random xlm-roberta-base-shaped model, initialised untrained.
+
+    Its tokenizer is trained on real sentences with a realistic vocabulary, so words split
+    into about as many pieces as with the real model (which sets the transformer's cost).
+    """
     from spacy.training.initialize import init_nlp
     from spacy.util import load_config
 
-    from spacy_xlie.util.random_xlmr import build_random_xlmr
+    from spacy_xlie.util.random_xlmr import (
+        REALISTIC_VOCAB_SIZE,
+        build_random_xlmr,
+        corpus_texts,
+    )
 
-    model_dir = build_random_xlmr(work / "random-xlmr-base", size="base")
+    model_dir = build_random_xlmr(work / "random-xlmr-base", size="base",
+                                  texts=corpus_texts(data_dir), vocab_size=REALISTIC_VOCAB_SIZE)
     corpus = work / "corpus"
     config = load_config(
         REPO / "configs" / "xlmr.cfg",
@@ -242,7 +258,18 @@ def cpu_pipeline_for_speed(work: Path) -> Path:
     return out
 
 
-def speed(work: Path, n_docs_cpu: int, n_docs_trf: int) -> Dict[str, Any]:
+def trf_wordpieces_per_word(work: Path, docbin: Path, n_docs: int) -> float:
+    """Wordpieces per word of the base-shaped model's tokenizer on the timed docs."""
+    import spacy
+    from spacy.tokens import DocBin
+
+    from spacy_xlie.util.random_xlmr import wordpieces_per_word
+
+    docs = list(DocBin().from_disk(docbin).get_docs(spacy.blank("en").vocab))[:n_docs]
+    return round(wordpieces_per_word(work / "random-xlmr-base", docs), 3)
+
+
+def speed(work: Path, data_dir: Path, n_docs_cpu: int, n_docs_trf: int) -> Dict[str, Any]:
     """Words/s and peak RSS of the CPU pipeline and of the transformer pipeline with and
     without the relation extractor.
 
@@ -253,7 +280,9 @@ def speed(work: Path, n_docs_cpu: int, n_docs_trf: int) -> Dict[str, Any]:
     """
     test = work / "corpus" / "kbp37_test.spacy"
     cpu = measure("cpu", cpu_pipeline_for_speed(work), test, n_docs_cpu, True)
-    trf_path = build_transformer_pipeline(work)
+    trf_path = build_transformer_pipeline(work, data_dir)
+    pieces = trf_wordpieces_per_word(work, test, n_docs_trf)
+    log(f"xlmr_base_random tokenizer: {pieces} wordpieces per word")
     trf_rel = measure("xlmr_base_random_with_rel", trf_path, test, n_docs_trf, True)
     trf_only = measure("xlmr_base_random (own process)", trf_path, test, n_docs_trf, False)
     parts = trf_rel["component_seconds"]
@@ -266,6 +295,7 @@ def speed(work: Path, n_docs_cpu: int, n_docs_trf: int) -> Dict[str, Any]:
             "xlmr_base_random_with_rel": trf_rel["words_per_second"],
         },
         "rel_overhead_ratio": round(rel_seconds / parts["transformer"], 4),
+        "xlmr_base_random_wordpieces_per_word": pieces,
         "peak_rss_mb": {
             "cpu": cpu["peak_rss_mb"],
             "xlmr_base_random": trf_only["peak_rss_mb"],
@@ -297,6 +327,10 @@ def markdown(report: Dict[str, Any], accuracy_md: str) -> str:
         "",
     ]
     if "kbp37_test_macro_f" in report:
+        kept = report.get("accuracy_kept")
+        if kept:
+            lines += [f"Accuracy kept from the run of {kept['date']}: `{kept['command']}` "
+                      "(not re-measured by this run).", ""]
         t = report["training"]
         relx = ", ".join(f"{k.upper()} {v:.3f}" for k, v in report["relx_macro_f"].items())
         curve = ", ".join(f"{h['step']}: {h['dev_macro_f']:.3f}" for h in t["dev_history"])
@@ -324,7 +358,11 @@ def markdown(report: Dict[str, Any], accuracy_md: str) -> str:
         "## Speed (gold-entity KBP37 test docs, batches of 64, one component at a time)",
         "",
         f"CPU pipeline: {runs['cpu']['docs']} docs; transformer pipeline: {trf['docs']} docs "
-        f"({trf['words']} words). Each row's peak RSS is from its own process.",
+        f"({trf['words']} words). Each row's peak RSS is from its own process. The "
+        "transformer is xlm-roberta-base-shaped with random weights; its SentencePiece "
+        "tokenizer, trained on KBP37 train and RELX DE/FR, gives "
+        f"**{report['xlmr_base_random_wordpieces_per_word']:.2f} wordpieces per word** on "
+        "these docs (real xlm-roberta-base: about 1.3-1.6 on English/German text).",
         "",
         "| pipeline | words/s | peak RSS (MB) |",
         "|---|---:|---:|",
@@ -343,6 +381,28 @@ def markdown(report: Dict[str, Any], accuracy_md: str) -> str:
     return "\n".join(lines)
 
 
+ACCURACY_KEYS = ("training", "kbp37_test_macro_f", "kbp37_test_micro_f", "relx_macro_f",
+                 "relx_micro_f", "accuracy_detail")
+
+
+def kept_accuracy(out: Path) -> Tuple[Dict[str, Any], str]:
+    """The previous report's accuracy figures and per-data-set tables (from its Markdown),
+    labelled with the date and command of the run that measured them."""
+    json_path, md_path = out / "relation_extractor.json", out / "relation_extractor.md"
+    if not (json_path.exists() and md_path.exists()):
+        return {}, ""
+    previous = json.loads(json_path.read_text(encoding="utf8"))
+    if "kbp37_test_macro_f" not in previous:
+        return {}, ""
+    kept = {key: previous[key] for key in ACCURACY_KEYS if key in previous}
+    kept["accuracy_kept"] = previous.get(
+        "accuracy_kept", {"date": previous["date"], "command": previous["command"]}
+    )
+    md = md_path.read_text(encoding="utf8")
+    tables = md.index("\n## ", md.index("## Accuracy")) + 1
+    return kept, md[tables : md.index("## Speed")].rstrip() + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
@@ -353,6 +413,9 @@ def main() -> None:
     parser.add_argument("--max-steps", type=int, default=0,
                         help="training.max_steps override (0: the config's)")
     parser.add_argument("--skip-accuracy", action="store_true")
+    parser.add_argument("--keep-unmeasured", action="store_true",
+                        help="with --skip-accuracy: keep the previous report's accuracy "
+                             "figures (labelled with their date and command)")
     parser.add_argument("--speed-docs-cpu", type=int, default=3405)
     parser.add_argument("--speed-docs-trf", type=int, default=150)
     args = parser.parse_args()
@@ -380,7 +443,10 @@ def main() -> None:
         report["relx_micro_f"] = {k: v["rel_micro_f"] for k, v in relx.items()}
         report["accuracy_detail"] = acc["results"]
         log(f"KBP37 test macro-F {kbp['rel_macro_f']:.4f}; RELX {report['relx_macro_f']}")
-    report.update(speed(work, args.speed_docs_cpu, args.speed_docs_trf))
+    elif args.keep_unmeasured:
+        kept, accuracy_md = kept_accuracy(args.out)
+        report.update(kept)
+    report.update(speed(work, args.data_dir, args.speed_docs_cpu, args.speed_docs_trf))
     write_json(report, args.out / "relation_extractor.json")
     write_text(markdown(report, accuracy_md), args.out / "relation_extractor.md")
     log(f"wrote {args.out / 'relation_extractor.json'}")

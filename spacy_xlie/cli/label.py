@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Deque, Dict, Iterator, List, Optional, Tuple
 
 import spacy
-import srsly
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 
+from ..corpora.base import iter_lines, parse_json_line
 from ..errors import XlieDataError
 from ..kb.labels import load_label_map
 from ..kb.relation_kb import RelationKB
@@ -92,26 +92,21 @@ def _text_records(path: Path, lang: str) -> Iterator[Record]:
 
 def _jsonl_records(path: Path, lang: str) -> Iterator[object]:
     """Records, or the :class:`XlieDataError` of a bad line (so the caller may skip it)."""
-    with open(path, encoding="utf8") as f:
-        for line_no, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                rec = srsly.json_loads(line)
-            except ValueError as err:
-                yield XlieDataError(f"invalid JSON ({err})", path, line_no)
-                continue
-            if not isinstance(rec, dict):
-                yield XlieDataError("expected a JSON object", path, line_no)
-            elif not isinstance(rec.get("text"), str) or not rec["text"].strip():
-                yield XlieDataError("missing or empty string", path, line_no, "text")
-            elif not isinstance(rec.get("lang", lang), str) or not rec.get("lang", lang):
-                yield XlieDataError("expected a language code", path, line_no, "lang")
-            elif not isinstance(rec.get("id", ""), (str, int)):
-                yield XlieDataError("expected a string or integer", path, line_no, "id")
-            else:
-                rec_id = str(rec.get("id", f"{path.name}:{line_no}"))
-                yield str(path), line_no, rec["text"], rec_id, rec.get("lang", lang)
+    for line_no, line in iter_lines(path):
+        try:
+            rec = parse_json_line(line, path, line_no)
+        except XlieDataError as err:
+            yield err
+            continue
+        if not isinstance(rec.get("text"), str) or not rec["text"].strip():
+            yield XlieDataError("missing or empty string", path, line_no, "text")
+        elif not isinstance(rec.get("lang", lang), str) or not rec.get("lang", lang):
+            yield XlieDataError("expected a language code", path, line_no, "lang")
+        elif not isinstance(rec.get("id", ""), (str, int)):
+            yield XlieDataError("expected a string or integer", path, line_no, "id")
+        else:
+            rec_id = str(rec.get("id", f"{path.name}:{line_no}"))
+            yield str(path), line_no, rec["text"], rec_id, rec.get("lang", lang)
 
 
 def _spacy_records(path: Path, lang: str, vocabs: Dict[str, Language]) -> Iterator[Record]:

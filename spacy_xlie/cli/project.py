@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import spacy
-import srsly
 import typer
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 
 from ..alignment import METHODS, build_aligner, project_batch
 from ..alignment.projection import ProjectionResult
+from ..corpora.base import iter_lines, parse_json_line
 from ..errors import XlieDataError
 from ..util.io import write_docbin, write_json
 from ._app import app
@@ -35,19 +35,7 @@ def _read_lines(path: Path) -> List[Tuple[int, dict]]:
 
 
 def _read_jsonl(path: Path) -> List[Tuple[int, dict]]:
-    records = []
-    with open(path, encoding="utf8") as f:
-        for line_no, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = srsly.json_loads(line)
-            except ValueError as err:
-                raise XlieDataError(f"not valid JSON ({err})", path, line_no) from None
-            if not isinstance(record, dict):
-                raise XlieDataError("expected a JSON object", path, line_no)
-            records.append((line_no, record))
-    return records
+    return [(line, parse_json_line(raw, path, line)) for line, raw in iter_lines(path)]
 
 
 def read_targets(

@@ -29,6 +29,7 @@ from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Un
 
 import srsly
 
+from ..corpora.base import parse_json_line
 from ..errors import XlieDataError
 
 PathLike = Union[str, Path]
@@ -322,16 +323,6 @@ def _lines(path: PathLike) -> Iterator[Tuple[int, str]]:
                 yield line_no, line
 
 
-def _json_line(path: PathLike, line_no: int, line: str) -> dict:
-    try:
-        record = srsly.json_loads(line)
-    except ValueError as err:
-        raise XlieDataError(f"invalid JSON ({err})", path, line_no) from None
-    if not isinstance(record, dict):
-        raise XlieDataError("expected a JSON object", path, line_no)
-    return record
-
-
 def _entity_record(kb: RelationKB, record: dict, path: PathLike, line_no: int) -> int:
     entity_id = record.get("id")
     if not isinstance(entity_id, str) or not entity_id:
@@ -360,7 +351,7 @@ def read_entities(
     stats = stats if stats is not None else LoadStats()
     for line_no, line in _lines(path):
         try:
-            stats.aliases += _entity_record(kb, _json_line(path, line_no, line), path, line_no)
+            stats.aliases += _entity_record(kb, parse_json_line(line, path, line_no), path, line_no)
             stats.entities += 1
         except XlieDataError as err:
             if not skip_invalid:
@@ -380,7 +371,7 @@ def _triple_fields(
         head, rel, tail = (c.strip() for c in cols[:3])
         raw_weight: object = cols[3].strip() if len(cols) == 4 else 1.0
     else:
-        record = _json_line(path, line_no, line)
+        record = parse_json_line(line, path, line_no)
         head, rel, tail = record.get("head"), record.get("relation"), record.get("tail")
         raw_weight = record.get("weight", 1.0)
     for name, value in (("head", head), ("relation", rel), ("tail", tail)):

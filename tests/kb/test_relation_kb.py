@@ -71,7 +71,7 @@ def test_from_files_jsonl_and_tsv(tmp_path):
 @pytest.mark.parametrize("name,content,line,field", [
     ("e.jsonl", '{"id": "Q1"}\n{"id": 5}\n', 2, "id"),
     ("e.jsonl", '{"id": "Q1", "aliases": {"en": "Ada"}}\n', 1, "aliases.en"),
-    ("e.jsonl", '{"id": "Q1"}\nnot json\n', 2, None),
+    ("e.jsonl", '{"id": "Q1"}\nnot json\n', 2, "json"),
     ("t.tsv", "Q1\tP1\tQ2\nQ1\tP1\n", 2, None),
     ("t.tsv", "Q1\tP1\tQ2\tx\n", 1, "weight"),
     ("t.jsonl", '{"head": "Q1", "relation": "", "tail": "Q2"}\n', 1, "relation"),
