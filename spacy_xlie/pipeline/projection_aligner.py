@@ -109,8 +109,7 @@ class ProjectionAligner(Pipe):
         self._nlp = nlp
 
     def __call__(self, doc: Doc) -> Doc:
-        for _ in self.pipe([doc]):
-            pass
+        self._project([doc])
         return doc
 
     def pipe(self, stream: Iterable[Doc], *, batch_size: int = 32) -> Iterator[Doc]:
