@@ -1,6 +1,11 @@
 """The ``spacy-xlie`` typer app; each command module registers itself on it."""
 
+from contextlib import contextmanager
+from typing import Iterator, NoReturn, Type
+
 import typer
+
+from ..errors import XlieDataError
 
 app = typer.Typer(
     name="spacy-xlie",
@@ -14,3 +19,19 @@ app = typer.Typer(
 @app.callback()
 def _root() -> None:
     """Keep the app a command group even while it has a single command."""
+
+
+def fail(message: str) -> NoReturn:
+    """Report bad input the way every command does: one line on stderr, exit code 1."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+@contextmanager
+def exit_on(*errors: Type[Exception]) -> Iterator[None]:
+    """Turn ``errors`` (default: :class:`XlieDataError`) into :func:`fail`."""
+    caught = errors or (XlieDataError,)
+    try:
+        yield
+    except caught as err:
+        fail(str(err))

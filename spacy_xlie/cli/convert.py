@@ -14,7 +14,7 @@ from ..corpora import READERS, ConvertStats, docs_to_records, get_reader
 from ..corpora.base import DEFAULT_ENT_LABEL
 from ..errors import XlieDataError
 from ..util.io import write_docbin, write_jsonl
-from ._app import app
+from ._app import app, fail
 
 InputFormat = Enum("InputFormat", {name: name for name in READERS}, type=str)
 
@@ -95,8 +95,7 @@ def convert_cli(
     try:
         nlp = spacy.blank(lang)
     except ImportError as err:
-        typer.echo(f"error: --lang {lang}: {err}", err=True)
-        raise typer.Exit(1) from None
+        fail(f"--lang {lang}: {err}")
     stats = ConvertStats()
     reader = get_reader(fmt.value)
     docs = reader(input_path, lang, nlp=nlp, ent_label=ent_label, skip_invalid=skip_invalid,
@@ -108,9 +107,7 @@ def convert_cli(
         else:
             write_jsonl(docs_to_records(docs), output_path)
     except XlieDataError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(1) from None
+        fail(str(err))
     except UnicodeDecodeError as err:
-        typer.echo(f"error: {input_path}: encoding: not UTF-8 text ({err.reason})", err=True)
-        raise typer.Exit(1) from None
+        fail(f"{input_path}: encoding: not UTF-8 text ({err.reason})")
     typer.echo(summary(stats, output_path))

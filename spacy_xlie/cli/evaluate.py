@@ -22,7 +22,7 @@ from ..corpora.reader import RelationCorpus
 from ..pipeline.relation_extractor import RelationExtractor
 from ..scorers import example_language, score_relations
 from ..util.io import write_json, write_text
-from ._app import app
+from ._app import app, exit_on
 
 
 def relation_pipe(nlp: Language) -> Optional[RelationExtractor]:
@@ -175,11 +175,8 @@ def evaluate_cli(
     if gpu_id >= 0:
         spacy.require_gpu(gpu_id)
     nlp = spacy.load(model)
-    try:
+    with exit_on(ValueError):
         report = evaluate_relations(nlp, data, gold_ents=gold_ents, batch_size=batch_size)
-    except ValueError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(1) from None
     report["model"] = model
     text = report_markdown(report)
     typer.echo(text)

@@ -17,7 +17,7 @@ from ..errors import XlieDataError
 from ..kb.relation_kb import LoadStats, RelationKB
 from ..kb.relx_distant import kb_from_relx_distant
 from ..kb.wikidata import read_wikidata_dump
-from ._app import app
+from ._app import app, exit_on
 
 kb_app = typer.Typer(help="Build knowledge bases for distant supervision.",
                      no_args_is_help=True)
@@ -41,11 +41,8 @@ def build_command(
 ) -> None:
     """Build a KB from entity and triple files."""
     stats = LoadStats()
-    try:
+    with exit_on():
         kb = RelationKB.from_files(entities, triples, skip_invalid=skip_invalid, stats=stats)
-    except XlieDataError as err:
-        typer.echo(f"Error: {err}", err=True)
-        raise typer.Exit(1) from None
     _finish(kb, out, stats)
 
 
@@ -60,12 +57,9 @@ def from_wikidata_command(
 ) -> None:
     """Build a KB from a Wikidata JSON dump: names in LANGS, item-valued claims."""
     stats = LoadStats()
-    try:
+    with exit_on():
         kb = read_wikidata_dump(dumps, langs, properties=properties or None,
                                 skip_invalid=skip_invalid, stats=stats)
-    except XlieDataError as err:
-        typer.echo(f"Error: {err}", err=True)
-        raise typer.Exit(1) from None
     _finish(kb, out, stats)
 
 
@@ -75,9 +69,6 @@ def from_relx_distant_command(
     out: Path = typer.Option(..., "--out", "-o", help="Output KB directory"),
 ) -> None:
     """Build the RELX-Distant check KB from its sample files."""
-    try:
+    with exit_on(XlieDataError, ValueError):
         kb = kb_from_relx_distant(files)
-    except (XlieDataError, ValueError) as err:
-        typer.echo(f"Error: {err}", err=True)
-        raise typer.Exit(1) from None
     _finish(kb, out)

@@ -27,7 +27,7 @@ from ..kb.labels import load_label_map
 from ..kb.relation_kb import RelationKB
 from ..pipeline.distant_labeler import SOURCE, STATS_ATTR
 from ..util.io import write_docbin, write_json
-from ._app import app
+from ._app import app, fail
 
 #: An input record: where it came from, its text or Doc, its id and language.
 Record = Tuple[str, int, object, str, str]
@@ -238,8 +238,7 @@ def label_command(
                               n_process=n_process, batch_size=batch_size,
                               shard_size=shard_size, skip_invalid=skip_invalid)
     except (XlieDataError, ValueError, FileNotFoundError) as err:
-        typer.echo(f"Error: {err}", err=True)
-        raise typer.Exit(1) from None
+        fail(str(err))
     write_json(report.to_dict(), report_path or output_dir / "report.json")
     typer.echo(f"Labelled {report.docs} docs ({report.skipped} skipped) into "
                f"{len(report.shards)} shard(s) in {output_dir}: "

@@ -21,7 +21,7 @@ from ..alignment.projection import ProjectionResult
 from ..corpora.base import iter_lines, parse_json_line
 from ..errors import XlieDataError
 from ..util.io import write_docbin, write_json
-from ._app import app
+from ._app import app, exit_on, fail
 
 
 def _read_lines(path: Path) -> List[Tuple[int, dict]]:
@@ -169,8 +169,7 @@ def project_cli(
         tgt_nlp = spacy.blank(tgt_lang)
         src_nlp = spacy.blank(src_lang)
     except ImportError as err:
-        typer.echo(f"error: language: {err}", err=True)
-        raise typer.Exit(1) from None
+        fail(f"language: {err}")
     skipped: list = []
     try:
         sources = list(DocBin().from_disk(src).get_docs(src_nlp.vocab))
@@ -182,11 +181,9 @@ def project_cli(
                 "every later sentence; give ids or fix the lines", tgt,
             )
     except XlieDataError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(1) from None
+        fail(str(err))
     except UnicodeDecodeError as err:
-        typer.echo(f"error: {tgt}: encoding: not UTF-8 text ({err.reason})", err=True)
-        raise typer.Exit(1) from None
+        fail(f"{tgt}: encoding: not UTF-8 text ({err.reason})")
     aligner = build_aligner(method, model=model, layer=layer)
     results: List[ProjectionResult] = []
     for start in range(0, len(pairs), batch_size):
@@ -225,11 +222,8 @@ def project_relx_cli(
     """
     from ..alignment.evaluation import load_parallel, project_pairs, score_projection
 
-    try:
+    with exit_on():
         pairs = load_parallel(src, tgt, src_lang, tgt_lang)
-    except XlieDataError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(1) from None
     results = project_pairs(pairs, build_aligner(method, model=model), min_score=min_score)
     for result in results:
         result.doc._.xlie_lang = tgt_lang
