@@ -20,8 +20,10 @@ from .relations import (
     span_from_chars,
     span_from_tokens,
 )
+from .util.msgpack_codecs import cache_msgpack_codecs
 
 register_extensions()
+cache_msgpack_codecs()
 
 __all__ = [
     "__version__",
