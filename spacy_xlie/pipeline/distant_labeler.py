@@ -6,7 +6,9 @@ For each doc the component
    language (longest, non-overlapping; see :mod:`spacy_xlie.kb.alias_index` for the
    normalisation) and writes linked mentions to ``doc.ents`` (or the span group
    ``spans_key``) without touching existing entities; ``mode="ents"`` links the doc's
-   existing entities by alias instead;
+   existing entities by alias instead; ``mode="gazetteer"`` finds and links mentions as
+   ``match`` does, writes them as entities and stops there (no relations, no
+   negatives, other relations untouched): an entity source for the relation extractor;
 2. links them: ``span.kb_id_`` is the entity id. An alias with several ids is resolved by
    ``ambiguity``: ``skip`` (leave it unlinked), ``all`` (keep every candidate while
    labelling; the span's ``kb_id_`` is the one that took part in a relation, else the
@@ -56,7 +58,7 @@ from ..relations import DATA_ATTR, Relation, clear_relations
 SOURCE = "distant"
 NEGATIVES_ATTR = "xlie_negatives"
 STATS_ATTR = "xlie_distant"
-MODES = ("match", "ents")
+MODES = ("match", "ents", "gazetteer")
 AMBIGUITY = ("skip", "all", "prior")
 #: The language-neutral alias language (Wikidata's ``mul`` labels).
 NEUTRAL_LANG = "mul"
@@ -276,9 +278,10 @@ class DistantLabeler(Pipe):
     def __call__(self, doc: Doc) -> Doc:
         kb = self._require_kb()
         index = self.index
-        clear_relations(doc, source=SOURCE)
+        if self.mode != "gazetteer":
+            clear_relations(doc, source=SOURCE)
         pool = self._pool(doc)
-        if self.mode == "match":
+        if self.mode != "ents":
             found = index.find_orths(doc.to_array(ORTH).tolist(), doc.vocab.strings)
         else:
             found = [(s.start, s.end, index.lookup([t.text for t in s]), False) for s in pool]
@@ -307,6 +310,10 @@ class DistantLabeler(Pipe):
                 stats["partial"] += partial
         mentions.sort(key=lambda m: m[0])
         stats["linked"] = len(mentions)
+        if self.mode == "gazetteer":
+            self._write_entities(doc, kb, mentions, existing, [])
+            doc._.set(STATS_ATTR, stats)
+            return doc
         positives, negatives = self._pairs(doc, kb, mentions)
         negatives_kept = self._sample(doc, negatives, len(positives))
         stats["positive_pairs"] = len(positives)

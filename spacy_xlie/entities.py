@@ -1,0 +1,225 @@
+"""Entities for raw text: where they come from, and which label pairs may hold a relation.
+
+The relation extractor only classifies pairs of ``doc.ents``; it does not find entities.
+Any component that sets ``doc.ents`` can feed it:
+
+* a spaCy NER of any label scheme (your own pipeline's ``ner``);
+* an ``entity_ruler`` with token or phrase patterns (``patterns:PATH`` below);
+* the knowledge base's multilingual aliases: ``xlie_distant_labeler`` with
+  ``mode = "gazetteer"`` only writes the linked mentions to ``doc.ents`` (``kb:PATH``).
+
+:func:`add_entity_source` adds the last two to a loaded pipeline, before its relation
+extractor. :data:`LABEL_SCHEMES` maps the labels of common NER schemes onto the argument
+types of the relation types (:data:`ARGUMENT_TYPES`); :func:`ner_label_pairs` turns both
+into the ``allowed_label_pairs`` candidate filter of ``spacy_xlie.candidate_pairs.v1``,
+so an extractor behind a typed NER never scores, say, a DATE–DATE pair. Untyped entities
+(the gazetteer's and the training data's ``ENT``) pair with every type.
+"""
+
+import dataclasses
+from pathlib import Path
+from typing import Dict, FrozenSet, List, Optional, Tuple, Union
+
+from spacy.language import Language
+from spacy.util import registry
+
+from .corpora.base import iter_lines, parse_json_line
+from .errors import XlieDataError
+from .kb.relation_kb import RelationKB
+from .pipeline.candidates import create_candidate_pairs
+from .pipeline.relation_extractor import RelationExtractor
+
+#: Default name of the pipe that :func:`add_entity_source` adds.
+ENTITY_PIPE = "xlie_entities"
+#: Kinds of entity source a ``--entities`` option names: ``kb:PATH``, ``patterns:PATH``.
+SOURCE_KINDS = ("kb", "patterns")
+#: Type of an untyped entity label: it may pair with any argument type.
+ANY = "*"
+
+#: Argument types (head, tail) of the KBP37 / RELX relation types. A tail with several
+#: types lists them all: ``per:origin`` is a country or a nationality (NORP / MISC).
+#: ``TITLE`` (``per:title``: "president", "CEO") is a type few NER schemes have.
+ARGUMENT_TYPES: Dict[str, Dict[str, Tuple[FrozenSet[str], FrozenSet[str]]]] = {
+    "kbp37": {
+        label: (frozenset(head.split("|")), frozenset(tail.split("|")))
+        for label, head, tail in (
+            ("org:alternate_names", "ORG", "ORG"),
+            ("org:city_of_headquarters", "ORG", "LOC"),
+            ("org:country_of_headquarters", "ORG", "LOC"),
+            ("org:founded", "ORG", "DATE"),
+            ("org:founded_by", "ORG", "PER|ORG"),
+            ("org:members", "ORG", "ORG|LOC"),
+            ("org:stateorprovince_of_headquarters", "ORG", "LOC"),
+            ("org:subsidiaries", "ORG", "ORG"),
+            ("org:top_members/employees", "ORG", "PER"),
+            ("per:alternate_names", "PER", "PER"),
+            ("per:cities_of_residence", "PER", "LOC"),
+            ("per:countries_of_residence", "PER", "LOC"),
+            ("per:country_of_birth", "PER", "LOC"),
+            ("per:employee_of", "PER", "ORG|LOC"),
+            ("per:origin", "PER", "LOC|MISC"),
+            ("per:spouse", "PER", "PER"),
+            ("per:stateorprovinces_of_residence", "PER", "LOC"),
+            ("per:title", "PER", "TITLE"),
+        )
+    }
+}
+
+#: NER label -> argument type, per label scheme. ``conll``: CoNLL-2003 / WikiNER (spaCy's
+#: ``de``/``fr``/``es``/``xx`` pipelines); ``ontonotes``: OntoNotes 5 (spaCy's ``en``,
+#: ``zh``, ``ja`` pipelines); ``tac``: TAC-KBP / ACE style. Every scheme maps ``ENT``
+#: (untyped: gazetteer, KBP37/RELX gold entities) to :data:`ANY`.
+LABEL_SCHEMES: Dict[str, Dict[str, str]] = {
+    "conll": {"PER": "PER", "ORG": "ORG", "LOC": "LOC", "MISC": "MISC", "ENT": ANY},
+    "ontonotes": {
+        "PERSON": "PER", "ORG": "ORG", "GPE": "LOC", "LOC": "LOC", "FAC": "LOC",
+        "NORP": "MISC", "EVENT": "MISC", "PRODUCT": "MISC", "WORK_OF_ART": "MISC",
+        "LAW": "MISC", "LANGUAGE": "MISC", "DATE": "DATE", "ENT": ANY,
+    },
+    "tac": {
+        "PER": "PER", "PERSON": "PER", "ORG": "ORG", "ORGANIZATION": "ORG", "GPE": "LOC",
+        "LOC": "LOC", "LOCATION": "LOC", "FAC": "LOC", "CITY": "LOC", "COUNTRY": "LOC",
+        "STATE_OR_PROVINCE": "LOC", "NATIONALITY": "MISC", "TITLE": "TITLE", "DATE": "DATE",
+        "ENT": ANY,
+    },
+}
+
+
+@registry.misc("spacy_xlie.ner_label_pairs.v1")
+def ner_label_pairs(
+    scheme: Union[str, Dict[str, str]] = "conll",
+    relations: str = "kbp37",
+    relation_labels: Optional[List[str]] = None,
+) -> List[List[str]]:
+    """``[label1, label2]`` pairs of NER labels that some relation type can connect.
+
+    ``scheme`` names one of :data:`LABEL_SCHEMES` or is a mapping of your own
+    (NER label -> argument type, :data:`ANY` for untyped labels). ``relation_labels``
+    restricts the relation types of ``relations`` (default: all). The result goes into
+    ``allowed_label_pairs`` of ``spacy_xlie.candidate_pairs.v1`` (order does not matter
+    there: a pair is allowed in either order).
+    """
+    mapping = LABEL_SCHEMES[scheme] if isinstance(scheme, str) else dict(scheme)
+    types = ARGUMENT_TYPES[relations]
+    unknown = sorted(set(relation_labels or ()) - set(types))
+    if unknown:
+        raise ValueError(f"no argument types for relation labels {unknown} in '{relations}'")
+    wanted = [types[label] for label in (relation_labels or sorted(types))]
+
+    def fits(label_type: str, allowed: FrozenSet[str]) -> bool:
+        return label_type == ANY or label_type in allowed
+
+    pairs = set()
+    for a, a_type in mapping.items():
+        for b, b_type in mapping.items():
+            if any(fits(a_type, head) and fits(b_type, tail) for head, tail in wanted):
+                pairs.add(tuple(sorted((a, b))))
+    return [list(pair) for pair in sorted(pairs)]
+
+
+def relation_extractors(nlp: Language) -> List[str]:
+    """Names of the pipeline's relation extractors."""
+    return [name for name, pipe in nlp.pipeline if isinstance(pipe, RelationExtractor)]
+
+
+def entity_components(nlp: Language) -> List[str]:
+    """Names of the pipes that set ``doc.ents`` (NER, entity ruler, gazetteer)."""
+    skip = set(relation_extractors(nlp))
+    return [name for name in nlp.pipe_names
+            if name not in skip and "doc.ents" in nlp.get_pipe_meta(name).assigns]
+
+
+def parse_entity_source(spec: str) -> Tuple[str, Path]:
+    """``"kb:PATH"`` / ``"patterns:PATH"`` -> (kind, path), with a clear error."""
+    kind, sep, path = spec.partition(":")
+    if not sep or kind not in SOURCE_KINDS or not path:
+        raise ValueError(f"entity source {spec!r}: expected kb:PATH or patterns:PATH")
+    if not Path(path).exists():
+        raise ValueError(f"entity source {spec!r}: {path} does not exist")
+    return kind, Path(path)
+
+
+def read_patterns(path: Union[str, Path]) -> List[dict]:
+    """``entity_ruler`` patterns from JSONL (``{"label": ..., "pattern": ..., "id"?}``),
+    checked line by line so a bad one is reported as ``FILE:LINE: field: what``."""
+    patterns = []
+    for line, raw in iter_lines(path):
+        rec = parse_json_line(raw, path, line)
+        if not isinstance(rec.get("label"), str) or not rec["label"]:
+            raise XlieDataError("expected a non-empty string", path, line, "label")
+        pattern = rec.get("pattern")
+        if not (isinstance(pattern, str) and pattern.strip()) and not (
+            isinstance(pattern, list) and pattern and all(isinstance(t, dict) for t in pattern)
+        ):
+            raise XlieDataError("expected a phrase or a list of token patterns", path, line,
+                                "pattern")
+        patterns.append(rec)
+    if not patterns:
+        raise XlieDataError("no patterns", path, None, "pattern")
+    return patterns
+
+
+def gazetteer_config(nlp: Language, kb: RelationKB, **overrides) -> dict:
+    """Settings of ``xlie_distant_labeler`` as a gazetteer over ``kb``.
+
+    Case-sensitive matching (an alias "Die" must not match the German article), every
+    candidate of an ambiguous alias kept (the mention is an entity whichever it is) and,
+    for a multilingual (``xx``) pipeline, the aliases of every language of the KB.
+    """
+    config = {"mode": "gazetteer", "attr": "ORTH", "ambiguity": "all"}
+    if nlp.lang == "xx":
+        config["alias_langs"] = list(kb.languages)
+    config.update(overrides)
+    return config
+
+
+def add_entity_source(
+    nlp: Language,
+    spec: str,
+    *,
+    name: str = ENTITY_PIPE,
+    config: Optional[dict] = None,
+) -> str:
+    """Add the entity source ``spec`` (``kb:PATH`` or ``patterns:PATH``) to ``nlp``.
+
+    The pipe goes right before the first relation extractor (last if there is none), so
+    entities the pipeline's own NER found are kept: the gazetteer and the ruler only add
+    entities that overlap none of them. ``config`` overrides the pipe's settings.
+    Returns the pipe's name.
+    """
+    kind, path = parse_entity_source(spec)
+    rels = relation_extractors(nlp)
+    where = {"before": rels[0]} if rels else {}
+    if kind == "kb":
+        kb = RelationKB.from_disk(path)
+        pipe = nlp.add_pipe("xlie_distant_labeler", name=name, **where,
+                            config=gazetteer_config(nlp, kb, **(config or {})))
+        pipe.set_kb(kb)
+        pipe.initialize(nlp=nlp)
+    else:
+        ruler = nlp.add_pipe("entity_ruler", name=name, **where,
+                             config={"overwrite_ents": False, **(config or {})})
+        ruler.add_patterns(read_patterns(path))
+    return name
+
+
+def configure_candidates(nlp: Language, name: Optional[str] = None, **settings) -> None:
+    """Change the candidate filter of the relation extractor ``name`` (default: the first).
+
+    ``settings`` are arguments of ``spacy_xlie.candidate_pairs.v1`` (``allowed_label_pairs``,
+    ``same_sentence``, ...). Both the live pipe and the pipeline's config change, so the
+    setting survives ``nlp.to_disk``: what ``nlp.add_pipe(..., source=...)`` cannot do, as
+    a sourced component keeps its source's config.
+    """
+    name = name or (relation_extractors(nlp) or [None])[0]
+    if name is None:
+        raise ValueError("the pipeline has no relation extractor")
+    pipe = nlp.get_pipe(name)
+    current = dataclasses.asdict(pipe.candidates)
+    if current["allowed_label_pairs"] is not None:
+        current["allowed_label_pairs"] = [list(p) for p in current["allowed_label_pairs"]]
+    current.update(settings)
+    pipe.candidates = create_candidate_pairs(**current)
+    block = nlp.get_pipe_config(name)["candidates"]
+    block.update(settings)
+

@@ -1,0 +1,155 @@
+"""``spacy-xlie predict``: raw text / JSONL / DocBin in, relations out, entity sources."""
+
+import json
+from pathlib import Path
+
+import pytest
+import spacy
+from spacy.tokens import DocBin
+from typer.testing import CliRunner
+
+from spacy_xlie.cli import app
+from spacy_xlie.cli.predict import count_records, load_pipeline, predict_shard
+from spacy_xlie.errors import XlieDataError
+from spacy_xlie.kb.relation_kb import RelationKB
+from spacy_xlie.util.io import write_docbin
+from tests.pipeline.test_relation_extractor import cpu_nlp, train
+from tests.rel_examples import make_examples
+
+GERMAN = "Angela Merkel arbeitet für die CDU in Berlin ."
+FRENCH = "Le siège de Airbus se trouve à Toulouse ."
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory) -> Path:
+    """A relation extractor overfit on tests/rel_examples.py (no entity component)."""
+    tmp = tmp_path_factory.mktemp("predict")
+    nlp = cpu_nlp()
+    train(nlp, make_examples(nlp.vocab), 40)
+    nlp.to_disk(tmp / "model")
+    kb = RelationKB()
+    for qid, name in [("Q567", "Angela Merkel"), ("Q49762", "CDU"), ("Q64", "Berlin"),
+                      ("Q67", "Airbus"), ("Q7880", "Toulouse")]:
+        kb.add_entity(qid, aliases={"de": [name], "fr": [name]})
+    kb.to_disk(tmp / "kb")
+    return tmp
+
+
+def invoke(*args):
+    return CliRunner().invoke(app, ["predict", *map(str, args)])
+
+
+def relations(record):
+    ents = record["entities"]
+    return [(ents[r["head"]]["text"], r["label"], ents[r["tail"]]["text"])
+            for r in record["relations"]]
+
+
+def test_text_with_kb_entities_to_jsonl(model, tmp_path):
+    src = tmp_path / "in.txt"
+    src.write_text(f"{GERMAN}\n\n{FRENCH}\n", encoding="utf8")
+    out = tmp_path / "out" / "rel.jsonl"
+    result = invoke(model / "model", src, out, "--entities", f"kb:{model / 'kb'}")
+    assert result.exit_code == 0, result.output
+    assert "2 docs, 5 entities" in result.output
+    records = [json.loads(line) for line in out.read_text(encoding="utf8").splitlines()]
+    assert [r["id"] for r in records] == ["in.txt:1", "in.txt:3"]
+    assert [e["kb_id"] for e in records[0]["entities"]] == ["Q567", "Q49762", "Q64"]
+    assert relations(records[0]) == [("Angela Merkel", "per:employee_of", "CDU")]
+    assert relations(records[1]) == [("Airbus", "org:city_of_headquarters", "Toulouse")]
+    assert all(r["source"] == "predicted" for rec in records for r in rec["relations"])
+
+
+def test_text_without_entity_source_fails(model, tmp_path):
+    src = tmp_path / "in.txt"
+    src.write_text(GERMAN + "\n", encoding="utf8")
+    result = invoke(model / "model", src, tmp_path / "rel.jsonl")
+    assert result.exit_code == 1
+    assert "--entities kb:PATH" in result.output
+    assert not (tmp_path / "rel.jsonl").exists()
+
+
+def test_jsonl_with_given_entities_to_docbin(model, tmp_path):
+    src = tmp_path / "in.jsonl"
+    start = FRENCH.index("Airbus")
+    src.write_text(json.dumps({
+        "id": 7, "lang": "fr", "text": FRENCH,
+        "entities": [{"start": start, "end": start + 6, "label": "ORG"},
+                     {"start": FRENCH.index("Toulouse"), "end": FRENCH.index("Toulouse") + 8,
+                      "label": "LOC"}],
+    }) + "\n", encoding="utf8")
+    out = tmp_path / "rel.spacy"
+    # The KB would add nothing here; "given" disables entity components altogether.
+    result = invoke(model / "model", src, out, "--entities", "given")
+    assert result.exit_code == 0, result.output
+    (doc,) = DocBin().from_disk(out).get_docs(spacy.blank("xx").vocab)
+    assert (doc._.xlie_id, doc._.xlie_lang) == ("7", "fr")
+    assert [(e.text, e.label_) for e in doc.ents] == [("Airbus", "ORG"), ("Toulouse", "LOC")]
+    assert [(r.head.text, r.label, r.tail.text) for r in doc._.relations] == [
+        ("Airbus", "org:city_of_headquarters", "Toulouse")]
+
+
+@pytest.mark.parametrize("line, where", [
+    ('{"text": ""}', "2: text: "),
+    ('{"text": "Airbus .", "id": true}', "2: id: "),
+    ('{"text": "Airbus .", "entities": [{"start": 0, "end": 99}]}', "2: entities[0].end: "),
+    ("not json", "2: json: "),
+])
+def test_bad_jsonl_names_file_line_field_and_writes_nothing(model, tmp_path, line, where):
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"text": GERMAN}) + "\n" + line + "\n", encoding="utf8")
+    out = tmp_path / "rel.jsonl"
+    out.write_text("earlier results\n")
+    result = invoke(model / "model", src, out, "--entities", f"kb:{model / 'kb'}")
+    assert result.exit_code == 1
+    assert f"error: {src}:{where}" in result.output
+    assert out.read_text() == "earlier results\n"
+    result = invoke(model / "model", src, out, "--entities", f"kb:{model / 'kb'}",
+                    "--skip-invalid")
+    assert result.exit_code == 0, result.output
+    assert "(1 records skipped)" in result.output
+    assert len(out.read_text().splitlines()) == 1
+
+
+def test_bad_options(model, tmp_path):
+    src = tmp_path / "in.txt"
+    src.write_text(GERMAN + "\n", encoding="utf8")
+    result = invoke(model / "model", src, tmp_path / "rel.csv")
+    assert result.exit_code == 1 and "must end in .spacy or .jsonl" in result.output
+    result = invoke(model / "model", src, tmp_path / "rel.jsonl", "--entities", "ner")
+    assert result.exit_code == 1 and "expected kb:PATH or patterns:PATH" in result.output
+
+
+def test_shard_of_a_docbin_keeps_gold_and_adds_predictions(model, tmp_path):
+    """One shard = records [start, stop) of one file: what a distributed run calls."""
+    nlp = load_pipeline(str(model / "model"))
+    refs = [eg.reference for eg in make_examples(nlp.vocab)]
+    write_docbin(refs, tmp_path / "gold.spacy")
+    assert count_records(tmp_path / "gold.spacy") == len(refs)
+    report = predict_shard(nlp, tmp_path / "gold.spacy", tmp_path / "shard.spacy",
+                           start=2, stop=4)
+    assert report.docs == 2
+    docs = list(DocBin().from_disk(tmp_path / "shard.spacy").get_docs(nlp.vocab))
+    assert [d.text for d in docs] == [refs[2].text, refs[3].text]
+    assert [(r.label, r.source) for r in docs[0]._.relations] == [
+        ("per:employee_of", None), ("per:employee_of", "predicted")]
+
+
+def test_shard_stops_on_bad_record_and_reports_it(model, tmp_path):
+    nlp = load_pipeline(str(model / "model"), "given")
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"text": "a"}\n{"txt": "b"}\n', encoding="utf8")
+    with pytest.raises(XlieDataError, match=r"in\.jsonl:2: text: missing field"):
+        predict_shard(nlp, src, tmp_path / "out.jsonl")
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_patterns_source(model, tmp_path):
+    patterns = tmp_path / "patterns.jsonl"
+    patterns.write_text('{"label": "ENT", "pattern": "Airbus"}\n'
+                        '{"label": "ENT", "pattern": "Toulouse"}\n')
+    nlp = load_pipeline(str(model / "model"), f"patterns:{patterns}")
+    assert nlp.pipe_names == ["tok2vec", "xlie_entities", "xlie_relation_extractor"]
+    doc = nlp(FRENCH)
+    assert [(r.head.text, r.label, r.tail.text) for r in doc._.relations] == [
+        ("Airbus", "org:city_of_headquarters", "Toulouse")]
