@@ -16,7 +16,6 @@ so an extractor behind a typed NER never scores, say, a DATE–DATE pair. Untype
 (the gazetteer's and the training data's ``ENT``) pair with every type.
 """
 
-import dataclasses
 from pathlib import Path
 from typing import Dict, FrozenSet, List, Optional, Tuple, Union
 
@@ -26,7 +25,6 @@ from spacy.util import registry
 from .corpora.base import iter_lines, parse_json_line
 from .errors import XlieDataError
 from .kb.relation_kb import RelationKB
-from .pipeline.candidates import create_candidate_pairs
 from .pipeline.relation_extractor import RelationExtractor
 
 #: Default name of the pipe that :func:`add_entity_source` adds.
@@ -201,25 +199,4 @@ def add_entity_source(
                              config={"overwrite_ents": False, **(config or {})})
         ruler.add_patterns(read_patterns(path))
     return name
-
-
-def configure_candidates(nlp: Language, name: Optional[str] = None, **settings) -> None:
-    """Change the candidate filter of the relation extractor ``name`` (default: the first).
-
-    ``settings`` are arguments of ``spacy_xlie.candidate_pairs.v1`` (``allowed_label_pairs``,
-    ``same_sentence``, ...). Both the live pipe and the pipeline's config change, so the
-    setting survives ``nlp.to_disk``: what ``nlp.add_pipe(..., source=...)`` cannot do, as
-    a sourced component keeps its source's config.
-    """
-    name = name or (relation_extractors(nlp) or [None])[0]
-    if name is None:
-        raise ValueError("the pipeline has no relation extractor")
-    pipe = nlp.get_pipe(name)
-    current = dataclasses.asdict(pipe.candidates)
-    if current["allowed_label_pairs"] is not None:
-        current["allowed_label_pairs"] = [list(p) for p in current["allowed_label_pairs"]]
-    current.update(settings)
-    pipe.candidates = create_candidate_pairs(**current)
-    block = nlp.get_pipe_config(name)["candidates"]
-    block.update(settings)
 

@@ -9,7 +9,6 @@ from spacy.tokens import Span
 from spacy_xlie import add_entities, add_relation
 from spacy_xlie.entities import (
     add_entity_source,
-    configure_candidates,
     entity_components,
     ner_label_pairs,
     parse_entity_source,
@@ -128,16 +127,3 @@ def test_ner_label_pairs_ontonotes_restricted():
     with pytest.raises(ValueError, match="per:unknown"):
         ner_label_pairs("conll", relation_labels=["per:unknown"])
 
-
-def test_configure_candidates_changes_pipe_and_config(tmp_path):
-    nlp = spacy.blank("en")
-    nlp.add_pipe("xlie_relation_extractor")
-    configure_candidates(nlp, allowed_label_pairs=[["PER", "ORG"]], same_sentence=True)
-    pipe = nlp.get_pipe("xlie_relation_extractor")
-    doc = nlp.make_doc("Ann met Bob at Acme")
-    doc.ents = [Span(doc, 0, 1, label="PER"), Span(doc, 2, 3, label="PER"),
-                Span(doc, 4, 5, label="ORG")]
-    assert [(a.text, b.text) for a, b in pipe.candidates(doc)] == [("Ann", "Acme"),
-                                                                   ("Bob", "Acme")]
-    block = nlp.config["components"]["xlie_relation_extractor"]["candidates"]
-    assert block["allowed_label_pairs"] == [["PER", "ORG"]] and block["same_sentence"] is True
