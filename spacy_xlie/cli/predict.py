@@ -29,6 +29,8 @@ from spacy.tokens import Doc, DocBin
 
 from ..corpora.base import iter_lines, parse_json_line
 from ..corpora.jsonl import docs_to_records, record_to_doc
+from ..distributed.cache import cached
+from ..distributed.shards import Shard, shard_lines, slice_docbin
 from ..entities import add_entity_source, entity_components, relation_extractors
 from ..errors import XlieDataError
 from ..util.io import write_docbin, write_jsonl
@@ -86,20 +88,33 @@ def read_inputs(
     lang: Optional[str] = None,
     start: int = 0,
     stop: Optional[int] = None,
+    shard: Optional[Shard] = None,
 ) -> Iterator[object]:
     """Docs of input records ``[start, stop)`` (0-based, blank lines not counted), in
     ``nlp``'s vocab and tokenised by its tokenizer, or the :class:`XlieDataError` of a bad
     record so the caller may skip it. Each doc gets ``doc._.xlie_id`` (the record's id,
-    else ``FILE:LINE``) and ``doc._.xlie_lang`` (the record's, else ``lang``)."""
+    else ``FILE:LINE``) and ``doc._.xlie_lang`` (the record's, else ``lang``). A ``shard``
+    (:mod:`spacy_xlie.distributed`) replaces ``start``/``stop``: it reads only its own
+    bytes or docs, however far into the file it starts."""
     kind = input_kind(path)
     if kind == "spacy":
-        docs = DocBin(store_user_data=True).from_disk(path).get_docs(nlp.vocab)
-        for n, doc in itertools.islice(enumerate(docs, start=1), start, stop):
+        if shard is not None:
+            docbin = cached("docbin", path, None, lambda: DocBin().from_disk(path))
+            part = slice_docbin(docbin, shard.start, shard.stop).get_docs(nlp.vocab)
+            numbered: Iterable = enumerate(part, start=shard.first_line)
+        else:
+            docs = DocBin(store_user_data=True).from_disk(path).get_docs(nlp.vocab)
+            numbered = itertools.islice(enumerate(docs, start=1), start, stop)
+        for n, doc in numbered:
             doc._.xlie_id = doc._.xlie_id or f"{path.name}:{n}"
             doc._.xlie_lang = doc._.xlie_lang or lang
             yield doc
         return
-    for line, raw in itertools.islice(iter_lines(path), start, stop):
+    if shard is not None:
+        lines: Iterable = shard_lines(shard)
+    else:
+        lines = itertools.islice(iter_lines(path), start, stop)
+    for line, raw in lines:
         try:
             if kind == "text":
                 doc = nlp.make_doc(raw.rstrip("\r\n"))
@@ -137,6 +152,7 @@ def predict_shard(
     batch_size: int = 64,
     skip_invalid: bool = False,
     on_doc: Optional[Callable[[], None]] = None,
+    shard: Optional[Shard] = None,
 ) -> PredictReport:
     """Run ``nlp`` over input records ``[start, stop)`` of ``input_path`` and write them to
     ``output_path``. Nothing is written when a bad record stops the run (the
@@ -147,7 +163,8 @@ def predict_shard(
     report = PredictReport()
 
     def valid() -> Iterator[Doc]:
-        for item in read_inputs(nlp, input_path, lang=lang, start=start, stop=stop):
+        for item in read_inputs(nlp, input_path, lang=lang, start=start, stop=stop,
+                                shard=shard):
             if isinstance(item, XlieDataError):
                 if not skip_invalid:
                     raise item
@@ -185,7 +202,8 @@ def predict_command(
     model: str = typer.Argument(..., help="Pipeline name or path"),
     input_path: Path = typer.Argument(..., exists=True, dir_okay=False,
                                       help=".txt (one doc a line), .jsonl or .spacy"),
-    output_path: Path = typer.Argument(..., dir_okay=False, help=".spacy or .jsonl"),
+    output_path: Path = typer.Argument(
+        ..., help=".spacy or .jsonl; with --workers/--scheduler a directory of shards"),
     entities: str = typer.Option(
         PIPELINE, "--entities", "-e",
         help="Entity source: pipeline (its own NER/ruler/gazetteer), given (the input's "
@@ -198,8 +216,25 @@ def predict_command(
     skip_invalid: bool = typer.Option(False, "--skip-invalid",
                                       help="Skip and count bad input records"),
     gpu_id: int = typer.Option(-1, "--gpu-id", help="GPU id, -1 for CPU"),
+    workers: int = typer.Option(1, "--workers", "-w",
+                                help="Local worker processes (a Dask LocalCluster when > 1)"),
+    scheduler: Optional[str] = typer.Option(
+        None, "--scheduler", help="Address of a running Dask scheduler (tcp://HOST:PORT); "
+        "its workers must see the same paths"),
+    shard_size: int = typer.Option(10_000, "--shard-size",
+                                   help="Records per shard (with --workers/--scheduler)"),
+    shard_format: str = typer.Option("spacy", "--shard-format",
+                                     help="spacy or jsonl (with --workers/--scheduler)"),
 ) -> None:
     """Extract relations from raw text, JSONL or a DocBin into JSONL or a DocBin."""
+    if workers > 1 or scheduler:
+        from ..distributed.predict_job import predict_distributed
+
+        predict_distributed(model, input_path, output_path, entities=entities, lang=lang,
+                            batch_size=batch_size, skip_invalid=skip_invalid, workers=workers,
+                            scheduler=scheduler, shard_size=shard_size,
+                            shard_format=shard_format)
+        return
     if output_path.suffix.lower() not in OUTPUT_SUFFIXES:
         fail(f"{output_path}: the output must end in {' or '.join(OUTPUT_SUFFIXES)}")
     if gpu_id >= 0:

@@ -140,7 +140,9 @@ def project_cli(
         ..., exists=True, dir_okay=False,
         help="Translations: plain text (one a line), .jsonl ({\"text\", \"id\"}) or .spacy.",
     ),
-    output: Path = typer.Argument(..., dir_okay=False, help="Output .spacy (target docs)."),
+    output: Path = typer.Argument(
+        ..., help="Output .spacy (target docs); with --workers/--scheduler a directory of shards."
+    ),
     tgt_lang: str = typer.Option(..., "--tgt-lang", help="Target language (spacy.blank)."),
     src_lang: str = typer.Option("en", "--src-lang", help="Source language (reading SRC)."),
     method: str = typer.Option("hybrid", "--method", help=f"One of {', '.join(METHODS)}."),
@@ -154,6 +156,15 @@ def project_cli(
     skip_invalid: bool = typer.Option(
         False, "--skip-invalid", help="Skip and count malformed target lines."
     ),
+    workers: int = typer.Option(
+        1, "--workers", "-w", help="Local worker processes (a Dask LocalCluster when > 1)."
+    ),
+    scheduler: Optional[str] = typer.Option(
+        None, "--scheduler", help="Running Dask scheduler (tcp://HOST:PORT); same paths."
+    ),
+    shard_size: int = typer.Option(
+        10_000, "--shard-size", help="Target records per shard (with --workers/--scheduler)."
+    ),
 ) -> None:
     """Project SRC's entities and relations onto the translations in TGT.
 
@@ -165,6 +176,14 @@ def project_cli(
         raise typer.BadParameter(f"must be one of {', '.join(METHODS)}", param_hint="--method")
     if method == "embedding" and model is None:
         raise typer.BadParameter("the embedding method needs --model", param_hint="--model")
+    if workers > 1 or scheduler:
+        from ..distributed.project_job import project_distributed
+
+        return project_distributed(
+            src, tgt, output, tgt_lang=tgt_lang, src_lang=src_lang, method=method, model=model,
+            layer=layer, min_score=min_score, batch_size=batch_size, skip_invalid=skip_invalid,
+            report_path=report, workers=workers, scheduler=scheduler, shard_size=shard_size,
+        )
     try:
         tgt_nlp = spacy.blank(tgt_lang)
         src_nlp = spacy.blank(src_lang)

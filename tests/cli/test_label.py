@@ -65,7 +65,7 @@ def test_label_jsonl_multilingual(kb_dir, tmp_path):
                                  "4", "--label-map", "wikidata-kbp37", "--ambiguity", "prior"])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == [
-        "report.json", "shard-00000.spacy", "shard-00001.spacy"]
+        "manifest.json", "report.json", "shard-00000.spacy", "shard-00001.spacy"]
     assert not list(out.glob(".*"))  # no temporary files left behind
     docs = read_shards(out)
     assert [d._.xlie_lang for d in docs] == ["en", "en", "de", "zh", "tr", "en"]

@@ -1,0 +1,121 @@
+"""Input shards: fixed runs of records that a worker reads on its own, by path.
+
+A shard of a line-based file (``.txt``, ``.jsonl``) is a byte range that starts on a
+line boundary, with the number of its first line (errors name ``FILE:LINE``); records
+are non-blank lines, ``shard_size`` of them per shard. A shard of a ``.spacy`` file is a
+range of doc positions. The plan depends only on the input and ``shard_size``, never on
+the number of workers, so the output is the same however many workers run it.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, List, Optional, Sequence, Tuple
+
+import srsly
+from spacy.tokens import DocBin
+
+from ..errors import XlieDataError
+
+#: DocBin fields holding one entry per doc (what :func:`slice_docbin` cuts).
+_PER_DOC = ("tokens", "spaces", "cats", "flags", "span_groups", "user_data")
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Records ``[start, stop)`` of ``path``: bytes for line files, doc positions for
+    ``.spacy``; ``first_line`` is the line (or doc) number of the first record."""
+
+    index: int
+    path: str
+    start: int
+    stop: int
+    first_line: int
+    records: int
+    #: What else the job needs for this shard (``project``: the source doc of each target).
+    data: Tuple[int, ...] = ()
+
+    def name(self, suffix: str) -> str:
+        """The output file of this shard, e.g. ``shard-00003.spacy``."""
+        return f"shard-{self.index:05d}{suffix}"
+
+
+def is_docbin(path: Path) -> bool:
+    return path.suffix.lower() == ".spacy"
+
+
+def plan_shards(path: Path, shard_size: int) -> List[Shard]:
+    """Shards of ``shard_size`` records each (the last may be shorter)."""
+    if shard_size < 1:
+        raise ValueError(f"shard size must be at least 1, got {shard_size}")
+    if is_docbin(path):
+        return _plan_docbin(path, shard_size)
+    return _plan_lines(path, shard_size)
+
+
+def _plan_docbin(path: Path, shard_size: int) -> List[Shard]:
+    total = len(DocBin().from_disk(path))
+    return [Shard(i, str(path), start, min(start + shard_size, total), start + 1,
+                  min(shard_size, total - start))
+            for i, start in enumerate(range(0, total, shard_size))]
+
+
+def _plan_lines(path: Path, shard_size: int) -> List[Shard]:
+    """One pass over the raw bytes: where every ``shard_size``-th non-blank line starts."""
+    starts: List[Tuple[int, int]] = []  # (byte offset, line number) of each shard
+    counts: List[int] = []
+    offset = 0
+    with open(path, "rb") as f:
+        for line_no, raw in enumerate(f, start=1):
+            if raw.strip():
+                if not counts or counts[-1] == shard_size:
+                    starts.append((offset, line_no))
+                    counts.append(0)
+                counts[-1] += 1
+            offset += len(raw)
+    ends = [start for start, _ in starts[1:]] + [offset]
+    return [Shard(i, str(path), start, end, line, count)
+            for i, ((start, line), end, count) in enumerate(zip(starts, ends, counts))]
+
+
+def shard_lines(shard: Shard) -> Iterator[Tuple[int, str]]:
+    """``(line number, text)`` of the shard's non-blank lines, line endings removed."""
+    with open(shard.path, "rb") as f:
+        f.seek(shard.start)
+        offset = shard.start
+        for line_no, raw in enumerate(f, start=shard.first_line):
+            if offset >= shard.stop:
+                return
+            offset += len(raw)
+            try:
+                text = raw.decode("utf8").rstrip("\n").rstrip("\r")
+            except UnicodeDecodeError as err:
+                raise XlieDataError(f"not UTF-8 text ({err.reason})", shard.path, line_no,
+                                    "encoding") from None
+            if text.strip():
+                yield line_no, text
+
+
+def slice_docbin(docbin: DocBin, start: int, stop: int) -> DocBin:
+    """Docs ``[start, stop)`` of ``docbin`` as a DocBin of their own, without decoding
+    the others (``get_docs`` on the slice builds only these)."""
+    return select_docbin(docbin, range(start, stop))
+
+
+def select_docbin(docbin: DocBin, positions: Sequence[int]) -> DocBin:
+    """The docs at ``positions`` (in that order) as a DocBin of their own."""
+    part = DocBin(store_user_data=docbin.store_user_data)
+    part.attrs = docbin.attrs
+    part.strings = docbin.strings
+    for name in _PER_DOC:
+        values = getattr(docbin, name)
+        setattr(part, name, [values[i] if i < len(values) else None for i in positions])
+    return part
+
+
+def docbin_extension(docbin: DocBin, i: int, name: str) -> Optional[Any]:
+    """The value of ``doc._.NAME`` of doc ``i``, read from its user data without
+    building the doc (e.g. ids for pairing)."""
+    data = docbin.user_data[i] if i < len(docbin.user_data) else None
+    if data is None:
+        return None
+    return srsly.msgpack_loads(data, use_list=False).get(("._.", name, None, None))
