@@ -24,6 +24,8 @@ from .util.msgpack_codecs import cache_msgpack_codecs
 
 register_extensions()
 cache_msgpack_codecs()
+# Registers doc._.xlie_unrepresentable: gold relations without a span (see the module).
+from . import unrepresentable  # noqa: E402,F401
 
 __all__ = [
     "__version__",

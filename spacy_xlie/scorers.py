@@ -5,13 +5,19 @@ gold one, so a prediction with the right type but the wrong direction is one fal
 positive and one false negative. Spans are compared by character offsets, so gold and
 predicted docs may be tokenised differently. ``no_relation`` is never a positive class.
 
+Every gold relation is counted: one no prediction can match (its pair is not a
+candidate, or it has no span at all and lives in ``doc._.xlie_unrepresentable``, see
+:mod:`spacy_xlie.unrepresentable`) is a false negative, as in the official evaluation.
+Only relations the relation extractor wrote (``source="predicted"``) are predictions:
+distant or projected relations on the same doc are not.
+
 ``rel_macro_f`` is the metric of RELX's ``finetune.py`` (and the KBP37 papers): for each
 relation type, F1 micro-averaged over its two directions (which is the per-type F1 above,
 since a type's two directed labels share one pool of gold and predicted relations), then
-the plain mean over the types. The types are the component's labels when given (the 18
-KBP37 types), as with scikit-learn's ``labels=`` argument; otherwise those seen in gold
-or predictions. As in scikit-learn (``zero_division=0``) a type with neither gold nor
-predicted relations scores 0.
+the plain mean over the types. The types are the union of the gold types, the predicted
+types and the component's labels (the 18 KBP37 types), so a gold type the model does
+not know scores 0 rather than dropping out. As in scikit-learn (``zero_division=0``) a
+type with neither gold nor predicted relations scores 0.
 """
 
 from collections import defaultdict
@@ -23,8 +29,12 @@ from spacy.training import Example
 from spacy.util import registry
 
 from .relations import NO_RELATION
+from .unrepresentable import get_unrepresentable
 
 RelKey = Tuple[int, int, int, int, str]
+
+#: The source of the relation extractor's relations: what evaluation scores by default.
+PREDICTED = "predicted"
 
 
 @registry.scorers("spacy_xlie.relation_scorer.v1")
@@ -33,18 +43,12 @@ def make_relation_scorer() -> Callable[..., Dict[str, Any]]:
     return score_relations
 
 
-def relation_keys(
-    doc: Doc, *, source: Optional[str] = None, threshold: Optional[float] = None
-) -> Set[RelKey]:
-    """Directed relations as ``(head chars, tail chars, label)`` keys.
-
-    ``threshold`` drops relations scored below it; ``source`` keeps only one source.
-    """
+def relation_keys(doc: Doc, *, source: Optional[str] = None) -> Set[RelKey]:
+    """Directed relations as ``(head chars, tail chars, label)`` keys; ``source`` keeps
+    only relations of that source (None: all)."""
     keys = set()
     for rel in doc._.relations:
         if rel.label == NO_RELATION or (source is not None and rel.source != source):
-            continue
-        if threshold is not None and rel.score < threshold:
             continue
         keys.add(
             (rel.head.start_char, rel.head.end_char, rel.tail.start_char, rel.tail.end_char,
@@ -53,26 +57,34 @@ def relation_keys(
     return keys
 
 
+def unrepresentable_labels(doc: Doc) -> List[str]:
+    """Labels of the doc's gold relations that have no span (each one a sure miss)."""
+    return [rec["label"] for rec in get_unrepresentable(doc) if rec["label"] != NO_RELATION]
+
+
 def score_relations(
     examples: Iterable[Example],
     *,
     labels: Optional[Iterable[str]] = None,
     mode: str = "exclusive",
     threshold: Optional[float] = None,
-    source: Optional[str] = None,
+    source: Optional[str] = PREDICTED,
     **_: Any,
 ) -> Dict[str, Any]:
     """Micro P/R/F, the official macro-F1 and per-type P/R/F of ``doc._.relations``.
 
-    ``mode="multilabel"`` re-applies ``threshold`` to the predicted scores (so one run can
-    be scored at several thresholds) and reports it as ``rel_threshold``. ``source``
-    restricts the predicted relations to one source (e.g. ``"predicted"``).
+    Gold: every relation of the reference doc, plus its unrepresentable ones (missed).
+    Predictions: the predicted doc's relations of ``source`` (default ``"predicted"``,
+    what the relation extractor writes; None takes every source). ``labels`` (the
+    component's) join the gold and predicted types in the macro average. In
+    ``multilabel`` mode the component's ``threshold`` is reported as ``rel_threshold``;
+    the component has already dropped relations below it, so scoring one run at a
+    different threshold is not possible (re-run the component with another threshold).
     """
-    cut = threshold if mode == "multilabel" else None
     per_type: Dict[str, PRFScore] = defaultdict(PRFScore)
     for eg in examples:
         gold = relation_keys(eg.reference)
-        pred = relation_keys(eg.predicted, source=source, threshold=cut)
+        pred = relation_keys(eg.predicted, source=source)
         for key in pred:
             if key in gold:
                 per_type[key[4]].tp += 1
@@ -80,7 +92,9 @@ def score_relations(
                 per_type[key[4]].fp += 1
         for key in gold - pred:
             per_type[key[4]].fn += 1
-    types: List[str] = sorted(set(labels) if labels is not None else per_type)
+        for label in unrepresentable_labels(eg.reference):
+            per_type[label].fn += 1
+    types = sorted(set(labels or ()) | set(per_type))
     micro = PRFScore()
     for score in per_type.values():
         micro += score
@@ -92,9 +106,7 @@ def score_relations(
             sum(per_type[t].fscore if t in per_type else 0.0 for t in types) / len(types)
             if types else 0.0
         ),
-        "rel_f_per_type": {
-            t: per_type[t].to_dict() for t in sorted(set(types) | set(per_type))
-        },
+        "rel_f_per_type": {t: per_type[t].to_dict() for t in types},
     }
     if mode == "multilabel":
         scores["rel_threshold"] = threshold

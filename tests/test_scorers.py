@@ -1,4 +1,5 @@
-"""Relation scorer: hand-computed micro/macro scores, direction errors, per language."""
+"""Relation scorer: hand-computed micro/macro scores, direction errors, the macro label set,
+unrepresentable gold relations, the predicted source, per language."""
 
 import pytest
 from spacy.tokens import Doc
@@ -7,22 +8,25 @@ from spacy.vocab import Vocab
 
 from spacy_xlie import add_entities, add_relation, span_from_tokens
 from spacy_xlie.scorers import make_relation_scorer, score_relations, score_relations_by_language
+from spacy_xlie.unrepresentable import add_unrepresentable
 
 WORDS = "A works for B in C".split()
 
 
-def doc_with(relations, lang=None, scores=None) -> Doc:
+def doc_with(relations, lang=None, scores=None, source="gold") -> Doc:
     """Entities A [0:1], B [3:4], C [5:6]; relations as (head, tail, label) indices."""
     doc = Doc(Vocab(), words=WORDS)
     ents = add_entities(doc, [span_from_tokens(doc, i, i + 1, "ENT") for i in (0, 3, 5)])
     for k, (h, t, label) in enumerate(relations):
-        add_relation(doc, ents[h], ents[t], label, score=(scores or {}).get(k, 1.0))
+        add_relation(doc, ents[h], ents[t], label, score=(scores or {}).get(k, 1.0),
+                     source=source)
     doc._.xlie_lang = lang
     return doc
 
 
 def example(pred, gold, lang=None, scores=None) -> Example:
-    return Example(doc_with(pred, lang, scores), doc_with(gold, lang))
+    """Predictions as the relation extractor writes them (source "predicted")."""
+    return Example(doc_with(pred, lang, scores, source="predicted"), doc_with(gold, lang))
 
 
 def test_registered():
@@ -56,26 +60,66 @@ def test_hand_computed_with_wrong_direction():
     assert "rel_threshold" not in s
 
 
-def test_macro_over_component_labels_counts_unseen_types_as_zero():
-    examples = [example([(0, 1, "employee_of")], [(0, 1, "employee_of")])]
-    assert score_relations(examples)["rel_macro_f"] == 1.0
-    # a known type with neither gold nor predictions scores 0 (scikit-learn semantics)
-    assert score_relations(examples, labels=["employee_of", "founded"])["rel_macro_f"] == 0.5
+def test_macro_label_set_is_gold_predicted_and_model_types():
+    examples = [
+        example([(0, 1, "employee_of")], [(0, 1, "employee_of")]),
+        # a gold type the model does not know: missed, and it stays in the average
+        example([], [(1, 2, "founded")]),
+        # a predicted type that is neither gold nor a model label: spurious, averaged too
+        example([(0, 2, "spouse")], []),
+    ]
+    s = score_relations(examples, labels=["employee_of", "located_in"])
+    # employee_of 1, located_in 0 (no gold, no prediction), founded 0, spouse 0
+    assert set(s["rel_f_per_type"]) == {"employee_of", "located_in", "founded", "spouse"}
+    assert s["rel_macro_f"] == pytest.approx(1 / 4)
+    assert s["rel_f_per_type"]["founded"] == {"p": 0.0, "r": 0.0, "f": 0.0}
+    # without model labels: the gold and predicted types
+    assert score_relations(examples)["rel_macro_f"] == pytest.approx(1 / 3)
+
+
+def test_unrepresentable_gold_relation_is_missed():
+    """An empty-marker record's relation has no span, but it is gold: a false negative."""
+    lost = example([(0, 1, "employee_of")], [(0, 1, "employee_of")])
+    add_unrepresentable(lost.reference, "founded", head="", tail="B", reason="empty marker")
+    add_unrepresentable(lost.reference, "employee_of", head="A", tail="", reason="empty marker")
+    s = score_relations([lost], labels=["employee_of"])
+    # employee_of: tp=1, fn=1 (the unrepresentable one); founded: fn=1
+    assert s["rel_micro_p"] == 1.0
+    assert s["rel_micro_r"] == pytest.approx(1 / 3)
+    assert s["rel_f_per_type"]["employee_of"]["r"] == pytest.approx(1 / 2)
+    assert s["rel_macro_f"] == pytest.approx((2 / 3 + 0.0) / 2)
+    # on the predicted side it means nothing
+    add_unrepresentable(lost.predicted, "spouse", reason="empty marker")
+    assert score_relations([lost], labels=["employee_of"]) == s
+
+
+def test_only_predicted_relations_are_scored():
+    """Distant or projected relations on the predicted doc are not predictions."""
+    predicted = doc_with([(0, 1, "employee_of")], source="distant")
+    add_relation(predicted, predicted.ents[1], predicted.ents[2], "located_in",
+                 source="predicted")
+    eg = Example(predicted, doc_with([(0, 1, "employee_of"), (1, 2, "located_in")]))
+    s = score_relations([eg])
+    assert (s["rel_micro_p"], s["rel_micro_r"]) == (1.0, 0.5)
+    everything = score_relations([eg], source=None)
+    assert (everything["rel_micro_p"], everything["rel_micro_r"]) == (1.0, 1.0)
+    assert score_relations([eg], source="distant")["rel_f_per_type"]["employee_of"]["f"] == 1.0
+
+
+def test_multilabel_scores_what_the_component_kept():
+    """The component drops relations below its threshold before the scorer sees them, so
+    the scorer does not re-apply one: it scores the relations as they are."""
+    eg = example([(0, 1, "employee_of"), (0, 2, "located_in")], [(0, 1, "employee_of")],
+                 scores={0: 0.9, 1: 0.4})
+    s = score_relations([eg], mode="multilabel", threshold=0.5)
+    assert s["rel_micro_p"] == 0.5
+    assert s["rel_threshold"] == 0.5
 
 
 def test_empty_and_no_relations():
     s = score_relations([example([], [])])
     assert s["rel_micro_f"] == 0.0 and s["rel_macro_f"] == 0.0
     assert s["rel_f_per_type"] == {}
-
-
-def test_multilabel_threshold_reapplied():
-    eg = example([(0, 1, "employee_of"), (0, 2, "located_in")], [(0, 1, "employee_of")],
-                 scores={0: 0.9, 1: 0.4})
-    low = score_relations([eg], mode="multilabel", threshold=0.3)
-    high = score_relations([eg], mode="multilabel", threshold=0.5)
-    assert low["rel_micro_p"] == 0.5 and high["rel_micro_p"] == 1.0
-    assert high["rel_threshold"] == 0.5
 
 
 def test_by_language():

@@ -52,7 +52,9 @@ def summary(stats: ConvertStats, output: Path) -> str:
     lines = [
         f"wrote {stats.docs} docs to {output}",
         f"skipped (invalid): {stats.skipped}",
-        f"empty entities (kept, no relation): {stats.empty_entities}",
+        f"empty entities (doc kept with the other entity): {stats.empty_entities}",
+        f"unrepresentable gold relations (no span; kept aside, scored as missed): "
+        f"{stats.unrepresentable}",
     ]
     if stats.rejected:
         lines.append(f"rejected (answer != accept): {stats.rejected}")

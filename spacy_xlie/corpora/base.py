@@ -31,6 +31,9 @@ class ConvertStats:
     skipped: int = 0
     #: Records kept without their relation because an entity marker was empty.
     empty_entities: int = 0
+    #: Gold relations of such records (not ``no_relation``): no span can hold them, so
+    #: they are kept in ``doc._.xlie_unrepresentable`` and scored as missed.
+    unrepresentable: int = 0
     #: Records left out on purpose, not for being malformed (Prodigy answers != "accept").
     rejected: int = 0
     labels: Counter = field(default_factory=Counter)
@@ -49,6 +52,7 @@ class ConvertStats:
             "docs": self.docs,
             "skipped": self.skipped,
             "empty_entities": self.empty_entities,
+            "unrepresentable": self.unrepresentable,
             "rejected": self.rejected,
             "labels": dict(sorted(self.labels.items())),
             "errors": self.errors[:20],

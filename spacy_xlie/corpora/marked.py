@@ -7,7 +7,9 @@ Format (blocks separated by blank lines)::
 
 ``rel(e1,e2)`` holds from e1 to e2, ``rel(e2,e1)`` from e2 to e1, ``no_relation`` means
 none (no relation is stored: absence is the negative class). The sentence id is kept in
-``doc._.xlie_id`` so parallel RELX docs can be paired across languages.
+``doc._.xlie_id`` so parallel RELX docs can be paired across languages. A relation whose
+entity marker is empty has no span: it goes to ``doc._.xlie_unrepresentable`` (see
+:mod:`spacy_xlie.unrepresentable`) and is counted in ``ConvertStats.unrepresentable``.
 """
 
 import re
@@ -22,6 +24,7 @@ from spacy.tokens import Doc
 
 from ..errors import XlieDataError
 from ..relations import NO_RELATION, RelationError, add_entities, span_from_chars
+from ..unrepresentable import add_unrepresentable
 from .base import (
     DEFAULT_ENT_LABEL,
     ConvertStats,
@@ -154,7 +157,8 @@ def record_to_doc(
     ent_label: str,
     stats: Optional[ConvertStats] = None,
 ) -> Doc:
-    """One block -> a Doc with two entities, at most one relation, its id and language.
+    """One block -> a Doc with two entities, at most one relation, its id and language
+    (an empty marker: one entity, and the relation in ``doc._.xlie_unrepresentable``).
     ``tokenizer`` replaces ``nlp.tokenizer`` (see :func:`doc_split_at`)."""
     with data_errors(record.path, record.label_line, "label", (ValueError,)):
         relation, head_is_e1 = parse_label(record.label)
@@ -165,11 +169,18 @@ def record_to_doc(
         doc = doc_split_at(nlp, text, [*e1, *e2], tokenizer)
         if e1[0] == e1[1] or e2[0] == e2[1]:
             # Upstream data has a few empty markers ("<e1> </e1>"): keep the doc (counts
-            # stay those of the raw file) with the other entity, but no relation.
+            # stay those of the raw file) with the other entity. Its relation has no span
+            # to hold it: it is kept aside, so evaluation still counts it as missed.
             kept = [span for span in (e1, e2) if span[0] < span[1]]
             add_entities(doc, [span_from_chars(doc, *span, label=ent_label) for span in kept])
             if stats is not None:
                 stats.empty_entities += 1
+            if relation is not None:
+                head, tail = (e1, e2) if head_is_e1 else (e2, e1)
+                add_unrepresentable(doc, relation, head=text[slice(*head)],
+                                    tail=text[slice(*tail)], reason="empty entity marker")
+                if stats is not None:
+                    stats.unrepresentable += 1
         else:
             set_pair(doc, e1, e2, ent_label=ent_label, relation=relation,
                      head_is_e1=head_is_e1)

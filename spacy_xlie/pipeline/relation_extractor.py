@@ -17,8 +17,15 @@ Two decoding modes:
 
 Predicted relations carry ``source="predicted"`` and the probability as their score;
 they replace earlier predicted relations and leave relations from other sources alone.
+
+A gold relation whose pair is not a candidate (an argument is not an entity of the
+predicted doc, or the pair falls outside ``max_distance``, ``max_candidates``,
+``same_sentence`` or ``allowed_label_pairs``) can be neither learned nor predicted:
+``initialize`` counts such relations in the training data and logs them, and the scorer
+counts them as missed.
 """
 
+import logging
 from itertools import islice
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -33,11 +40,13 @@ from thinc.types import Floats2d, Ints2d
 
 from ..ml import relation_model  # noqa: F401  (registers spacy_xlie.RelationClassifier.v1)
 from ..relations import add_relation, clear_relations
-from ..scorers import relation_keys, score_relations
+from ..scorers import PREDICTED, relation_keys, score_relations
 from .candidates import CandidatePairs
 
 MODES = ("exclusive", "multilabel")
-SOURCE = "predicted"
+SOURCE = PREDICTED
+
+logger = logging.getLogger("spacy")
 
 DEFAULT_REL_MODEL_CONFIG = """
 [model]
@@ -168,6 +177,21 @@ class RelationExtractor(TrainablePipe):
         if self.mode == "multilabel":
             return [p for first, second in pairs for p in ((first, second), (second, first))]
         return pairs
+
+    def unreachable_gold(self, examples: Iterable[Example]) -> Tuple[int, int]:
+        """``(missed, total)``: gold relations of ``examples`` whose pair is not a candidate
+        of the predicted doc, and all gold relations (matched by character offsets)."""
+        missed = total = 0
+        for eg in examples:
+            pairs = {
+                frozenset(((a.start_char, a.end_char), (b.start_char, b.end_char)))
+                for a, b in self.candidates(eg.predicted)
+            }
+            for head_start, head_end, tail_start, tail_end, _ in relation_keys(eg.reference):
+                total += 1
+                pair = frozenset(((head_start, head_end), (tail_start, tail_end)))
+                missed += pair not in pairs
+        return missed, total
 
     def _model_input(self, docs: Sequence[Doc]) -> Tuple[Tuple[List[Doc], List[Ints2d]], PairLists]:
         pair_lists = [self.scored_pairs(doc) for doc in docs]
@@ -320,6 +344,7 @@ class RelationExtractor(TrainablePipe):
                 found.update(rel.label for rel in eg.reference._.relations)
             for label in sorted(found):
                 self.add_label(label)
+        self.log_unreachable_gold(get_examples())
         if not self.labels:
             raise ValueError(
                 f"'{self.name}' found no relation labels: the training data has no "
@@ -329,6 +354,21 @@ class RelationExtractor(TrainablePipe):
         sample = [eg.predicted for eg in islice(get_examples(), 10)]
         inputs, _ = self._model_input(sample)
         self.model.initialize(X=inputs)
+
+    def log_unreachable_gold(self, examples: Iterable[Example]) -> int:
+        """Count the training data's gold relations that are not candidates and log them
+        (a warning when there are any: the model can never learn or predict them)."""
+        missed, total = self.unreachable_gold(examples)
+        cands = self.candidates
+        message = (
+            f"'{self.name}': {missed} of {total} gold relations in the training data are "
+            f"not candidate pairs (max_distance={cands.max_distance}, "
+            f"max_candidates={cands.max_candidates}, same_sentence={cands.same_sentence}, "
+            "allowed_label_pairs, or an argument that is not an entity of the predicted "
+            "doc): they cannot be learned, and count as missed in evaluation"
+        )
+        logger.log(logging.WARNING if missed else logging.INFO, message)
+        return missed
 
     def score(self, examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any]:
         """Relation scores (``rel_*``); see :mod:`spacy_xlie.scorers`."""

@@ -30,11 +30,16 @@ def test_kbp37_to_docbin_with_summary(runner, tmp_path):
     result = convert(runner, "kbp37", FIXTURES / "kbp37_sample.txt", out)
     assert result.exit_code == 0, result.output
     assert "wrote 4 docs" in result.output
-    assert "empty entities (kept, no relation): 1" in result.output
+    assert "empty entities (doc kept with the other entity): 1" in result.output
+    assert "unrepresentable gold relations (no span; kept aside, scored as missed): 1" in (
+        result.output)
     assert "org:founded_by(e2,e1)\t1" in result.output
     docs = list(DocBin().from_disk(out).get_docs(spacy.blank("en").vocab))
     assert [d._.xlie_id for d in docs] == ["1", "2", "3", "4"]
     assert len(docs[0]._.relations) == 1
+    # The empty-marker record's relation survives the DocBin, aside from doc._.relations.
+    assert docs[3]._.relations == []
+    assert [r["label"] for r in docs[3]._.xlie_unrepresentable] == ["org:subsidiaries"]
 
 
 def test_lang_and_export_round_trip(runner, tmp_path):

@@ -17,12 +17,33 @@ def test_kbp37_directions_no_relation_and_empty_marker():
     assert rels(docs[0]) == [("Microsoft", "Bill Gates", "org:founded_by")]
     assert rels(docs[1]) == [("Microsoft", "Redmond", "org:city_of_headquarters")]
     assert rels(docs[2]) == [] and len(docs[2].ents) == 2
-    # "<e1> </e1>": the doc is kept with the other entity and no relation, and counted.
+    # "<e1> </e1>": the doc is kept with the other entity; its relation has no span, so
+    # it is kept aside (scored as missed) and counted.
     assert docs[3].text == "The deal with Apple fell through ."
     assert rels(docs[3]) == [] and ents(docs[3]) == [("Apple", "ENT", "")]
-    assert stats.empty_entities == 1 and stats.docs == 4
+    assert docs[3]._.xlie_unrepresentable == [{"label": "org:subsidiaries", "head": "",
+                                               "tail": "Apple", "reason": "empty entity marker"}]
+    assert [d._.xlie_unrepresentable for d in docs[:3]] == [None, None, None]
+    assert stats.empty_entities == 1 and stats.unrepresentable == 1 and stats.docs == 4
+    assert stats.to_dict()["unrepresentable"] == 1
     assert stats.labels["no_relation"] == 1 and stats.labels["org:founded_by(e2,e1)"] == 1
     assert {d._.xlie_lang for d in docs} == {"en"}
+
+
+def test_empty_marker_direction_and_no_relation(tmp_path):
+    path = write(tmp_path, "k.txt", (
+        '1\t"<e1> Acme </e1> bought <e2> </e2> ."\norg:subsidiaries(e2,e1)\n\n'
+        '2\t"<e1> </e1> met <e2> Bob </e2> ."\nno_relation\n'
+    ))
+    stats = ConvertStats()
+    docs = list(read_kbp37(path, stats=stats))
+    # (e2,e1): the empty e2 is the head
+    assert [(r["head"], r["label"], r["tail"]) for r in docs[0]._.xlie_unrepresentable] == [
+        ("", "org:subsidiaries", "Acme")
+    ]
+    # no_relation has nothing to keep
+    assert docs[1]._.xlie_unrepresentable is None and rels(docs[1]) == []
+    assert (stats.empty_entities, stats.unrepresentable) == (2, 1)
 
 
 def test_turkish_marker_inside_a_word():

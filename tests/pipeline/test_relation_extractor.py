@@ -1,6 +1,8 @@
 """xlie_relation_extractor: overfitting (CNN and tiny XLM-R), serialization, edge cases."""
 
+import dataclasses
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -144,9 +146,14 @@ def test_edge_case_docs(trained_cpu):
     whole.ents = [span_from_tokens(whole, 0, 1, "ENT")]
     assert nlp(whole)._.relations == []
     many = _doc_with_entities(nlp.vocab, 600, 300)
-    assert len(rel.candidates(many)) == rel.candidates.max_candidates == 1000
-    nlp(many)  # every relation found is between two of its entities (checked on read)
-    assert all(r.head in many.ents for r in many._.relations)
+    assert rel.candidates.max_candidates == 1000
+    # the cap reaches the model: one score row per kept pair, not per pair of entities
+    (pairs,), probs = rel.predict([many])
+    assert len(pairs) == len(probs) == 1000
+    nlp(many)
+    assert {(r.head.start, r.tail.start) for r in many._.relations} <= {
+        p for a, b in pairs for p in ((a.start, b.start), (b.start, a.start))
+    }
 
 
 def test_pipe_multiprocess(trained_cpu):
@@ -158,15 +165,56 @@ def test_pipe_multiprocess(trained_cpu):
 
 
 def test_evaluate_without_relations(trained_cpu):
+    """Gold without relations: every prediction is a false positive, every type scores 0."""
     nlp, _ = trained_cpu
     examples = []
     for eg in make_examples(nlp.vocab):
         reference = eg.reference.copy()
         reference._.relations = []
         examples.append(Example(eg.predicted, reference))
+    predicted = [doc for doc in nlp.pipe(eg.predicted.copy() for eg in examples)]
+    assert sum(len(doc._.relations) for doc in predicted) == 8  # the overfit relations
     scores = nlp.evaluate(examples)
-    assert scores["rel_micro_r"] == 0.0
-    assert 0.0 <= scores["rel_macro_f"] <= 1.0
+    assert (scores["rel_micro_p"], scores["rel_micro_r"], scores["rel_macro_f"]) == (0, 0, 0)
+    per_type = scores["rel_f_per_type"]
+    assert set(per_type) == set(LABELS)
+    assert all(s == {"p": 0.0, "r": 0.0, "f": 0.0} for s in per_type.values())
+
+
+@pytest.mark.parametrize("candidates,cut", [({"max_distance": 3}, 2), ({"max_candidates": 1}, 4)])
+def test_gold_relations_cut_by_candidate_limits(trained_cpu, caplog, candidates, cut):
+    """Of the 8 gold relations, max_distance=3 cuts Apple -> Cupertino (6 tokens apart) and
+    Pablo Neruda -> Telefónica (6); max_candidates=1 keeps only the nearest pair of each
+    doc, cutting both English relations, Merkel -> CDU and Neruda -> Telefónica. They are
+    counted and logged at initialization, and missed in evaluation."""
+    examples = make_examples(spacy.blank("xx").vocab)
+    fresh = cpu_nlp(**{f"candidates.{k}": v for k, v in candidates.items()})
+    caplog.set_level(logging.INFO, logger="spacy")
+    fresh.initialize(lambda: examples)
+    (record,) = [r for r in caplog.records if "not candidate pairs" in r.getMessage()]
+    assert record.levelno == logging.WARNING
+    assert f"{cut} of 8 gold relations" in record.getMessage()
+
+    nlp, _ = trained_cpu
+    rel = nlp.get_pipe("xlie_relation_extractor")
+    full = rel.candidates
+    rel.candidates = dataclasses.replace(full, **candidates)
+    try:
+        examples = make_examples(nlp.vocab)
+        assert rel.unreachable_gold(examples) == (cut, 8)
+        scores = nlp.evaluate(examples)
+    finally:
+        rel.candidates = full
+    # the overfit model finds every reachable relation and nothing else
+    assert scores["rel_micro_p"] == 1.0
+    assert scores["rel_micro_r"] == pytest.approx((8 - cut) / 8)
+
+
+def test_nothing_cut_logged_as_info(caplog):
+    caplog.set_level(logging.INFO, logger="spacy")
+    cpu_nlp().initialize(lambda: make_examples(spacy.blank("xx").vocab))
+    (record,) = [r for r in caplog.records if "not candidate pairs" in r.getMessage()]
+    assert record.levelno == logging.INFO and "0 of 8 gold relations" in record.getMessage()
 
 
 def test_add_label_and_errors(trained_cpu):
@@ -196,8 +244,9 @@ def test_overfit_tiny_xlmr(tiny_xlmr, tmp_path):
     train(nlp, examples, 80, learn_rate=0.005)
     assert nlp.evaluate(make_examples(nlp.vocab))["rel_micro_f"] == 1.0
     long_doc = _doc_with_entities(nlp.vocab, 120, 20)
-    nlp(long_doc)
-    assert all(r.head in long_doc.ents for r in long_doc._.relations)
+    rel = nlp.get_pipe("xlie_relation_extractor")
+    (pairs,), probs = rel.predict([nlp.get_pipe("transformer")(long_doc)])
+    assert len(pairs) == len(probs) == 190  # every pair of the 20 entities, one row each
     nlp.to_disk(tmp_path / "trf")
     reloaded = spacy.load(tmp_path / "trf")
     for eg in make_examples(nlp.vocab):
