@@ -43,6 +43,7 @@ def run_job(root: Path, fmt: str, rel_path: str, lang: str, out_dir: Path) -> di
     total_s = time.perf_counter() - start
     return {"format": fmt, "file": rel_path, "lang": lang, "docs": stats.docs,
             "skipped": stats.skipped, "empty_entities": stats.empty_entities,
+            "unrepresentable": stats.unrepresentable,
             "labels": len(stats.labels), "read_s": round(read_s, 2),
             "total_s": round(total_s, 2)}
 
@@ -57,14 +58,22 @@ def to_markdown(report: dict) -> str:
         f"Python {machine['python']}; 1-min load average at the end "
         f"{machine['load_avg_1m_at_end']} (shared machine: timings are noisy).",
         "",
-        "| format | file | lang | docs | skipped | empty entities | labels | read s | "
-        "read+write s |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+        "| format | file | lang | docs | skipped | empty entities | unrepresentable relations "
+        "| labels | read s | read+write s |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [
         f"| {r['format']} | {r['file']} | {r['lang']} | {r['docs']} | {r['skipped']} | "
-        f"{r['empty_entities']} | {r['labels']} | {r['read_s']} | {r['total_s']} |"
+        f"{r['empty_entities']} | {r['unrepresentable']} | {r['labels']} | {r['read_s']} | "
+        f"{r['total_s']} |"
         for r in report["runs"]
+    ]
+    lines += [
+        "",
+        "Empty entities: records with an empty marker (`<e1> </e1>`), kept as a doc with the "
+        "other entity. Unrepresentable relations: those of them whose label is a relation "
+        "(not `no_relation`); with no span to hold them they are kept in "
+        "`doc._.xlie_unrepresentable`, never trained on, and scored as missed.",
     ]
     return "\n".join(lines) + "\n"
 

@@ -15,7 +15,10 @@
 
 ``--skip-accuracy --keep-unmeasured`` re-measures only the speed and keeps the accuracy
 figures of the previous report, labelled with the date and command of the run that
-measured them.
+measured them; ``--skip-speed --keep-unmeasured`` does the same the other way round.
+``--model PATH`` scores an already trained pipeline (e.g. ``training/cpu/model-best`` of
+``spacy project run all``) instead of training one; the report records the path, the
+model's meta and, from ``project.lock``, the command that trained it.
 
 Writes ``relation_extractor.json`` and ``relation_extractor.md`` to ``--out``.
 Work files (DocBins, models) go to ``--work-dir`` (default ``bench/work/relation_extractor``).
@@ -70,8 +73,10 @@ def convert(data_dir: Path, work: Path) -> Dict[str, Any]:
         st = ConvertStats()
         docs = read_marked(source, lang, pretokenized=pretokenized, skip_invalid=True, stats=st)
         write_docbin(docs, target)
-        stats[name] = {"docs": st.docs, "skipped": st.skipped}
-        log(f"converted {name}: {st.docs} docs, {st.skipped} skipped")
+        stats[name] = {"docs": st.docs, "skipped": st.skipped,
+                       "unrepresentable": st.unrepresentable}
+        log(f"converted {name}: {st.docs} docs, {st.skipped} skipped, "
+            f"{st.unrepresentable} gold relations without a span (scored as missed)")
     return stats
 
 
@@ -139,21 +144,44 @@ def train(work: Path, max_minutes: float, max_steps: int = 0) -> Dict[str, Any]:
             "best_step": best_step, "best_dev_macro_f": best_score, "dev_history": history}
 
 
-def accuracy(work: Path) -> Dict[str, Any]:
-    """Gold-entity scores per data set (one row per file: KBP37 test, RELX EN/DE/FR)."""
+def accuracy(work: Path, model: Path) -> Dict[str, Any]:
+    """Gold-entity scores per data set (one row per file: KBP37 test, RELX EN/DE/FR) and
+    the RELX means (all languages; cross-lingual: without the training language, EN)."""
     import spacy
 
     from spacy_xlie.cli.evaluate import evaluate_relations, report_markdown
 
-    nlp = spacy.load(work / "model-best")
+    nlp = spacy.load(model)
     corpus = work / "corpus"
     names = ["kbp37_test", "relx_en", "relx_de", "relx_fr"]
     report = evaluate_relations(
         nlp, [corpus / f"{n}.spacy" for n in names if (corpus / f"{n}.spacy").exists()],
-        gold_ents=True,
+        gold_ents=True, train_lang="en",
     )
+    report["model"] = str(model)
     md = report_markdown(report, "KBP37 test and RELX (DE/FR zero-shot)")
-    return {"results": report["datasets"], "markdown": md}
+    return {"results": report["datasets"], "means": report["means"], "markdown": md}
+
+
+def model_info(model: Path) -> Dict[str, Any]:
+    """What an existing pipeline is: its path, meta and the project command that wrote it
+    (from ``project.lock``, when the model is an output of one)."""
+    import srsly
+
+    meta = srsly.read_json(model / "meta.json")
+    info: Dict[str, Any] = {
+        "path": str(model),
+        "meta": {key: meta.get(key) for key in ("lang", "name", "version", "spacy_version")},
+        "dev_scores": {k: v for k, v in meta.get("performance", {}).items()
+                       if isinstance(v, float)},
+    }
+    lock = REPO / "project.lock"
+    if lock.exists():
+        for name, entry in srsly.read_yaml(lock).items():
+            outputs = [out["path"] for out in entry.get("outs", [])]
+            if any((REPO / out).resolve() == model.resolve() for out in outputs):
+                info["trained_by"] = {"command": name, "script": entry.get("script", [])}
+    return info
 
 
 # ---- speed ------------------------------------------------------------------------------
@@ -237,11 +265,10 @@ def build_transformer_pipeline(work: Path, data_dir: Path) -> Path:
     return out
 
 
-def cpu_pipeline_for_speed(work: Path) -> Path:
+def cpu_pipeline_for_speed(work: Path, model: Path) -> Path:
     """The trained CPU model, or (with --skip-accuracy and none trained) an untrained one."""
-    best = work / "model-best"
-    if best.exists():
-        return best
+    if model.exists():
+        return model
     from spacy.training.initialize import init_nlp
     from spacy.util import load_config
 
@@ -269,7 +296,8 @@ def trf_wordpieces_per_word(work: Path, docbin: Path, n_docs: int) -> float:
     return round(wordpieces_per_word(work / "random-xlmr-base", docs), 3)
 
 
-def speed(work: Path, data_dir: Path, n_docs_cpu: int, n_docs_trf: int) -> Dict[str, Any]:
+def speed(work: Path, model: Path, data_dir: Path, n_docs_cpu: int,
+          n_docs_trf: int) -> Dict[str, Any]:
     """Words/s and peak RSS of the CPU pipeline and of the transformer pipeline with and
     without the relation extractor.
 
@@ -279,7 +307,7 @@ def speed(work: Path, data_dir: Path, n_docs_cpu: int, n_docs_trf: int) -> Dict[
     peak RSS (and its words/s as a cross-check).
     """
     test = work / "corpus" / "kbp37_test.spacy"
-    cpu = measure("cpu", cpu_pipeline_for_speed(work), test, n_docs_cpu, True)
+    cpu = measure("cpu", cpu_pipeline_for_speed(work, model), test, n_docs_cpu, True)
     trf_path = build_transformer_pipeline(work, data_dir)
     pieces = trf_wordpieces_per_word(work, test, n_docs_trf)
     log(f"xlmr_base_random tokenizer: {pieces} wordpieces per word")
@@ -331,32 +359,62 @@ def markdown(report: Dict[str, Any], accuracy_md: str) -> str:
         if kept:
             lines += [f"Accuracy kept from the run of {kept['date']}: `{kept['command']}` "
                       "(not re-measured by this run).", ""]
-        t = report["training"]
         relx = ", ".join(f"{k.upper()} {v:.3f}" for k, v in report["relx_macro_f"].items())
-        curve = ", ".join(f"{h['step']}: {h['dev_macro_f']:.3f}" for h in t["dev_history"])
         lines += [
             "## Accuracy (configs/cpu.cfg, gold entities, official macro-F1, 0-1 scale)",
             "",
-            f"Trained on KBP37 train for {t['train_minutes']} min ({t['steps']} steps, "
-            f"{t['epochs']} epochs, stopped by {t['stopped_by']}); best dev macro-F1 "
-            f"{t['best_dev_macro_f']:.3f} at step {t['best_step']} (model-best, selected on "
-            "dev only).",
-            "",
-            f"Dev macro-F1 by step: {curve}.",
-            "",
+            *model_lines(report),
             f"- KBP37 test macro-F1: **{report['kbp37_test_macro_f']:.3f}** "
             f"(micro-F1 {report['kbp37_test_micro_f']:.3f})",
             f"- RELX macro-F1 (zero-shot for DE/FR): {relx}",
+            *[f"- {name} macro-F1: **{means['rel_macro_f']:.3f}** ({means['lang']})"
+              for name, means in report.get("relx_means", {}).items()],
             "",
             accuracy_md,
         ]
+    if "words_per_second" in report:
+        lines += speed_markdown(report)
+    return "\n".join(lines)
+
+
+def model_lines(report: Dict[str, Any]) -> List[str]:
+    """How the scored model came about: trained by this run, or an existing pipeline."""
+    if "training" not in report:
+        model = report["model"]
+        trained_by = model.get("trained_by")
+        how = (f"trained by `spacy project run {trained_by['command']}`: "
+               + "; ".join(f"`{line}`" for line in trained_by["script"])
+               if trained_by else "not trained by this run")
+        dev = model["dev_scores"].get("rel_macro_f")
+        return [f"Model: `{model['path']}` ({how}); dev macro-F1 in its meta.json: "
+                f"{dev:.3f}." if dev is not None else f"Model: `{model['path']}` ({how}).", ""]
+    t = report["training"]
+    curve = ", ".join(f"{h['step']}: {h['dev_macro_f']:.3f}" for h in t["dev_history"])
+    return [
+        f"Trained on KBP37 train for {t['train_minutes']} min ({t['steps']} steps, "
+        f"{t['epochs']} epochs, stopped by {t['stopped_by']}); best dev macro-F1 "
+        f"{t['best_dev_macro_f']:.3f} at step {t['best_step']} (model-best, selected on "
+        "dev only).",
+        "",
+        f"Dev macro-F1 by step: {curve}.",
+        "",
+    ]
+
+
+def speed_markdown(report: Dict[str, Any]) -> List[str]:
     wps = report["words_per_second"]
     rss = report["peak_rss_mb"]
     runs = report["speed_runs"]
     trf = runs["xlmr_base_random_with_rel"]
+    lines = ["## Speed (gold-entity KBP37 test docs, batches of 64, one component at a time)",
+             ""]
+    kept = report.get("speed_kept")
+    if kept:
+        m = kept["machine"]
+        lines += [f"Speed kept from the run of {kept['date']}: `{kept['command']}` (not "
+                  f"re-measured by this run; {m['platform']}, {m['cpu_count']} CPUs, torch "
+                  f"threads {m['torch_threads']}).", ""]
     lines += [
-        "## Speed (gold-entity KBP37 test docs, batches of 64, one component at a time)",
-        "",
         f"CPU pipeline: {runs['cpu']['docs']} docs; transformer pipeline: {trf['docs']} docs "
         f"({trf['words']} words). Each row's peak RSS is from its own process. The "
         "transformer is xlm-roberta-base-shaped with random weights; its SentencePiece "
@@ -378,11 +436,31 @@ def markdown(report: Dict[str, Any], accuracy_md: str) -> str:
         f"run in its own process on the same docs: {own['words_per_second']:.0f} words/s.",
         "",
     ]
-    return "\n".join(lines)
+    return lines
 
 
-ACCURACY_KEYS = ("training", "kbp37_test_macro_f", "kbp37_test_micro_f", "relx_macro_f",
-                 "relx_micro_f", "accuracy_detail")
+ACCURACY_KEYS = ("training", "model", "kbp37_test_macro_f", "kbp37_test_micro_f",
+                 "relx_macro_f", "relx_micro_f", "relx_means", "accuracy_detail")
+SPEED_KEYS = ("words_per_second", "rel_overhead_ratio", "xlmr_base_random_wordpieces_per_word",
+              "peak_rss_mb", "speed_runs")
+
+
+def kept_speed(out: Path) -> Dict[str, Any]:
+    """The previous report's speed figures, labelled with the date, command and machine of
+    the run that measured them."""
+    json_path = out / "relation_extractor.json"
+    if not json_path.exists():
+        return {}
+    previous = json.loads(json_path.read_text(encoding="utf8"))
+    if "words_per_second" not in previous:
+        return {}
+    kept = {key: previous[key] for key in SPEED_KEYS}
+    kept["speed_kept"] = previous.get(
+        "speed_kept",
+        {"date": previous["date"], "command": previous["command"],
+         "machine": previous["machine"]},
+    )
+    return kept
 
 
 def kept_accuracy(out: Path) -> Tuple[Dict[str, Any], str]:
@@ -412,10 +490,15 @@ def main() -> None:
     parser.add_argument("--max-train-minutes", type=float, default=22.0)
     parser.add_argument("--max-steps", type=int, default=0,
                         help="training.max_steps override (0: the config's)")
+    parser.add_argument("--model", type=Path, default=None,
+                        help="score this trained pipeline instead of training one "
+                             "(e.g. training/cpu/model-best)")
     parser.add_argument("--skip-accuracy", action="store_true")
+    parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--keep-unmeasured", action="store_true",
-                        help="with --skip-accuracy: keep the previous report's accuracy "
-                             "figures (labelled with their date and command)")
+                        help="with --skip-accuracy / --skip-speed: keep the previous "
+                             "report's figures for the skipped part (labelled with the "
+                             "date and command that measured them)")
     parser.add_argument("--speed-docs-cpu", type=int, default=3405)
     parser.add_argument("--speed-docs-trf", type=int, default=150)
     args = parser.parse_args()
@@ -430,9 +513,13 @@ def main() -> None:
     work = args.work_dir
     report["conversion"] = convert(args.data_dir, work)
     accuracy_md = ""
+    model = args.model.resolve() if args.model else work / "model-best"
     if not args.skip_accuracy:
-        report["training"] = train(work, args.max_train_minutes, args.max_steps)
-        acc = accuracy(work)
+        if args.model:
+            report["model"] = model_info(model)
+        else:
+            report["training"] = train(work, args.max_train_minutes, args.max_steps)
+        acc = accuracy(work, model)
         accuracy_md = acc["markdown"]
         kbp = acc["results"]["kbp37_test"]
         report["kbp37_test_macro_f"] = kbp["rel_macro_f"]
@@ -441,12 +528,17 @@ def main() -> None:
                 if name.startswith("relx_")}
         report["relx_macro_f"] = {k: v["rel_macro_f"] for k, v in relx.items()}
         report["relx_micro_f"] = {k: v["rel_micro_f"] for k, v in relx.items()}
+        report["relx_means"] = acc["means"]
         report["accuracy_detail"] = acc["results"]
         log(f"KBP37 test macro-F {kbp['rel_macro_f']:.4f}; RELX {report['relx_macro_f']}")
     elif args.keep_unmeasured:
         kept, accuracy_md = kept_accuracy(args.out)
         report.update(kept)
-    report.update(speed(work, args.data_dir, args.speed_docs_cpu, args.speed_docs_trf))
+    if not args.skip_speed:
+        report.update(speed(work, model, args.data_dir, args.speed_docs_cpu,
+                            args.speed_docs_trf))
+    elif args.keep_unmeasured:
+        report.update(kept_speed(args.out))
     write_json(report, args.out / "relation_extractor.json")
     write_text(markdown(report, accuracy_md), args.out / "relation_extractor.md")
     log(f"wrote {args.out / 'relation_extractor.json'}")

@@ -3,11 +3,20 @@
 ``DATA`` is any mix of ``.spacy`` files and folders (every ``*.spacy`` inside, sorted). Each
 file is one data set and one table row, keyed by its stem (``kbp37_test``, ``relx_de``):
 KBP37 test and RELX EN are both English but distinct data sets, so they are never merged.
-A row gives the language (``doc._.xlie_lang``), the doc count, micro P/R/F and the official
-KBP37/RELX macro-F1 (:mod:`spacy_xlie.scorers`); an ``all`` row pools every doc.
+A row gives the language (``doc._.xlie_lang``), the doc count, the gold relations and how
+many of them no prediction can reach (they count as missed), micro P/R/F and the official
+KBP37/RELX macro-F1 (:mod:`spacy_xlie.scorers`).
+
+Docs are never pooled across data sets: RELX EN is 502 sentences of KBP37 test and RELX
+DE/FR are their translations, so a pooled row would count the same sentences several
+times. Instead, data sets named ``FAMILY_LANG`` (``relx_de``, ``relx_en``, ``relx_fr``)
+get a mean row: the unweighted mean of their scores, and, leaving out the training
+language (``--train-lang``), the cross-lingual mean: the zero-shot headline figure.
+
 ``--gold-ents`` classifies relations between the gold entities (as RELX reports it): the
 predicted docs get the reference entities and any component that would overwrite
-``doc.ents`` is disabled.
+``doc.ents`` is disabled. Only relations of ``--source`` (the relation extractor's
+``predicted``) are scored.
 """
 
 from pathlib import Path
@@ -20,7 +29,7 @@ from spacy.training import Example
 
 from ..corpora.reader import RelationCorpus
 from ..pipeline.relation_extractor import RelationExtractor
-from ..scorers import example_language, score_relations
+from ..scorers import PREDICTED, example_language, score_relations, unrepresentable_labels
 from ..util.io import write_json, write_text
 from ._app import app, exit_on
 
@@ -82,35 +91,98 @@ def predict(nlp: Language, examples: Sequence[Example], *, gold_ents: bool,
         return [Example(doc, eg.reference) for doc, eg in zip(docs, examples)]
 
 
-def evaluate_relations(
-    nlp: Language, paths: Sequence[Path], *, gold_ents: bool = True, batch_size: int = 64
-) -> Dict[str, Any]:
-    """Score ``nlp`` on DocBins (files or folders): per data set and overall.
+def gold_counts(pipe: RelationExtractor, examples: Sequence[Example]) -> Dict[str, int]:
+    """Gold relations of a data set and those no prediction can match: unrepresentable
+    ones (no span) and those whose pair is not one of ``pipe``'s candidates."""
+    not_candidates, with_span = pipe.unreachable_gold(examples)
+    unrepresentable = sum(len(unrepresentable_labels(eg.reference)) for eg in examples)
+    return {
+        "gold": with_span + unrepresentable,
+        "gold_unrepresentable": unrepresentable,
+        "gold_not_candidates": not_candidates,
+    }
 
-    Returns the JSON report: ``datasets[name] = {path, lang, docs, rel_micro_p/r/f,
-    rel_macro_f, rel_f_per_type, ...}`` in file order, and ``overall`` over all docs.
+
+def evaluate_relations(
+    nlp: Language,
+    paths: Sequence[Path],
+    *,
+    gold_ents: bool = True,
+    batch_size: int = 64,
+    source: Optional[str] = PREDICTED,
+    train_lang: Optional[str] = "en",
+) -> Dict[str, Any]:
+    """Score ``nlp`` on DocBins (files or folders): per data set, and means over languages.
+
+    Returns the JSON report: ``datasets[name] = {path, lang, docs, gold,
+    gold_unrepresentable, gold_not_candidates, rel_micro_p/r/f, rel_macro_f,
+    rel_f_per_type, ...}`` in file order, and ``means`` (see :func:`language_means`).
     """
     pipe = relation_pipe(nlp)
     if pipe is None:
         raise ValueError(f"The pipeline has no relation extractor: {nlp.pipe_names}")
-    settings = {"labels": pipe.labels, "mode": pipe.mode, "threshold": pipe.cfg["threshold"]}
+    settings = {"labels": pipe.labels, "mode": pipe.mode, "threshold": pipe.cfg["threshold"],
+                "source": source}
     files = data_files(paths)
     datasets: Dict[str, Any] = {}
-    scored_all: List[Example] = []
     for name, path in zip(dataset_names(files), files):
         examples = load_examples(nlp, path, gold_ents=gold_ents)
         scored = predict(nlp, examples, gold_ents=gold_ents, batch_size=batch_size)
-        scored_all.extend(scored)
         datasets[name] = {"path": str(path), "lang": languages(scored), "docs": len(scored),
-                          **score_relations(scored, **settings)}
+                          **gold_counts(pipe, scored), **score_relations(scored, **settings)}
     return {
         "gold_ents": gold_ents,
+        "source": source,
+        "train_lang": train_lang,
         "files": [str(f) for f in files],
         "labels": list(pipe.labels),
         "mode": pipe.mode,
         "datasets": datasets,
-        "overall": {"docs": len(scored_all), **score_relations(scored_all, **settings)},
+        "means": language_means(datasets, train_lang),
     }
+
+
+MEAN_KEYS = ("rel_micro_p", "rel_micro_r", "rel_micro_f", "rel_macro_f")
+
+
+def language_families(datasets: Dict[str, Any]) -> Dict[str, List[str]]:
+    """Data sets named ``FAMILY_LANG`` whose docs are all in ``LANG``, by family, for
+    families with two languages or more: ``{"relx": ["relx_de", "relx_en", "relx_fr"]}``."""
+    families: Dict[str, List[str]] = {}
+    for name, scores in datasets.items():
+        family, _, suffix = name.rpartition("_")
+        if family and suffix == scores["lang"]:
+            families.setdefault(family, []).append(name)
+    return {family: names for family, names in families.items() if len(names) > 1}
+
+
+def mean_scores(datasets: Dict[str, Any], names: Sequence[str]) -> Dict[str, Any]:
+    """The unweighted mean of the named data sets' scores (and of their per-type F)."""
+    rows = [datasets[name] for name in names]
+    types = sorted({t for row in rows for t in row["rel_f_per_type"]})
+    return {
+        "datasets": list(names),
+        "lang": ", ".join(row["lang"] for row in rows),
+        **{key: sum(row[key] for row in rows) / len(rows) for key in MEAN_KEYS},
+        "rel_f_per_type": {
+            t: {"f": sum(row["rel_f_per_type"].get(t, {}).get("f", 0.0) for row in rows)
+                / len(rows)}
+            for t in types
+        },
+    }
+
+
+def language_means(datasets: Dict[str, Any], train_lang: Optional[str]) -> Dict[str, Any]:
+    """For each family of ``FAMILY_LANG`` data sets, ``"FAMILY mean"`` over its languages
+    and ``"FAMILY mean, cross-lingual"`` over those other than ``train_lang`` (when that
+    leaves two or more, and differs from the first)."""
+    means: Dict[str, Any] = {}
+    for family, names in language_families(datasets).items():
+        means[f"{family} mean"] = mean_scores(datasets, names)
+        other = [name for name in names if datasets[name]["lang"] != train_lang]
+        if 1 < len(other) < len(names):
+            means[f"{family} mean, cross-lingual"] = mean_scores(datasets, other)
+    return means
 
 
 def _pct(value: Optional[float]) -> str:
@@ -118,41 +190,62 @@ def _pct(value: Optional[float]) -> str:
 
 
 def report_markdown(report: Dict[str, Any], title: str = "Relation extraction") -> str:
-    """The per-data-set table and the per-label table as Markdown."""
+    """The per-data-set table (with the language means) and F per label, as Markdown."""
     mode = "gold entities" if report["gold_ents"] else "predicted entities"
-    lines = [
-        f"## {title} ({mode})",
-        "",
-        "| data set | language | docs | micro P | micro R | micro F | macro F (official) |",
-        "|---|---|---:|---:|---:|---:|---:|",
+    datasets, means = report["datasets"], report.get("means", {})
+    lines = [f"## {title} ({mode})", ""]
+    if report.get("model"):
+        lines += [f"Model: `{report['model']}`. Scores in %.", ""]
+    lines += [
+        "| data set | language | docs | gold relations | unreachable | micro P | micro R "
+        "| micro F | macro F (official) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    datasets = report["datasets"]
-    overall = {**report["overall"], "lang": None}
-    rows = list(datasets.items())
-    if len(rows) > 1:
-        rows.append(("all", overall))
-    for name, s in rows:
+    for name, s in datasets.items():
+        unreachable = s["gold_unrepresentable"] + s["gold_not_candidates"]
         lines.append(
-            f"| {name} | {s['lang'] or '-'} | {s['docs']} | {_pct(s['rel_micro_p'])} "
+            f"| {name} | {s['lang'] or '-'} | {s['docs']} | {s['gold']} | {unreachable} "
+            f"| {_pct(s['rel_micro_p'])} | {_pct(s['rel_micro_r'])} | {_pct(s['rel_micro_f'])} "
+            f"| {_pct(s['rel_macro_f'])} |"
+        )
+    for name, s in means.items():
+        lines.append(
+            f"| **{name}** | {s['lang']} | - | - | - | {_pct(s['rel_micro_p'])} "
             f"| {_pct(s['rel_micro_r'])} | {_pct(s['rel_micro_f'])} | {_pct(s['rel_macro_f'])} |"
         )
-    names = list(datasets)
+    lines += ["", NOTES]
+    if means:
+        train_lang = report.get("train_lang") or "-"
+        lines += ["", MEAN_NOTES.format(train_lang=train_lang)]
+    columns = list(datasets) + list(means)
     lines += [
         "",
-        "### Per label (all data sets: P / R / F; then F per data set)",
+        "### F per label",
         "",
-        "| label | P | R | F | " + " | ".join(names) + " |",
-        "|---|---:|---:|---:|" + "---:|" * len(names),
+        "| label | " + " | ".join(columns) + " |",
+        "|---|" + "---:|" * len(columns),
     ]
-    for label, s in report["overall"]["rel_f_per_type"].items():
-        per_set = [
-            _pct(datasets[name]["rel_f_per_type"].get(label, {}).get("f")) for name in names
+    labels = sorted({t for s in datasets.values() for t in s["rel_f_per_type"]})
+    for label in labels:
+        cells = [
+            _pct({**datasets, **means}[name]["rel_f_per_type"].get(label, {}).get("f"))
+            for name in columns
         ]
-        lines.append(
-            f"| {label} | {_pct(s['p'])} | {_pct(s['r'])} | {_pct(s['f'])} | "
-            + " | ".join(per_set) + " |"
-        )
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+NOTES = (
+    "Gold relations include those no prediction can match (unreachable: an empty entity "
+    "marker in the source data, or a pair that is not a candidate of the relation "
+    "extractor); they count as missed. \"macro F (official)\" averages the per-type F over "
+    "the gold, predicted and model relation types."
+)
+MEAN_NOTES = (
+    "Mean rows are unweighted means of the per-language rows they name, not pooled docs "
+    "(RELX DE/FR translate RELX EN, itself 502 sentences of KBP37 test); \"cross-lingual\" "
+    "leaves out the training language ({train_lang}): the zero-shot figure."
+)
 
 
 @app.command("evaluate")
@@ -170,13 +263,25 @@ def evaluate_cli(
     markdown: Optional[Path] = typer.Option(None, "--markdown", help="Markdown report"),
     gpu_id: int = typer.Option(-1, "--gpu-id", help="GPU id, -1 for CPU"),
     batch_size: int = typer.Option(64, "--batch-size"),
+    source: str = typer.Option(
+        PREDICTED, "--source",
+        help="Score only relations of this source (the relation extractor writes "
+             f"'{PREDICTED}'; 'any' scores every relation on the predicted docs)",
+    ),
+    train_lang: str = typer.Option(
+        "en", "--train-lang",
+        help="Language the model was trained on: left out of the cross-lingual mean rows",
+    ),
 ) -> None:
     """Score a relation extraction pipeline per data set (file), with its language."""
     if gpu_id >= 0:
         spacy.require_gpu(gpu_id)
     nlp = spacy.load(model)
     with exit_on(ValueError):
-        report = evaluate_relations(nlp, data, gold_ents=gold_ents, batch_size=batch_size)
+        report = evaluate_relations(
+            nlp, data, gold_ents=gold_ents, batch_size=batch_size,
+            source=None if source == "any" else source, train_lang=train_lang,
+        )
     report["model"] = model
     text = report_markdown(report)
     typer.echo(text)

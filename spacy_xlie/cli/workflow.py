@@ -1,12 +1,13 @@
 """Workflow commands of the spaCy project: ``assets`` and ``check-package``."""
 
 import json
+import re
 import shutil
 import subprocess
 import sys
 import venv
 from pathlib import Path
-from typing import Iterator, List
+from typing import Dict, Iterator, List
 
 import srsly
 import typer
@@ -14,7 +15,7 @@ from wasabi import msg
 
 from ..assets import AssetError, fetch_assets, load_assets
 from ..data import ENV_VAR, data_dir
-from ._app import app
+from ._app import app, fail
 
 #: Sentences (with their entities as character offsets) the packaged pipeline must
 #: handle in a fresh environment: German and French, zero-shot for an English-trained model.
@@ -161,11 +162,13 @@ def _raw_sentences(paths: List[Path]) -> Iterator[dict]:
 def show_metrics_cli(
     files: List[Path] = typer.Argument(..., help="Markdown tables and JSON reports to print"),
 ) -> None:
-    """Print the workflow's results: Markdown files as they are, JSON reports' headline figures."""
+    """Print the workflow's results: Markdown files as they are (one block per file, e.g.
+    per pipeline: metrics/cpu.md metrics/e5small.md), JSON reports' headline figures."""
     for path in files:
         if not path.is_file():
             msg.warn(f"{path}: not found (its step was skipped)")
         elif path.suffix == ".md":
+            msg.divider(str(path))
             print(path.read_text(encoding="utf8"))
         else:
             data = srsly.read_json(path)
@@ -177,22 +180,56 @@ def show_metrics_cli(
 
 README_START = "<!-- results:start -->"
 README_END = "<!-- results:end -->"
+#: Opens one pipeline's section inside the results block.
+SECTION_MARK = "<!-- results:pipeline {name} -->"
+SECTION_RE = re.compile(r"^<!-- results:pipeline (\S+) -->$", re.MULTILINE)
+HEADING_RE = re.compile(r"^(#+) ", re.MULTILINE)
+
+
+def readme_sections(block: str) -> Dict[str, str]:
+    """The pipeline sections of a results block, by name, in order (text before the first
+    section, e.g. a block from before sections existed, is dropped: it was generated)."""
+    marks = list(SECTION_RE.finditer(block))
+    ends = [m.start() for m in marks[1:]] + [len(block)]
+    return {m.group(1): block[m.start():end].strip() for m, end in zip(marks, ends)}
+
+
+def pipeline_section(name: str, table: str, level: int = 3) -> str:
+    """One pipeline's section: its mark, a heading, and the table with its headings moved
+    below that heading."""
+    levels = [len(m.group(1)) for m in HEADING_RE.finditer(table)]
+    shift = level + 1 - min(levels) if levels else 0
+    body = HEADING_RE.sub(lambda m: "#" * (len(m.group(1)) + shift) + " ", table.strip())
+    return f"{SECTION_MARK.format(name=name)}\n{'#' * level} Pipeline `{name}`\n\n{body}"
 
 
 @app.command("update-readme")
 def update_readme_cli(
     readme: Path = typer.Argument(..., exists=True, help="README.md with the results markers"),
-    tables: List[Path] = typer.Argument(..., exists=True, help="Markdown files to embed"),
+    tables: List[Path] = typer.Argument(
+        ..., exists=True,
+        help="Markdown files to embed, one per pipeline, named after it (metrics/cpu.md)",
+    ),
+    drop_others: bool = typer.Option(
+        False, "--drop-others", help="Remove the sections of pipelines not given here"
+    ),
 ) -> None:
-    """Replace the README's results block with tables the workflow wrote (never by hand)."""
+    """Write the pipelines' results tables into the README's results block (never by hand).
+
+    Each table becomes one section, named after its file (``metrics/cpu.md``: ``cpu``),
+    replacing that pipeline's section; other pipelines' sections are kept (unless
+    ``--drop-others``), so each pipeline's workflow can update its own.
+    """
     from ..util.io import write_text
 
     text = readme.read_text(encoding="utf8")
     if README_START not in text or README_END not in text:
-        msg.fail(f"{readme}: no {README_START} ... {README_END} block")
-        raise typer.Exit(1)
+        fail(f"{readme}: no {README_START} ... {README_END} block")
     head, rest = text.split(README_START, 1)
-    _, tail = rest.split(README_END, 1)
-    body = "\n\n".join(t.read_text(encoding="utf8").strip() for t in tables)
+    block, tail = rest.split(README_END, 1)
+    sections = {} if drop_others else readme_sections(block)
+    for path in tables:
+        sections[path.stem] = pipeline_section(path.stem, path.read_text(encoding="utf8"))
+    body = "\n\n".join(sections.values())
     write_text(f"{head}{README_START}\n{body}\n{README_END}{tail}", readme)
     msg.good(f"{readme}: results block updated from {', '.join(map(str, tables))}")

@@ -63,6 +63,7 @@ def test_show_metrics_prints_tables_and_headlines(tmp_path):
                                                  "by_label": {}}))
     out = run("show-metrics", tmp_path / "m.md", tmp_path / "p.json", tmp_path / "none.md")
     assert "| de | 50.0 |" in out
+    assert str(tmp_path / "m.md") in out  # each table under its file's name (one per pipeline)
     assert "exact_span_accuracy=0.900" in out and "by_label" not in out
     assert "not found" in out
 
@@ -71,11 +72,43 @@ def test_update_readme_replaces_only_the_results_block(tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text("intro\n<!-- results:start -->\nold\n<!-- results:end -->\noutro\n")
     table = tmp_path / "cpu.md"
-    table.write_text("| new |\n")
+    table.write_text("## Relation extraction\n\n| new |\n\n### F per label\n")
     run("update-readme", readme, table)
     assert readme.read_text() == (
-        "intro\n<!-- results:start -->\n| new |\n<!-- results:end -->\noutro\n"
+        "intro\n<!-- results:start -->\n<!-- results:pipeline cpu -->\n### Pipeline `cpu`\n\n"
+        "#### Relation extraction\n\n| new |\n\n##### F per label\n<!-- results:end -->\n"
+        "outro\n"
     )
+
+
+def test_update_readme_one_section_per_pipeline(tmp_path):
+    """Each pipeline's run rewrites its own section and keeps the others."""
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- results:start -->\n<!-- results:end -->\noutro\n")
+    metrics = tmp_path / "metrics"
+    metrics.mkdir()
+    for name in ("cpu", "e5small"):
+        (metrics / f"{name}.md").write_text(f"## Results\n\n| {name} v1 |\n")
+    run("update-readme", readme, metrics / "cpu.md", metrics / "e5small.md")
+    (metrics / "cpu.md").write_text("## Results\n\n| cpu v2 |\n")
+    run("update-readme", readme, metrics / "cpu.md")
+    text = readme.read_text()
+    assert text.startswith("intro\n<!-- results:start -->\n") and text.endswith(
+        "<!-- results:end -->\noutro\n")
+    assert "| cpu v2 |" in text and "| cpu v1 |" not in text and "| e5small v1 |" in text
+    assert text.index("### Pipeline `cpu`") < text.index("### Pipeline `e5small`")
+    assert text.count("<!-- results:pipeline ") == 2
+    run("update-readme", readme, metrics / "e5small.md", "--drop-others")
+    assert "| cpu v2 |" not in readme.read_text() and "| e5small v1 |" in readme.read_text()
+
+
+def test_update_readme_without_markers_fails(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("no markers\n")
+    (tmp_path / "cpu.md").write_text("| x |\n")
+    result = CliRunner().invoke(app, ["update-readme", str(readme), str(tmp_path / "cpu.md")])
+    assert result.exit_code == 1 and "results:start" in result.output
+    assert readme.read_text() == "no markers\n"
 
 
 def test_find_pipeline_wheel(tmp_path):
