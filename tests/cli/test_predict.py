@@ -11,28 +11,16 @@ from typer.testing import CliRunner
 from spacy_xlie.cli import app
 from spacy_xlie.cli.predict import count_records, load_pipeline, predict_shard
 from spacy_xlie.errors import XlieDataError
-from spacy_xlie.kb.relation_kb import RelationKB
 from spacy_xlie.util.io import write_docbin
-from tests.pipeline.test_relation_extractor import cpu_nlp, train
 from tests.rel_examples import make_examples
 
 GERMAN = "Angela Merkel arbeitet für die CDU in Berlin ."
 FRENCH = "Le siège de Airbus se trouve à Toulouse ."
 
 
-@pytest.fixture(scope="module")
-def model(tmp_path_factory) -> Path:
-    """A relation extractor overfit on tests/rel_examples.py (no entity component)."""
-    tmp = tmp_path_factory.mktemp("predict")
-    nlp = cpu_nlp()
-    train(nlp, make_examples(nlp.vocab), 40)
-    nlp.to_disk(tmp / "model")
-    kb = RelationKB()
-    for qid, name in [("Q567", "Angela Merkel"), ("Q49762", "CDU"), ("Q64", "Berlin"),
-                      ("Q67", "Airbus"), ("Q7880", "Toulouse")]:
-        kb.add_entity(qid, aliases={"de": [name], "fr": [name]})
-    kb.to_disk(tmp / "kb")
-    return tmp
+@pytest.fixture
+def model(rel_model) -> Path:
+    return rel_model
 
 
 def invoke(*args):

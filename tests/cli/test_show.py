@@ -1,0 +1,99 @@
+"""``spacy-xlie show`` (a page for DocBins) and ``spacy-xlie serve`` (a local form)."""
+
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+import spacy
+from typer.testing import CliRunner
+
+from spacy_xlie import add_relation
+from spacy_xlie.cli import app
+from spacy_xlie.cli.predict import load_pipeline
+from spacy_xlie.cli.show import make_server
+from spacy_xlie.util.io import write_docbin
+from tests.rel_examples import make_examples
+
+
+def test_show_writes_a_page_coloured_by_source(tmp_path):
+    vocab = spacy.blank("xx").vocab
+    refs = [eg.reference for eg in make_examples(vocab)]
+    for doc in refs:  # gold relations, plus a "predicted" copy of the first one
+        rel = doc._.relations[0] if doc._.relations else None
+        if rel is not None:
+            add_relation(doc, rel.head, rel.tail, rel.label, score=0.42, source="predicted")
+    write_docbin(refs, tmp_path / "docs.spacy")
+    out = tmp_path / "page" / "rel.html"
+    result = CliRunner().invoke(app, ["show", str(tmp_path / "docs.spacy"), "--out", str(out),
+                                      "--limit", "3"])
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf8")
+    assert page.startswith("<!DOCTYPE html>")
+    assert page.count("<figure") == 3
+    assert 'data-source="predicted"' in page and 'stroke="#1565c0"' in page
+    assert "Apple \u2192 org:founded_by \u2192 Steve Jobs: score 0.420 (predicted)" in page
+    result = CliRunner().invoke(app, ["show", str(tmp_path / "docs.spacy"), "--out", str(out),
+                                      "--sources", "predicted"])
+    assert result.exit_code == 0
+    assert 'data-source=""' not in out.read_text(encoding="utf8")
+
+
+def test_show_bad_input(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "a"}\n{"text": 3}\n')
+    result = CliRunner().invoke(app, ["show", str(bad), "--out", str(tmp_path / "x.html")])
+    assert result.exit_code == 1
+    assert f"error: {bad}:2: text: expected a string" in result.output
+    assert not (tmp_path / "x.html").exists()
+
+
+@pytest.fixture
+def server(rel_model):
+    """The serve page on 127.0.0.1 (a free port), in a thread; shut down after the test."""
+    nlp = load_pipeline(str(rel_model / "model"), f"kb:{rel_model / 'kb'}")
+    srv = make_server(nlp, port=0, max_chars=200, label="test model")
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    host, port = srv.server_address
+    assert host == "127.0.0.1"
+    try:
+        yield f"http://{host}:{port}/"
+    finally:
+        srv.shutdown()
+        thread.join(timeout=10)
+        srv.server_close()
+    assert not thread.is_alive()
+
+
+def post(url: str, text: str):
+    data = urllib.parse.urlencode({"text": text}).encode()
+    return urllib.request.urlopen(urllib.request.Request(url, data=data), timeout=30)
+
+
+def test_serve_form_relations_and_escaping(server):
+    with urllib.request.urlopen(server, timeout=30) as resp:
+        assert resp.status == 200
+        assert "script-src" not in resp.headers["Content-Security-Policy"]
+        assert resp.headers["Content-Security-Policy"].startswith("default-src 'none'")
+        assert '<textarea name="text"' in resp.read().decode()
+    attack = "<script>alert('x')</script> Angela Merkel arbeitet für die CDU in Berlin ."
+    with post(server, attack) as resp:
+        page = resp.read().decode()
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    assert 'data-label="per:employee_of"' in page
+    assert "Angela Merkel \u2192 per:employee_of \u2192 CDU" in page
+    with post(server, "Nichts Bekanntes hier .") as resp:
+        assert "No entities found" in resp.read().decode()
+
+
+def test_serve_caps_input_size(server):
+    for text in ("x" * 201, "x" * 5000):
+        with pytest.raises(urllib.error.HTTPError) as err:
+            post(server, text)
+        assert err.value.code == 413
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(server + "elsewhere", timeout=30)
+    assert err.value.code == 404
