@@ -34,3 +34,16 @@ def tiny_xlmr(tmp_path_factory) -> Path:
     from spacy_xlie.util.random_xlmr import build_random_xlmr
 
     return build_random_xlmr(tmp_path_factory.mktemp("tiny_xlmr"))
+
+
+@pytest.fixture(scope="session")
+def dask_scheduler():
+    """Address of a Dask LocalCluster (2 single-threaded worker processes on 127.0.0.1),
+    shared by the tests that run corpus jobs with ``--scheduler``."""
+    import logging
+
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR) as cluster:
+        yield cluster.scheduler_address

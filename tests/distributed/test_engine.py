@@ -1,0 +1,155 @@
+"""The corpus engine on a small labelling job: the same bytes in this process and on a
+Dask cluster, resuming from the manifest, bad input stopping the job, and a worker
+killed mid-shard whose shard is retried."""
+
+import json
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import srsly
+from typer.testing import CliRunner
+
+from spacy_xlie.cli import app
+from spacy_xlie.cli.label import LabelJob, label_corpus
+from spacy_xlie.distributed import ShardError, plan_shards, run_job
+
+DUMP = Path(__file__).parent.parent / "kb" / "fixtures" / "wikidata_small.json"
+SENTENCES = ["Marie Curie married Pierre Curie.",
+             "Pierre Curie worked at the Sorbonne in Paris, France.",
+             "Nothing to see here.",
+             "Paris is the capital of France."]
+#: 24 records, 6 shards of 4.
+CORPUS = [{"text": text, "id": f"r{i}"} for i, text in
+          enumerate(SENTENCES[i % len(SENTENCES)] for i in range(24))]
+#: Only spouses: each "Marie Curie married Pierre Curie." gets the relation both ways.
+CONFIG = {"ambiguity": "prior", "label_map": {"P26": "per:spouse"}, "keep_unmapped": False}
+
+
+@pytest.fixture(scope="module")
+def kb_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("kb") / "kb"
+    result = CliRunner().invoke(app, ["kb", "from-wikidata", str(DUMP), "--out", str(out),
+                                      "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    path = tmp_path_factory.mktemp("corpus") / "corpus.jsonl"
+    srsly.write_jsonl(path, CORPUS)
+    return path
+
+
+@pytest.fixture(scope="module")
+def reference(kb_dir, corpus, tmp_path_factory):
+    """The in-process run: shard name -> bytes."""
+    out = tmp_path_factory.mktemp("reference")
+    report = label_corpus(kb_dir, corpus, out, lang="en", config=CONFIG, shard_size=4,
+                          show_progress=False)
+    assert report["docs"] == 24 and report["run"]["shards"] == 6
+    assert report["relations"] == {"per:spouse": 12}
+    return {p.name: p.read_bytes() for p in sorted(out.glob("shard-*.spacy"))}
+
+
+def shard_bytes(out):
+    return {p.name: p.read_bytes() for p in sorted(out.glob("shard-*.spacy"))}
+
+
+def manifest(out):
+    return json.loads((out / "manifest.json").read_text())
+
+
+def test_same_bytes_on_a_cluster(kb_dir, corpus, reference, tmp_path, dask_scheduler):
+    report = label_corpus(kb_dir, corpus, tmp_path, lang="en", config=CONFIG, shard_size=4,
+                          scheduler=dask_scheduler, show_progress=False)
+    assert shard_bytes(tmp_path) == reference
+    assert report["relations"] == {"per:spouse": 12} and report["docs"] == 24
+    data = manifest(tmp_path)
+    assert data["complete"] and data["job"] == "label" and data["docs"] == 24
+    assert set(data["entries"]) == set(reference)
+    assert {e["docs"] for e in data["entries"].values()} == {4}
+    assert data["versions"]["distributed"] and data["settings"]["config"] == CONFIG
+    # Two worker processes shared the shards, each loading the KB once for all of them.
+    assert len(report["run"]["workers"]) == 2
+
+
+def test_rerun_skips_finished_shards(kb_dir, corpus, reference, tmp_path):
+    def run(**config):
+        return label_corpus(kb_dir, corpus, tmp_path, lang="en", config={**CONFIG, **config},
+                            shard_size=4, show_progress=False)["run"]
+
+    assert run()["ran"] == 6
+    assert (run()["ran"], run()["reused"]) == (0, 6)
+    (tmp_path / "shard-00002.spacy").unlink()
+    with open(tmp_path / "shard-00004.spacy", "ab") as f:
+        f.write(b"x")  # a damaged file: its sha256 no longer matches the manifest
+    assert (run()["ran"], run()["reused"]) == (2, 6)
+    assert shard_bytes(tmp_path) == reference
+    assert run(negative_ratio=0.0)["ran"] == 6  # another job: nothing reused
+    assert manifest(tmp_path)["settings"]["config"]["negative_ratio"] == 0.0
+    assert shard_bytes(tmp_path) != reference
+
+
+def test_bad_record_stops_the_job(kb_dir, tmp_path, dask_scheduler):
+    records = [json.dumps(r) for r in CORPUS]
+    records[13] = '{"txt": "no text"}'  # line 14, in the fourth shard
+    corpus = tmp_path / "bad.jsonl"
+    corpus.write_text("\n".join(records) + "\n", encoding="utf8")
+    out = tmp_path / "out"
+    with pytest.raises(ShardError, match=r"bad.jsonl:14: text: missing or empty string"):
+        label_corpus(kb_dir, corpus, out, lang="en", config=CONFIG, shard_size=4,
+                     scheduler=dask_scheduler, show_progress=False)
+    data = manifest(out)
+    assert not data["complete"] and "shard-00003.spacy" not in data["entries"]
+    assert data["failures"][0]["shard"] == "shard-00003.spacy"
+    assert not list(out.glob(".*"))  # no temporary file left behind
+    report = label_corpus(kb_dir, corpus, out, lang="en", config=CONFIG, shard_size=4,
+                          scheduler=dask_scheduler, skip_invalid=True, show_progress=False)
+    assert (report["docs"], report["skipped"]) == (23, 1)
+    assert report["errors"] == [f"{corpus}:14: text: missing or empty string"]
+
+
+@dataclass
+class SlowLabelJob(LabelJob):
+    """The label job, leaving a marker ``INDEX-PID`` and taking half a second per shard."""
+
+    markers: str = ""
+
+    def run(self, shard, out):
+        Path(self.markers, f"{shard.index}-{os.getpid()}").touch()
+        time.sleep(0.5)
+        return super().run(shard, out)
+
+
+def test_killed_worker_shard_is_retried(kb_dir, corpus, reference, tmp_path):
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    out = tmp_path / "out"
+    job = SlowLabelJob(str(kb_dir), str(corpus), "en", CONFIG, markers=str(markers))
+    killed = []
+
+    def kill_first_worker():
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and not killed:
+            started = list(markers.iterdir())
+            if started:
+                index, pid = started[0].name.split("-")
+                os.kill(int(pid), signal.SIGKILL)
+                killed.append((index, pid))
+            time.sleep(0.02)
+
+    killer = threading.Thread(target=kill_first_worker)
+    killer.start()
+    summary = run_job(job, plan_shards(corpus, 4), out, workers=2, show_progress=False)
+    killer.join()
+    (index, pid), = killed
+    runs = sorted(m.name for m in markers.iterdir() if m.name.startswith(f"{index}-"))
+    assert len(runs) == 2 and f"{index}-{pid}" in runs  # started, killed, run again
+    assert summary.complete and summary.failures == [] and summary.docs == 24
+    assert shard_bytes(out) == reference  # nothing lost, nothing duplicated
