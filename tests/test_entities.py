@@ -127,3 +127,29 @@ def test_ner_label_pairs_ontonotes_restricted():
     with pytest.raises(ValueError, match="per:unknown"):
         ner_label_pairs("conll", relation_labels=["per:unknown"])
 
+
+
+def test_ner_label_pairs_in_a_config():
+    """The candidate filter is set from the config, as a user would in their pipeline."""
+    config = spacy.util.load_config_from_str("""
+[nlp]
+lang = "xx"
+pipeline = ["xlie_relation_extractor"]
+
+[components]
+
+[components.xlie_relation_extractor]
+factory = "xlie_relation_extractor"
+
+[components.xlie_relation_extractor.candidates]
+@misc = "spacy_xlie.candidate_pairs.v1"
+
+[components.xlie_relation_extractor.candidates.allowed_label_pairs]
+@misc = "spacy_xlie.ner_label_pairs.v1"
+scheme = "ontonotes"
+relation_labels = ["per:employee_of"]
+""")
+    nlp = spacy.util.load_model_from_config(config, auto_fill=True)
+    allowed = nlp.get_pipe("xlie_relation_extractor").candidates.allowed_label_pairs
+    assert ("ORG", "PERSON") in allowed and ("GPE", "PERSON") in allowed
+    assert ("ORG", "ORG") not in allowed

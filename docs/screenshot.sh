@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The README's picture, made by the commands a user runs: docs/examples.jsonl (hand-annotated
+# German, Arabic and Chinese sentences, relations with source "gold") plus, when a pipeline
+# is given, its predictions for the same entities (`spacy-xlie predict --entities given`),
+# drawn by `spacy-xlie show` and photographed by Debian's headless Chromium.
+#
+#   bash docs/screenshot.sh [PIPELINE]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python=${PYTHON:-.venv/bin/python}
+work=bench/work/screenshot
+mkdir -p "$work"
+src=docs/examples.jsonl
+if [ $# -ge 1 ]; then
+    "$python" -m spacy_xlie predict "$1" "$src" "$work/examples.spacy" --entities given
+    src="$work/examples.spacy"
+fi
+"$python" -m spacy_xlie show "$src" --out "$work/relations.html"
+chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=760,620 \
+    --screenshot=docs/relations.png "file://$PWD/$work/relations.html" 2>/dev/null
+ls -l docs/relations.png
