@@ -1,5 +1,6 @@
-"""configs/cpu.cfg and configs/xlmr.cfg: valid, and `spacy train` runs end to end."""
+"""configs/cpu.cfg, xlmr.cfg and e5small.cfg: valid, and `spacy train` runs end to end."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -29,7 +30,7 @@ def spacy_cli(*args: str) -> subprocess.CompletedProcess:
     return result
 
 
-@pytest.mark.parametrize("name", ["cpu.cfg", "xlmr.cfg"])
+@pytest.mark.parametrize("name", ["cpu.cfg", "xlmr.cfg", "e5small.cfg"])
 def test_debug_config(name):
     """What ``python -m spacy debug config`` runs (in-process: no interpreter start-up)."""
     from spacy.cli.debug_config import debug_config
@@ -61,3 +62,31 @@ def test_train_xlmr_tiny(corpus, tiny_xlmr, tmp_path):
               "--training.max_steps", "4", "--training.eval_frequency", "2")
     nlp = spacy.load(tmp_path / "model-last")
     assert nlp.pipe_names == ["transformer", "xlie_relation_extractor"]
+
+
+@pytest.mark.slow
+def test_train_e5small_freezes_the_bottom(corpus, tiny_xlmr, tmp_path):
+    """The e5small recipe (truncated encoder, frozen embeddings and lower layers, a JSONL
+    training log) on a tiny random encoder: the frozen word embeddings leave training
+    bit-identical to the checkpoint's."""
+    from safetensors.numpy import load_file
+
+    log = tmp_path / "log.jsonl"
+    spacy_cli("train", str(CONFIGS / "e5small.cfg"), "--output", str(tmp_path),
+              "--paths.encoder", str(tiny_xlmr), "--paths.train_log", str(log),
+              "--paths.train", str(corpus / "train.spacy"),
+              "--paths.dev", str(corpus / "dev.spacy"),
+              "--components.transformer.model.transformer_config.num_hidden_layers", "2",
+              "--initialize.after_init.freeze_layers", "1",
+              "--components.transformer.model.get_spans.window", "32",
+              "--components.transformer.model.get_spans.stride", "24",
+              "--training.max_steps", "4", "--training.eval_frequency", "2")
+    nlp = spacy.load(tmp_path / "model-last")
+    assert nlp.pipe_names == ["transformer", "xlie_relation_extractor"]
+    (shim,) = [s for node in nlp.get_pipe("transformer").model.walk() for s in node.shims]
+    trained = shim._model
+    assert len(trained.encoder.layer) == 2
+    original = load_file(str(tiny_xlmr / "model.safetensors"))
+    embeddings = trained.embeddings.word_embeddings.weight.detach().numpy()
+    assert (embeddings == original["embeddings.word_embeddings.weight"]).all()
+    assert [row["step"] for row in map(json.loads, log.read_text().splitlines())] == [0, 2, 4]
