@@ -1,5 +1,6 @@
 """The trained extractor inside a pipeline with its own tok2vec and an NER trained here."""
 
+import numpy
 import pytest
 import spacy
 from spacy.tokens import Span
@@ -7,7 +8,7 @@ from spacy.training import Example
 from thinc.api import fix_random_seed
 
 from spacy_xlie.compose import add_relation_extractor, configure_candidates
-from tests.pipeline.test_relation_extractor import cpu_nlp, train
+from tests.pipeline.test_relation_extractor import cpu_nlp, train, xlmr_nlp
 from tests.rel_examples import make_examples
 
 GERMAN = "Angela Merkel arbeitet für die CDU in Berlin ."
@@ -95,3 +96,24 @@ def test_configure_candidates_changes_pipe_and_config():
                                                                    ("Bob", "Acme")]
     block = nlp.config["components"]["xlie_relation_extractor"]["candidates"]
     assert block["allowed_label_pairs"] == [["PER", "ORG"]] and block["same_sentence"] is True
+
+
+def test_transformer_extractor_gets_its_own_transformer(tiny_xlmr):
+    """A transformer pipeline (listener on `transformer`) composes the same way."""
+    fix_random_seed(0)
+    source = xlmr_nlp(tiny_xlmr)
+    source.initialize(lambda: make_examples(source.vocab))
+
+    def probabilities(nlp):
+        doc = nlp.make_doc(GERMAN)
+        doc.ents = [Span(doc, 0, 2, "ENT"), Span(doc, 5, 6, "ENT"), Span(doc, 7, 8, "ENT")]
+        for name, proc in nlp.pipeline:
+            if name != "xlie_relation_extractor":
+                doc = proc(doc)
+        return nlp.get_pipe("xlie_relation_extractor").predict([doc])[1]
+
+    expected = probabilities(source)
+    nlp = spacy.blank("xx")
+    add_relation_extractor(nlp, source)
+    assert nlp.pipe_names == ["xlie_relation_extractor"]
+    assert numpy.allclose(probabilities(nlp), expected, atol=1e-5)
