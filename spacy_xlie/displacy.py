@@ -153,6 +153,7 @@ class _Arc:
     levels: Dict[str, int] = field(default_factory=dict)  # "head"/"tail" row -> level
     lane: int = -1
     label_w: float = 0.0
+    label_x: float = 0.0
 
 
 class _Layout:
@@ -170,6 +171,7 @@ class _Layout:
         self._place_tokens()
         self._place_ends()
         self.row_levels = [0] * self.n_rows
+        self.max_x = 0.0  # right end of the widest label
         self._assign_levels()
         self.n_lanes = self._assign_lanes()
 
@@ -265,22 +267,24 @@ class _Layout:
 
     # -- levels and lanes ---------------------------------------------------------------
     def _segments(self) -> List[Tuple[float, int, str, int, float, float]]:
-        """(length, arc, part, row, lo, hi): the horizontal pieces that need a level."""
+        """(length, arc, part, row, lo, hi): the horizontal pieces that need a level, each
+        with its label (centred on the piece, but never past the picture's left edge).
+        Pieces that run to the side lanes sort after all others: they go on top."""
         segs = []
+        edge = self.right + _LANE_GAP / 2
         for i, arc in enumerate(self.arcs):
             head, tail = self.ents[arc.head], self.ents[arc.tail]
-            if head.row == tail.row:
-                lo, hi = sorted((arc.hx, arc.tx))
-                mid = (lo + hi) / 2
-                lo, hi = min(lo, mid - arc.label_w / 2), max(hi, mid + arc.label_w / 2)
+            same_row = head.row == tail.row
+            lo, hi = sorted((arc.hx, arc.tx if same_row else edge))
+            arc.label_x = max((lo + hi) / 2, _PAD / 2 + arc.label_w / 2)
+            lo = min(lo, arc.label_x - arc.label_w / 2)
+            hi = max(hi, arc.label_x + arc.label_w / 2)
+            self.max_x = max(self.max_x, hi)
+            if same_row:
                 segs.append((hi - lo, i, "head", head.row, lo, hi))
-                continue
-            edge = self.right + _LANE_GAP / 2
-            mid = (arc.hx + edge) / 2
-            lo = min(arc.hx, mid - arc.label_w / 2)
-            hi = max(edge, mid + arc.label_w / 2)
-            segs.append((hi - lo + 1e6, i, "head", head.row, lo, hi))
-            segs.append((edge - arc.tx + 1e6, i, "tail", tail.row, arc.tx, edge))
+            else:
+                segs.append((hi - lo + 1e6, i, "head", head.row, lo, hi))
+                segs.append((edge - arc.tx + 1e6, i, "tail", tail.row, arc.tx, edge))
         return sorted(segs)
 
     def _assign_levels(self) -> None:
@@ -320,7 +324,7 @@ class _Layout:
 
     def total_size(self) -> Tuple[float, float]:
         tops = self.row_tops()
-        width = self.right + (self.n_lanes + 1) * _LANE_GAP + _PAD
+        width = max(self.right + (self.n_lanes + 1) * _LANE_GAP, self.max_x) + _PAD
         return width, tops[-1] + _BOX_H + _ENT_LABEL_H + _PAD
 
 
@@ -390,13 +394,11 @@ def _render_doc(doc: Doc, options: Dict[str, Any], n: int) -> str:
         yh = tops[head.row] - (arc.levels["head"] + 1) * _LEVEL_H + 6
         if head.row == tail.row:
             pts = [(arc.hx, tops[head.row]), (arc.hx, yh), (arc.tx, yh), (arc.tx, tops[tail.row])]
-            label_x = (arc.hx + arc.tx) / 2
         else:
             lane_x = layout.right + (arc.lane + 1) * _LANE_GAP
             yt = tops[tail.row] - (arc.levels["tail"] + 1) * _LEVEL_H + 6
             pts = [(arc.hx, tops[head.row]), (arc.hx, yh), (lane_x, yh), (lane_x, yt),
                    (arc.tx, yt), (arc.tx, tops[tail.row])]
-            label_x = (arc.hx + layout.right + _LANE_GAP / 2) / 2
         pts = [(X(x), y) for x, y in pts]
         tip = (f"{head.text} \u2192 {arc.label} \u2192 {tail.text}: score {arc.score:.3f}"
                f" ({arc.source or 'no source'})")
@@ -413,7 +415,7 @@ def _render_doc(doc: Doc, options: Dict[str, Any], n: int) -> str:
             f'<path d="M{tx - 4:.1f},{ty - 8:.1f} L{tx + 4:.1f},{ty - 8:.1f} L{tx:.1f},{ty:.1f} Z" '
             f'fill="{_esc(arc.color)}"/></g>'
         )
-        lx = X(label_x)
+        lx = X(arc.label_x)
         labels.append(
             f'<g class="xlie-arc-label" data-head="{head.start},{head.end}" '
             f'data-tail="{tail.start},{tail.end}"><title>{_esc(tip)}</title>'

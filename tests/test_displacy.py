@@ -156,6 +156,17 @@ def test_labels_never_overlap_and_long_docs_wrap(docs):
     assert len(rows) >= 3
 
 
+def test_labels_stay_inside_the_picture():
+    """A long label on a short arc at the start of a short doc is not cut off."""
+    doc = make_doc("short", "en", "Aa Bb", [("Aa", "ORG"), ("Bb", "LOC")],
+                   [(0, 1, "org:stateorprovince_of_headquarters", 1.0, "gold")])
+    for direction in ("ltr", "rtl"):
+        svg = parse(render(doc, jupyter=False, options={"direction": direction})).find(
+            f"figure/{SVG}svg")
+        (x0, x1, _, _), = geometry(svg)[3]
+        assert 0 <= x0 and x1 <= float(svg.get("width"))
+
+
 def test_everything_is_escaped():
     words = ["<script>alert(1)</script>", "&", '"Co"', "owns", "<b>Acme</b>"]
     doc = Doc(spacy.blank("en").vocab, words=words)
@@ -266,3 +277,17 @@ def test_screenshot(docs, tmp_path):
         chromium(f"--screenshot={png}", "--window-size=1000,700", src.as_uri())
     assert png_size(tmp_path / "rel.png") == (1000, 700)
     assert (tmp_path / "rel.png").stat().st_size > 10 * (tmp_path / "blank.png").stat().st_size
+
+
+def test_jupyter_displays_instead_of_returning(docs, monkeypatch):
+    import sys
+    import types
+
+    shown = []
+    stub = types.ModuleType("IPython.display")
+    stub.HTML = lambda markup: ("HTML", markup)
+    stub.display = shown.append
+    monkeypatch.setitem(sys.modules, "IPython", types.ModuleType("IPython"))
+    monkeypatch.setitem(sys.modules, "IPython.display", stub)
+    assert render(docs[2], jupyter=True) is None
+    assert shown[0][0] == "HTML" and "阿" in shown[0][1] and "<svg" in shown[0][1]
