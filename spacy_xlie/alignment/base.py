@@ -8,7 +8,7 @@ Backends therefore return *several* ranked candidates per source span, not one a
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Iterable, List, Sequence, Tuple
+from typing import Iterable, List, Optional, Sequence, Tuple
 
 from spacy.tokens import Doc
 
@@ -17,15 +17,24 @@ TokenSpan = Tuple[int, int]
 #: One alignment task: source doc, target doc, the source spans to find in the target.
 AlignmentTask = Tuple[Doc, Doc, Sequence[TokenSpan]]
 
+#: Why a place that was found cannot be projected (see :attr:`Candidate.blocked`).
+CROSSES_TOKEN_BOUNDARY = "crosses_token_boundary"
+
 
 @dataclass(frozen=True)
 class Candidate:
-    """A target span ``[start, end)`` proposed for a source span, with a 0–1 confidence."""
+    """A target span ``[start, end)`` proposed for a source span, with a 0–1 confidence.
+
+    ``blocked`` names why a place that was found cannot be projected (a match that
+    starts or ends inside a target token: :data:`CROSSES_TOKEN_BOUNDARY`); the
+    projection never assigns such a candidate, it only reports the reason.
+    """
 
     start: int
     end: int
     score: float
     method: str
+    blocked: Optional[str] = None
 
     def overlaps(self, start: int, end: int) -> bool:
         return self.start < end and start < self.end

@@ -59,8 +59,6 @@ def itermax_links(sim: numpy.ndarray, max_count: int = 2, alpha: float = 0.9) ->
 
 
 def _cosine(src: numpy.ndarray, tgt: numpy.ndarray) -> numpy.ndarray:
-    src = src.astype("float64")
-    tgt = tgt.astype("float64")
     src = src / numpy.maximum(numpy.linalg.norm(src, axis=1, keepdims=True), 1e-12)
     tgt = tgt / numpy.maximum(numpy.linalg.norm(tgt, axis=1, keepdims=True), 1e-12)
     return src @ tgt.T
@@ -80,42 +78,68 @@ def _compact(vectors: numpy.ndarray, token_rows: Sequence[Sequence[int]]) -> Enc
 class HFEncoder:
     """Token vectors from a Hugging Face encoder, one layer, long texts in windows.
 
-    Subwords are mapped to spaCy tokens with spacy-alignments, as spacy-transformers does.
+    Only the layers up to the one read are loaded and run (``num_hidden_layers=layer``:
+    layer 8 of 12 costs two thirds of the model). Sentences are tokenised in one call of
+    the fast tokenizer, whose character offsets map subwords to spaCy tokens, and
+    encoded in batches of similar length (little padding).
     """
 
     def __init__(
         self, name: str, *, layer: int = 8, batch_size: int = 16, stride: int = 64,
-        device: Optional[str] = None,
+        device: Optional[str] = None, quantize: bool = False,
     ) -> None:
         import torch
-        from transformers import AutoModel, AutoTokenizer
+        from transformers import AutoConfig, AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
         self.torch = torch
         self.tokenizer = AutoTokenizer.from_pretrained(name)
-        self.model = AutoModel.from_pretrained(name)
+        config = AutoConfig.from_pretrained(name)
+        depth = config.num_hidden_layers
+        self.layer = max(0, min(layer, depth))
+        verbosity = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()  # the layers left out are "unused weights"
+        try:
+            self.model = AutoModel.from_pretrained(
+                name, num_hidden_layers=max(self.layer, 1), add_pooling_layer=False
+            )
+        except TypeError:  # a model class without a pooling option
+            self.model = AutoModel.from_pretrained(name, num_hidden_layers=max(self.layer, 1))
+        finally:
+            hf_logging.set_verbosity(verbosity)
         self.model.eval()
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model.to(self.device)
-        self.layer = max(0, min(layer, self.model.config.num_hidden_layers))
-        limit = getattr(self.model.config, "max_position_embeddings", 514)
-        # XLM-R/RoBERTa positions start after the padding index: 514 -> 512 usable.
-        limit -= (getattr(self.model.config, "pad_token_id", None) or 0) + 1
+        if quantize and self.device.type == "cpu":
+            self.model = _quantize(self.model)
+        limit = getattr(config, "max_position_embeddings", 514)
+        if config.model_type in ("roberta", "xlm-roberta", "camembert"):
+            # RoBERTa positions start after the padding index: 514 -> 512 usable.
+            limit -= (getattr(config, "pad_token_id", None) or 0) + 1
         limit = min(limit, self.tokenizer.model_max_length or limit)
         self.window = max(8, limit - self.tokenizer.num_special_tokens_to_add())
         self.stride = min(stride, self.window // 2)
         self.batch_size = batch_size
 
-    def _pieces(self, doc: Any) -> Tuple[List[int], List[List[int]]]:
-        from spacy_alignments import get_alignments
-
-        words = [token.text for token in doc]
-        ids: List[int] = self.tokenizer(doc.text, add_special_tokens=False)["input_ids"]
-        pieces = [
-            self.tokenizer.convert_tokens_to_string([tok]).strip()
-            for tok in self.tokenizer.convert_ids_to_tokens(ids)
-        ]
-        word_to_piece, _ = get_alignments(list(words), pieces)
-        return ids, word_to_piece
+    def _pieces(self, docs: Sequence[Any]) -> List[Tuple[List[int], List[List[int]]]]:
+        """Subword ids per doc and, per spaCy token, the subwords it overlaps."""
+        encoded = self.tokenizer(
+            [doc.text for doc in docs], add_special_tokens=False, return_offsets_mapping=True
+        )
+        out = []
+        for doc, ids, offsets in zip(docs, encoded["input_ids"], encoded["offset_mapping"]):
+            starts = numpy.array([token.idx for token in doc], dtype=numpy.int64)
+            ends = starts + numpy.array([len(token) for token in doc], dtype=numpy.int64)
+            token_rows: List[List[int]] = [[] for _ in range(len(doc))]
+            for row, (start, end) in enumerate(offsets):
+                if end <= start:
+                    continue
+                first = int(numpy.searchsorted(ends, start, side="right"))
+                last = int(numpy.searchsorted(starts, end, side="left"))
+                for token in range(first, last):
+                    token_rows[token].append(row)
+            out.append((list(ids), token_rows))
+        return out
 
     def _windows(self, n: int) -> List[Tuple[int, int]]:
         if n <= self.window:
@@ -127,12 +151,13 @@ class HFEncoder:
     def encode(self, docs: Sequence[Any]) -> List[Encoded]:
         """Subword vectors and the token-to-subword map, per doc."""
         torch = self.torch
-        items = [self._pieces(doc) for doc in docs]
+        items = self._pieces(docs)
         with_specials = self.tokenizer.build_inputs_with_special_tokens
         chunks = []  # (doc index, piece offset, ids with specials)
         for d, (ids, _) in enumerate(items):
             for start, end in self._windows(len(ids)):
                 chunks.append((d, start, with_specials(ids[start:end])))
+        chunks.sort(key=lambda chunk: len(chunk[2]))
         width = self.model.config.hidden_size
         sums = [numpy.zeros((len(ids), width), "float32") for ids, _ in items]
         counts = [numpy.zeros((len(ids), 1), "float32") for ids, _ in items]
@@ -140,18 +165,19 @@ class HFEncoder:
         n_special_front = n_special // 2
         for b in range(0, len(chunks), self.batch_size):
             batch = chunks[b : b + self.batch_size]
-            width = max(len(c[2]) for c in batch)
-            input_ids = torch.full((len(batch), width), self.tokenizer.pad_token_id)
-            mask = torch.zeros((len(batch), width), dtype=torch.long)
+            longest = max(len(c[2]) for c in batch)
+            input_ids = torch.full((len(batch), longest), self.tokenizer.pad_token_id)
+            mask = torch.zeros((len(batch), longest), dtype=torch.long)
             for row, (_, _, ids) in enumerate(batch):
                 input_ids[row, : len(ids)] = torch.tensor(ids)
                 mask[row, : len(ids)] = 1
-            with torch.no_grad():
+            with torch.inference_mode():
                 out = self.model(
                     input_ids=input_ids.to(self.device), attention_mask=mask.to(self.device),
-                    output_hidden_states=True,
+                    output_hidden_states=self.layer == 0,
                 )
-            hidden = out.hidden_states[self.layer].float().cpu().numpy()
+            states = out.hidden_states[0] if self.layer == 0 else out.last_hidden_state
+            hidden = states.float().cpu().numpy()
             for row, (d, start, ids) in enumerate(batch):
                 n = len(ids) - n_special
                 sums[d][start : start + n] += hidden[row, n_special_front : n_special_front + n]
@@ -160,6 +186,20 @@ class HFEncoder:
             _compact(s / numpy.maximum(c, 1), word_to_piece)
             for (_, word_to_piece), s, c in zip(items, sums, counts)
         ]
+
+
+def _quantize(model: Any) -> Any:
+    """int8 weights for the linear layers (PyTorch dynamic quantisation): several times
+    faster on CPU, with nearly the same alignments."""
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the eager-mode API is marked for migration
+        return torch.ao.quantization.quantize_dynamic(
+            model, {torch.nn.Linear}, dtype=torch.qint8
+        )
 
 
 def trf_vectors(doc: Any, layer: int) -> Optional[Encoded]:
@@ -212,7 +252,7 @@ class EmbeddingAligner(SpanAligner):
     def __init__(
         self, model: Optional[str] = None, *, layer: int = 8, method: str = "itermax",
         max_gap: int = 1, batch_size: int = 16, device: Optional[str] = None,
-        max_candidates: int = 3,
+        max_candidates: int = 3, quantize: bool = False,
     ) -> None:
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, not {method!r}")
@@ -223,6 +263,7 @@ class EmbeddingAligner(SpanAligner):
         self.batch_size = batch_size
         self.device = device
         self.max_candidates = max_candidates
+        self.quantize = quantize
         self._encoder: Optional[HFEncoder] = None
 
     @property
@@ -234,7 +275,8 @@ class EmbeddingAligner(SpanAligner):
                     "or run a spacy-transformers component on both docs (doc._.trf_data)"
                 )
             self._encoder = HFEncoder(
-                self.model_name, layer=self.layer, batch_size=self.batch_size, device=self.device
+                self.model_name, layer=self.layer, batch_size=self.batch_size,
+                device=self.device, quantize=self.quantize,
             )
         return self._encoder
 
@@ -313,4 +355,21 @@ def create_embedding_aligner(
     """Registered as ``spacy_xlie.embedding_aligner.v1`` (spacy_misc)."""
     return EmbeddingAligner(
         model, layer=layer, method=method, max_gap=max_gap, batch_size=batch_size, device=device
+    )
+
+
+def create_embedding_aligner_v2(
+    model: Optional[str] = None,
+    layer: int = 8,
+    method: str = "itermax",
+    max_gap: int = 1,
+    batch_size: int = 16,
+    device: Optional[str] = None,
+    quantize: bool = True,
+) -> EmbeddingAligner:
+    """Registered as ``spacy_xlie.embedding_aligner.v2``: adds ``quantize`` (int8 linear
+    layers on CPU, on by default: several times faster, nearly the same alignments)."""
+    return EmbeddingAligner(
+        model, layer=layer, method=method, max_gap=max_gap, batch_size=batch_size,
+        device=device, quantize=quantize,
     )

@@ -1,42 +1,72 @@
 """Lexical projection: find each source entity's surface form in the translation.
 
 Names, numbers and many organisation names survive translation nearly unchanged, so a
-string search finds most entities without any model. The search runs through
-increasingly tolerant levels and stops at the first that matches:
+string search finds most entities without any model. Every token of both docs is
+transliterated to folded Latin once (anyascii; ``Путин`` = ``putin``, ``北京`` =
+``beijing``, ``Zürich`` = ``zurich``; cached across docs) and the forms are joined
+*without* spaces, so tokenisation differences (``U.S.`` / ``U. S.``, ``Jean-Pierre``)
+do not matter. One search of the source span's form finds every place; each match is
+then graded by how close the original strings are:
 
-1. ``exact``: the same token texts;
-2. ``case``: case-folded;
-3. ``fold``: case- and diacritic-folded (``Zürich`` = ``Zurich``);
-4. ``translit``: transliterated to Latin with anyascii (``Путин`` = ``Putin``,
-   ``北京`` = ``BeiJing``), which also lets a match end inside a token to tolerate
-   inflectional suffixes (``Mumbai'de``, ``Putina``);
-5. ``fuzzy``: a word-level alignment of the entity with windows of target tokens,
-   scored with rapidfuzz, tolerant to inflection and partial translation
-   (``Kalifornien``, ``Universität von Minnesota``, ``York Bölgesi``). Function words
-   (the target language's stop words) render function words (``of`` ~ ``für``,
-   ``The National`` ~ ``Der National``), and a long target word may render several
-   entity words as the parts of a compound (``Infantry Division`` ~ ``Infanteriedivision``).
+1. ``exact``: the same characters; 2. ``case``: case-folded; 3. ``fold``: case- and
+   diacritic-folded; 4. ``translit``: equal only once transliterated;
+5. ``gazetteer``: a translated name of a country, region or organisation from CLDR
+   (Babel's territory names in the target language: ``Germany`` = ``Deutschland`` =
+   ``Almanya`` = ``Германия``);
+6. ``skeleton``: for targets in an abjad (Arabic, Hebrew, Syriac script), which writes
+   no short vowels, the consonant skeletons (``Obama`` = ``أوباما`` = ``bm``), which may
+   start after a one- or two-letter proclitic (``بأوباما``);
+7. ``fuzzy`` (only when no string matches): a word-level alignment of the entity with
+   windows of target words, scored with rapidfuzz (``process.cdist`` over all word
+   pairs at once), tolerant to inflection and partial translation (``Kalifornien``,
+   ``Universität von Minnesota``, ``Oxford Üniversitesi``). Function words (the target
+   language's stop words) render function words (``of`` ~ ``für``), and a long target
+   word may render several entity words as the parts of a compound
+   (``Infantry Division`` ~ ``Infanteriedivision``).
+
+**Endings.** A match may stop short of the end of a token by a few characters (an
+inflectional ending: ``Helsinki`` ~ ``Helsingissä``, ``Mumbai`` ~ ``Mumbaide``): where no
+apostrophe separates the ending, the rule is that the projected span covers the *whole
+token*, ending included (spaCy spans cannot end inside a token, and cutting a word
+without a marked boundary would guess where the stem ends). An ending after an
+apostrophe (Turkish ``Ankara'da``) is split off the target token before alignment
+(:func:`spacy_xlie.alignment.boundaries.split_target`), so the span is the bare name,
+as RELX marks it (``<e1>Ankara</e1>'da``). A match that starts inside a token, or stops
+too far from its end, is not projected and is reported as crossing a token boundary.
 
 Each level has a fixed confidence ceiling so exact matches always win over fuzzy ones.
-All string levels are searched, so one entity may have several candidates; when they
-are about equally good, the one that corresponds to the source entity's occurrence
-wins: the k-th of n equal source strings goes to the k-th of n target candidates, else
-the one at the closest relative position (translations keep a rough word order).
+When several places are about equally good, the one whose neighbouring tokens agree
+with the source entity's wins, else the k-th of n equal source strings takes the k-th
+of n places; otherwise the tie is left to the projection, which reports the entity as
+ambiguous rather than guess from positions.
 """
 
+import re
 import unicodedata
+from bisect import bisect_right
 from dataclasses import replace
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from functools import lru_cache
+from itertools import accumulate
+from typing import Dict, List, Optional, Sequence, Tuple
 
+import numpy
 from anyascii import anyascii
 from rapidfuzz.distance import Indel
-from spacy.tokens import Doc, Span
+from rapidfuzz.process import cdist
+from spacy.attrs import IS_STOP
+from spacy.tokens import Doc
 
-from .base import AlignmentTask, Candidate, SpanAligner, TokenSpan
+from .base import CROSSES_TOKEN_BOUNDARY, AlignmentTask, Candidate, SpanAligner, TokenSpan
+from .boundaries import token_texts
 
 #: Confidence of a match at each string level (fuzzy matches score at most ``FUZZY_MAX``).
-LEVEL_SCORES = {"exact": 1.0, "case": 0.97, "fold": 0.95, "translit": 0.92}
+LEVEL_SCORES = {
+    "exact": 1.0, "case": 0.97, "fold": 0.95, "translit": 0.92, "gazetteer": 0.9,
+    "skeleton": 0.85,
+}
 FUZZY_MAX = 0.9
+#: Confidence lost per character of an ending left in the span (``Helsingissä``).
+SUFFIX_COST = 0.02
 #: Fuzzy window scoring: credit for an unmatched window word that can render an
 #: unmatched entity word, cost of any other unmatched window word.
 INNER_CREDIT = 0.3
@@ -49,32 +79,48 @@ FUNCTION_COST = 0.03
 #: Discount of an entity word matched as a part of a longer target word (a compound).
 PART_FACTOR = 0.9
 PART_FLOOR = 0.65
-#: Candidates within ``TIE`` of the best are disambiguated by occurrence and position;
+#: Similarity cost per extra target character when an entity word matches a prefix.
+PREFIX_COST = 0.03
+#: Candidates within ``TIE`` of the best are disambiguated by context and occurrence;
 #: the ones not chosen lose ``AMBIGUITY_PENALTY``.
 TIE = 0.03
 AMBIGUITY_PENALTY = 0.02
+TIE_BREAKS = ("position", None)
+#: Method suffix of a candidate chosen among equal ones by relative position.
+POSITION_MARK = "+position"
+#: Shortest needle whose partial (mid-token) match is reported as crossing a boundary.
+MIN_BLOCKED_LENGTH = 4
+
+_WORD = re.compile(r"\w+")
+#: Scripts that write no short vowels: matched by consonant skeleton.
+_ABJAD = re.compile("[\u0590-\u05ff\u0600-\u06ff\u0700-\u074f\u0750-\u077f\u08a0-\u08ff]")
+_SKELETON_DROP = str.maketrans("", "", "aeiouwy'`-.")
+#: Characters an abjad proclitic (``و``, ``ب``, ``ال`` ...) adds before a skeleton match.
+MAX_PROCLITIC = 2
 
 
-def _fold(text: str) -> str:
+@lru_cache(maxsize=1 << 17)
+def translit(text: str) -> str:
+    """Transliterated, case-folded, without whitespace (cached: forms repeat a lot)."""
+    return "".join(anyascii(unicodedata.normalize("NFC", text)).casefold().split())
+
+
+@lru_cache(maxsize=1 << 16)
+def fold(text: str) -> str:
+    """Case- and diacritic-folded, without whitespace."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
-NORMALIZERS: Dict[str, Callable[[str], str]] = {
-    "exact": lambda text: unicodedata.normalize("NFC", text),
-    "case": lambda text: unicodedata.normalize("NFC", text).casefold(),
-    "fold": _fold,
-    "translit": lambda text: anyascii(text).casefold(),
-}
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch) and
+                   not ch.isspace())
 
 
 def _is_word(text: str) -> bool:
     return any(ch.isalnum() for ch in text)
 
 
-def _fuzzy_form(text: str) -> str:
+@lru_cache(maxsize=1 << 17)
+def fuzzy_form(text: str) -> str:
     """Transliterated, folded, without the punctuation around it (``29.``, ``"Abc``)."""
-    norm = NORMALIZERS["translit"](text)
+    norm = translit(text)
     start, end = 0, len(norm)
     while start < end and not norm[start].isalnum():
         start += 1
@@ -83,44 +129,13 @@ def _fuzzy_form(text: str) -> str:
     return norm[start:end]
 
 
-class _NormalizedDoc:
-    """A doc's text at one normalisation level, with a map from characters to tokens."""
-
-    def __init__(self, doc: Doc, normalize: Callable[[str], str]) -> None:
-        pieces: List[str] = []
-        self.char_token: List[int] = []
-        self.token_start: List[int] = []
-        self.token_end: List[int] = []
-        length = 0
-        for token in doc:
-            norm = normalize(token.text)
-            self.token_start.append(length)
-            pieces.append(norm)
-            self.char_token.extend([token.i] * len(norm))
-            length += len(norm)
-            self.token_end.append(length)
-            if token.whitespace_ and token.i < len(doc) - 1:
-                pieces.append(" ")
-                self.char_token.append(token.i)
-                length += 1
-        self.text = "".join(pieces)
-
-
-def _span_text(span: Span, normalize: Callable[[str], str]) -> str:
-    parts = []
-    for token in span:
-        parts.append(normalize(token.text))
-        if token.whitespace_ and token.i < span.end - 1:
-            parts.append(" ")
-    return "".join(parts).strip()
-
-
 #: Spelling variants that differ between languages' renderings of the same name
 #: (``California``/``Kalifornien``, ``Morocco``/``Marokko``), applied for fuzzy matching.
 _LOOSE = [("ph", "f"), ("th", "t"), ("ck", "k"), ("c", "k"), ("z", "s"), ("y", "i"),
           ("j", "i"), ("w", "v"), ("qu", "kv")]
 
 
+@lru_cache(maxsize=1 << 17)
 def loose_key(word: str) -> str:
     """A folded word with cross-language spelling variants merged and doubles collapsed."""
     for old, new in _LOOSE:
@@ -132,35 +147,69 @@ def loose_key(word: str) -> str:
     return "".join(out)
 
 
-def word_similarity(source: str, target: str) -> float:
-    """0–1 similarity of two normalised words, tolerant to an inflectional suffix.
+@lru_cache(maxsize=1 << 16)
+def skeleton(form: str) -> str:
+    """Consonant skeleton of a transliterated form: vowels, the letters abjads use for
+    long vowels (``w``, ``y``) and the hamza sign dropped, then spelling variants merged
+    (``Obama`` = ``أوباما`` = ``bm``, ``Barack`` = ``باراك`` = ``brk``)."""
+    return loose_key(form.translate(_SKELETON_DROP))
+
+
+@lru_cache(maxsize=1 << 16)
+def _digits(word: str) -> str:
+    return "".join(ch for ch in word if ch.isdigit())
+
+
+def similarity_matrix(sources: Sequence[str], targets: Sequence[str]) -> numpy.ndarray:
+    """0–1 similarity of every normalised source word with every target word.
 
     ``Indel`` similarity of the whole words, of their :func:`loose_key` spellings (a
     little lower), or of the source against the target's prefix of the same length
-    (``mumbai`` ~ ``mumbai'de``) at a small cost per extra character, whichever is
+    (``mumbai`` ~ ``mumbai'de``) at ``PREFIX_COST`` per extra character, whichever is
     highest. Numbers match on their digits (``2nd`` = ``2.`` = ``2e``). Words of up to
-    three characters must be equal: a fuzzy "his" is "ist".
+    three characters must be equal: a fuzzy "his" is "ist". All pairs are scored by
+    rapidfuzz at once (``process.cdist``).
     """
-    source_digits = "".join(ch for ch in source if ch.isdigit())
-    target_digits = "".join(ch for ch in target if ch.isdigit())
-    if source_digits or target_digits:
-        return 0.9 * float(source_digits == target_digits)
-    if min(len(source), len(target)) <= 3:
-        return float(source == target)
-    whole = max(
-        Indel.normalized_similarity(source, target),
-        0.95 * Indel.normalized_similarity(loose_key(source), loose_key(target)),
+    if not sources or not targets:
+        return numpy.zeros((len(sources), len(targets)))
+    sims = numpy.maximum(
+        cdist(sources, targets, scorer=Indel.normalized_similarity),
+        0.95 * cdist([loose_key(s) for s in sources], [loose_key(t) for t in targets],
+                     scorer=Indel.normalized_similarity),
     )
-    if len(target) > len(source):
-        extra = len(target) - len(source)
-        prefix = Indel.normalized_similarity(source, target[: len(source)]) - 0.03 * extra
-        return max(whole, prefix)
-    return whole
+    t_len = numpy.array([len(t) for t in targets])
+    t_digits = [_digits(t) for t in targets]
+    t_has_digits = numpy.array([bool(d) for d in t_digits])
+    for i, source in enumerate(sources):
+        size = len(source)
+        longer = t_len > size
+        if longer.any():
+            prefix = cdist([source], [t[:size] for t in targets],
+                           scorer=Indel.normalized_similarity)[0]
+            sims[i] = numpy.where(longer, numpy.maximum(sims[i], prefix - PREFIX_COST *
+                                                        (t_len - size)), sims[i])
+        short = (t_len <= 3) if size > 3 else numpy.ones(len(targets), dtype=bool)
+        if short.any():
+            equal = numpy.array([t == source for t in targets])
+            sims[i] = numpy.where(short, equal.astype(float), sims[i])
+        s_digits = _digits(source)
+        if s_digits or t_has_digits.any():
+            numbers = t_has_digits | bool(s_digits)
+            same = numpy.array([0.9 * (d == s_digits) for d in t_digits])
+            sims[i] = numpy.where(numbers, same, sims[i])
+    return sims
 
 
-def part_similarity(source: str, target: str, *, head: bool = False) -> float:
-    """0–1 similarity of ``source`` with the start (or, for a ``head``, the end) of a
-    longer ``target``.
+def word_similarity(source: str, target: str) -> float:
+    """0–1 similarity of two normalised words (see :func:`similarity_matrix`)."""
+    return float(similarity_matrix([source], [target])[0, 0])
+
+
+def part_matrix(
+    sources: Sequence[str], targets: Sequence[str], *, head: Optional[int] = None
+) -> numpy.ndarray:
+    """0–1 similarity of each ``sources[i]`` with the start (or, for the ``head``, also
+    the end) of every longer target word.
 
     Compounds render several words as one (``management studies`` ~
     ``managementstudien``, ``infantry division`` ~ ``infanteriedivision``), derivations
@@ -170,50 +219,284 @@ def part_similarity(source: str, target: str, *, head: bool = False) -> float:
     single word matching a compound's end names another thing (``actor`` ~
     ``Drehbuchautor``).
     """
-    if len(source) < 5 or len(target) < len(source) + 3:
-        return 0.0
-    size = len(source)
-    best = 0.0
-    for part in (target[:size], target[-size:]) if head else (target[:size],):
-        best = max(
-            best,
-            Indel.normalized_similarity(source, part),
-            0.95 * Indel.normalized_similarity(loose_key(source), loose_key(part)),
-        )
-    return PART_FACTOR * best
+    out = numpy.zeros((len(sources), len(targets)))
+    t_len = numpy.array([len(t) for t in targets])
+    for i, source in enumerate(sources):
+        size = len(source)
+        fits = t_len >= size + 3
+        if size < 5 or not fits.any():
+            continue
+        cuts = [[t[:size] for t in targets]]
+        if i == head:
+            cuts.append([t[-size:] for t in targets])
+        best = numpy.zeros(len(targets))
+        for parts in cuts:
+            best = numpy.maximum(best, numpy.maximum(
+                cdist([source], parts, scorer=Indel.normalized_similarity)[0],
+                0.95 * cdist([loose_key(source)], [loose_key(p) for p in parts],
+                             scorer=Indel.normalized_similarity)[0],
+            ))
+        out[i] = numpy.where(fits, PART_FACTOR * best, 0.0)
+    return out
+
+
+def part_similarity(source: str, target: str, *, head: bool = False) -> float:
+    """0–1 similarity of ``source`` with a part of a longer ``target`` (see
+    :func:`part_matrix`)."""
+    return float(part_matrix([source], [target], head=0 if head else None)[0, 0])
+
+
+class _Tokens:
+    """A doc's tokens prepared once for searching: transliterated forms joined without
+    spaces, with each token's offsets in the joined string."""
+
+    def __init__(self, doc: Doc) -> None:
+        self.doc = doc
+        self.texts = token_texts(doc)
+        self.text = "".join(self.texts)
+        self.forms = list(map(translit, self.texts))
+        self.ends = list(accumulate(map(len, self.forms)))
+        self.starts = [end - len(form) for end, form in zip(self.ends, self.forms)]
+        self.joined = "".join(self.forms)
+        self._stops: Optional[List[bool]] = None
+        self._words: Optional[_Words] = None
+        self._skeleton: Optional[Tuple[str, List[int], List[int]]] = None
+
+    def token_at(self, pos: int) -> int:
+        """The token holding character ``pos`` of the joined string."""
+        return bisect_right(self.starts, pos) - 1
+
+    def raw(self, start: int, end: int) -> str:
+        """Original text of tokens ``[start, end)`` without whitespace."""
+        return "".join("".join(self.texts[start:end]).split())
+
+    @property
+    def stops(self) -> List[bool]:
+        """Stop-word flag per token (the language's function words)."""
+        if self._stops is None:
+            self._stops = [bool(flag) for flag in self.doc.to_array(IS_STOP).tolist()]
+        return self._stops
+
+    def words(self) -> "_Words":
+        if self._words is None:
+            self._words = _Words(self, range(len(self.texts)))
+        return self._words
+
+    def skeleton_view(self) -> Tuple[str, List[int], List[int]]:
+        """Consonant skeletons joined, with token offsets (abjad targets only)."""
+        if self._skeleton is None:
+            forms = [skeleton(form) for form in self.forms]
+            ends = list(accumulate(len(f) for f in forms))
+            self._skeleton = ("".join(forms), [e - len(f) for e, f in zip(ends, forms)], ends)
+        return self._skeleton
 
 
 class _Words:
-    """The word tokens of a doc (or a span) in fuzzy form, with function-word flags."""
+    """Word tokens (``indices``) of a doc or span in fuzzy form, with function-word flags."""
 
-    def __init__(self, tokens: Sequence) -> None:
-        self.tokens = [t for t in tokens if _is_word(t.text)]
-        self.norms = [_fuzzy_form(t.text) for t in self.tokens]
-        self.function = [t.is_stop for t in self.tokens]
+    def __init__(self, tokens: _Tokens, indices: Sequence[int]) -> None:
+        texts = tokens.texts
+        self.indices = [i for i in indices if _is_word(texts[i])]
+        self.norms = [fuzzy_form(texts[i]) for i in self.indices]
+        stops = tokens.stops
+        self.function = [stops[i] for i in self.indices]
 
 
-def _similarities(
-    ent: _Words, tgt: _Words
-) -> Tuple[List[List[float]], List[List[float]]]:
-    """Whole-word and compound-part similarities of every entity word with every word.
+def _level(source: str, target: str) -> str:
+    """Finest string level at which two raw texts (without whitespace) are equal."""
+    source, target = unicodedata.normalize("NFC", source), unicodedata.normalize("NFC", target)
+    if source == target:
+        return "exact"
+    if source.casefold() == target.casefold():
+        return "case"
+    if fold(source) == fold(target):
+        return "fold"
+    return "translit"
 
-    Two function words render each other (``of`` ~ ``von``) at ``FUNCTION_SIM`` at
-    least; function words are no compound parts.
+
+class LexicalAligner(SpanAligner):
+    """String-matching span aligner: offline, no model, CPU only.
+
+    min_fuzzy (float): lowest fuzzy window score (0–1) proposed as a candidate.
+    max_suffix (int): characters a match may stop short of a token's end (an ending:
+        ``Mumbai|de``); the candidate then covers the whole token.
+    max_candidates (int): candidates returned per source span.
+    word_floor (float): word similarity under which two words do not match at all.
+    gazetteer (bool): also look for CLDR translations of names (countries, regions,
+        languages, months).
+    tie_break (Optional[str]): ``"position"``: among equally good places that context
+        and occurrence cannot tell apart, take the one at the closest relative position
+        (marked ``+position``); ``None``: leave the tie, so the entity is reported as
+        ambiguous.
     """
-    sims, parts = [], []
-    content = [i for i, func in enumerate(ent.function) if not func]
-    head = content[-1] if len(content) > 1 else None
-    for i, (e_norm, e_func) in enumerate(zip(ent.norms, ent.function)):
-        row, part_row = [], []
-        for t_norm, t_func in zip(tgt.norms, tgt.function):
-            sim = word_similarity(e_norm, t_norm)
-            row.append(max(sim, FUNCTION_SIM) if e_func and t_func else sim)
-            part_row.append(
-                0.0 if e_func or t_func else part_similarity(e_norm, t_norm, head=i == head)
-            )
-        sims.append(row)
-        parts.append(part_row)
-    return sims, parts
+
+    name = "lexical"
+
+    def __init__(
+        self,
+        *,
+        min_fuzzy: float = 0.65,
+        max_suffix: int = 4,
+        max_candidates: int = 5,
+        word_floor: float = 0.5,
+        gazetteer: bool = True,
+        tie_break: Optional[str] = "position",
+    ) -> None:
+        if tie_break not in TIE_BREAKS:
+            raise ValueError(f"tie_break must be one of {TIE_BREAKS}, not {tie_break!r}")
+        self.tie_break = tie_break
+        self.word_floor = word_floor
+        self.min_fuzzy = min_fuzzy
+        self.max_suffix = max_suffix
+        self.max_candidates = max_candidates
+        self.gazetteer = gazetteer
+
+    def candidates_batch(self, tasks: Sequence[AlignmentTask]) -> List[List[List[Candidate]]]:
+        return [self._pair(src, tgt, spans) for src, tgt, spans in tasks]
+
+    def _pair(self, src: Doc, tgt: Doc, spans: Sequence[TokenSpan]) -> List[List[Candidate]]:
+        source, target = _Tokens(src), _Tokens(tgt)
+        names = _gazetteer(src.lang_, tgt.lang_) if self.gazetteer else {}
+        abjad = _ABJAD.search(target.text) is not None and _ABJAD.search(source.text) is None
+        out = []
+        for start, end in spans:
+            needle = "".join(source.forms[start:end])
+            found, blocked = self._string_matches(source, target, start, end, needle)
+            translations = names.get(needle, ())
+            for name in translations:
+                more, _ = self._search(target, translit(name), "gazetteer")
+                found += more
+            if abjad and not found:
+                found += self._skeleton_matches(target, skeleton(needle))
+            if not found:
+                found = self._fuzzy_matches(source, start, end, target, names)
+            found = _best_per_place(found)
+            found = _disambiguate(found, source, target, start, end, needle, self.tie_break)
+            found.sort(key=lambda c: (-c.score, c.start))
+            out.append(found[: self.max_candidates] if found else blocked[:1])
+        return out
+
+    def _search(
+        self, target: _Tokens, needle: str, level: Optional[str], source_raw: str = ""
+    ) -> Tuple[List[Candidate], List[Candidate]]:
+        """Places of ``needle`` in the target: candidates, and matches that cross a token
+        boundary (blocked). ``level=None`` grades each match against ``source_raw``."""
+        found: List[Candidate] = []
+        blocked: List[Candidate] = []
+        if not needle:
+            return found, blocked
+        joined = target.joined
+        at = joined.find(needle)
+        while at != -1:
+            end = at + len(needle)
+            first, last = target.token_at(at), target.token_at(end - 1)
+            suffix = target.ends[last] - end
+            if target.starts[first] != at or suffix > min(self.max_suffix, len(needle) // 2):
+                if len(needle) >= MIN_BLOCKED_LENGTH and (
+                        target.starts[first] == at or suffix == 0):
+                    blocked.append(Candidate(first, last + 1, 0.0, "lexical:partial",
+                                             blocked=CROSSES_TOKEN_BOUNDARY))
+            elif suffix:
+                score = LEVEL_SCORES[level or "translit"] - SUFFIX_COST * suffix
+                found.append(Candidate(first, last + 1, score, f"lexical:{level or 'translit'}"))
+            else:
+                grade = level or _level(source_raw, target.raw(first, last + 1))
+                found.append(Candidate(first, last + 1, LEVEL_SCORES[grade], f"lexical:{grade}"))
+            at = joined.find(needle, at + 1)
+        return found, blocked
+
+    def _string_matches(
+        self, source: _Tokens, target: _Tokens, start: int, end: int, needle: str
+    ) -> Tuple[List[Candidate], List[Candidate]]:
+        return self._search(target, needle, None, source.raw(start, end))
+
+    def _skeleton_matches(self, target: _Tokens, needle: str) -> List[Candidate]:
+        """Consonant-skeleton matches in an abjad target, whole tokens, after a proclitic."""
+        if len(needle) < 3:
+            return []
+        text, starts, ends = target.skeleton_view()
+        found = []
+        at = text.find(needle)
+        while at != -1:
+            end = at + len(needle)
+            first = bisect_right(starts, at) - 1
+            last = bisect_right(starts, end - 1) - 1
+            extra = (at - starts[first]) + (ends[last] - end)
+            if at - starts[first] <= MAX_PROCLITIC and ends[last] - end <= self.max_suffix:
+                found.append(Candidate(first, last + 1,
+                                       LEVEL_SCORES["skeleton"] - SUFFIX_COST * extra,
+                                       "lexical:skeleton"))
+            at = text.find(needle, at + 1)
+        return found
+
+    def _fuzzy_matches(
+        self, source: _Tokens, start: int, end: int, target: _Tokens,
+        names: Dict[str, Tuple[str, ...]],
+    ) -> List[Candidate]:
+        """Fuzzy windows for the entity, and for its variants with a translated name
+        (``Victoria of the United Kingdom`` -> ``Victoria of the Royaume-Uni``)."""
+        ent = _Words(source, range(start, end))
+        words = target.words()
+        variants = [(ent.norms, ent.function)]
+        vocab = target.doc.vocab
+        for a in range(start, end):
+            for b in range(a + 1, end + 1):
+                for name in names.get("".join(source.forms[a:b]), ()):
+                    parts = _WORD.findall(name)
+                    before = _Words(source, range(start, a))
+                    after = _Words(source, range(b, end))
+                    variants.append((
+                        before.norms + [fuzzy_form(p) for p in parts] + after.norms,
+                        before.function + [vocab[p].is_stop for p in parts] + after.function,
+                    ))
+        found: List[Candidate] = []
+        for norms, function in variants:
+            found += self._fuzzy_windows(norms, function, words)
+        return _non_overlapping(found)
+
+    def _fuzzy_windows(
+        self, norms: Sequence[str], function: Sequence[bool], words: _Words
+    ) -> List[Candidate]:
+        """Candidate windows of target words that render the entity's words."""
+        if not norms or not words.indices or all(function):
+            return []  # function words alone ("he", "his") are translated, not found
+        sims = similarity_matrix(norms, words.norms)
+        both = numpy.array(function)[:, None] & numpy.array(words.function)[None, :]
+        sims = numpy.where(both, numpy.maximum(sims, FUNCTION_SIM), sims)
+        content = [i for i, func in enumerate(function) if not func]
+        head = content[-1] if len(content) > 1 else None
+        parts = part_matrix(norms, words.norms, head=head)
+        parts[numpy.array(function)] = 0.0
+        parts[:, numpy.array(words.function)] = 0.0
+        # A word that renders the entity word as a compound part or derivation may also
+        # be its one-to-one match (``Mexico`` ~ ``mexikanischen``).
+        sims = numpy.where(parts >= PART_FLOOR, numpy.maximum(sims, parts), sims)
+        matched = (sims >= self.word_floor).any(axis=0) | (parts >= PART_FLOOR).any(axis=0)
+        win_function = numpy.array(words.function)
+        # A window starts (ends) with a function word only where it renders the entity's
+        # first (last) word (see _matching_score).
+        first_ok = ~win_function | (sims[0] >= self.word_floor)
+        last_ok = ~win_function | (sims[-1] >= self.word_floor)
+        starts = numpy.flatnonzero(matched & first_ok)
+        ends = set(numpy.flatnonzero(matched & last_ok).tolist())
+        sims_rows, parts_rows = sims.tolist(), parts.tolist()
+        max_len = len(norms) + 3
+        tokens = words.indices
+        found = []
+        for i in starts.tolist():
+            for j in range(i, min(i + max_len, len(tokens))):
+                if tokens[j] - tokens[i] + 1 > 2 * max_len:
+                    break  # words too far apart in the doc
+                if j not in ends:
+                    continue
+                score = _matching_score(
+                    [row[i : j + 1] for row in sims_rows], [row[i : j + 1] for row in parts_rows],
+                    function, words.function[i : j + 1], self.word_floor,
+                )
+                if score >= self.min_fuzzy:
+                    found.append(Candidate(tokens[i], tokens[j] + 1, FUZZY_MAX * score,
+                                           "lexical:fuzzy"))
+        return found
 
 
 def _matching_score(
@@ -278,102 +561,14 @@ def _matching_score(
     return max(0.0, (total + credit) / sum(weights) - cost)
 
 
-class LexicalAligner(SpanAligner):
-    """String-matching span aligner: offline, no model, CPU only.
-
-    min_fuzzy (float): lowest fuzzy window score (0–1) proposed as a candidate.
-    max_suffix (int): characters a ``translit`` match may stop short of a token's end
-        (inflection: ``Mumbai|'de``); the candidate then covers the whole token.
-    max_candidates (int): candidates returned per source span.
-    word_floor (float): word similarity under which two words do not match at all.
-    """
-
-    name = "lexical"
-
-    def __init__(
-        self,
-        *,
-        min_fuzzy: float = 0.65,
-        max_suffix: int = 4,
-        max_candidates: int = 5,
-        word_floor: float = 0.5,
-    ) -> None:
-        self.word_floor = word_floor
-        self.min_fuzzy = min_fuzzy
-        self.max_suffix = max_suffix
-        self.max_candidates = max_candidates
-
-    def candidates_batch(self, tasks: Sequence[AlignmentTask]) -> List[List[List[Candidate]]]:
-        return [self._pair(src, tgt, spans) for src, tgt, spans in tasks]
-
-    def _pair(self, src: Doc, tgt: Doc, spans: Sequence[TokenSpan]) -> List[List[Candidate]]:
-        views = {level: _NormalizedDoc(tgt, norm) for level, norm in NORMALIZERS.items()}
-        src_view = _NormalizedDoc(src, NORMALIZERS["fold"])
-        words = _Words(tgt)
-        out = []
-        for start, end in spans:
-            span = src[start:end]
-            found = self._string_matches(span, views)
-            if not found:
-                found = self._fuzzy_matches(span, words)
-            found = _disambiguate(found, span, src_view, len(tgt))
-            found.sort(key=lambda c: (-c.score, c.start))
-            out.append(found[: self.max_candidates])
-        return out
-
-    def _string_matches(self, span: Span, views: Dict[str, _NormalizedDoc]) -> List[Candidate]:
-        """Matches at every string level, the best level per target span."""
-        best: Dict[Tuple[int, int], Candidate] = {}
-        for level, view in views.items():
-            needle = _span_text(span, NORMALIZERS[level])
-            if not needle:
-                continue
-            at = view.text.find(needle)
-            while at != -1:
-                cand = self._to_tokens(view, at, at + len(needle), level, len(needle))
-                key = (cand.start, cand.end) if cand is not None else None
-                if cand is not None and (key not in best or best[key].score < cand.score):
-                    best[key] = cand
-                at = view.text.find(needle, at + 1)
-        return list(best.values())
-
-    def _to_tokens(
-        self, view: _NormalizedDoc, start: int, end: int, level: str, length: int
-    ) -> Optional[Candidate]:
-        first = view.char_token[start]
-        last = view.char_token[end - 1]
-        if view.token_start[first] != start:
-            return None  # starts inside a word: "he" in "the"
-        suffix = view.token_end[last] - end
-        score = LEVEL_SCORES[level]
-        if suffix:
-            if level != "translit" or suffix > min(self.max_suffix, length // 2):
-                return None
-            score -= 0.02 * suffix
-        return Candidate(first, last + 1, score, f"lexical:{level}")
-
-    def _fuzzy_matches(self, span: Span, words: _Words) -> List[Candidate]:
-        ent = _Words(span)
-        if not ent.tokens or not words.tokens or all(ent.function):
-            return []  # function words alone ("he", "his") are translated, not found
-        sims, parts = _similarities(ent, words)
-        found = []
-        max_len = len(ent.tokens) + 3
-        tokens = words.tokens
-        for i in range(len(tokens)):
-            for j in range(i + 1, min(len(tokens), i + max_len) + 1):
-                if tokens[j - 1].i - tokens[i].i + 1 > 2 * max_len:
-                    break  # words too far apart in the doc
-                score = _matching_score(
-                    [row[i:j] for row in sims], [row[i:j] for row in parts],
-                    ent.function, words.function[i:j], self.word_floor,
-                )
-                if score >= self.min_fuzzy:
-                    found.append(
-                        Candidate(tokens[i].i, tokens[j - 1].i + 1, FUZZY_MAX * score,
-                                  "lexical:fuzzy")
-                    )
-        return _non_overlapping(found)
+def _best_per_place(found: List[Candidate]) -> List[Candidate]:
+    """One candidate per target span: the best-scored."""
+    best: Dict[Tuple[int, int], Candidate] = {}
+    for cand in found:
+        key = (cand.start, cand.end)
+        if key not in best or best[key].score < cand.score:
+            best[key] = cand
+    return list(best.values())
 
 
 def _non_overlapping(found: List[Candidate]) -> List[Candidate]:
@@ -385,28 +580,40 @@ def _non_overlapping(found: List[Candidate]) -> List[Candidate]:
     return kept
 
 
-def _occurrences(view: _NormalizedDoc, needle: str) -> List[int]:
-    """First tokens of the whole-token occurrences of ``needle`` in a normalised doc."""
+def _occurrences(source: _Tokens, needle: str) -> List[int]:
+    """First tokens of the whole-token occurrences of ``needle`` in the source."""
     out = []
-    at = view.text.find(needle) if needle else -1
+    at = source.joined.find(needle) if needle else -1
     while at != -1:
-        first = view.char_token[at]
-        last = view.char_token[at + len(needle) - 1]
-        if view.token_start[first] == at and view.token_end[last] == at + len(needle):
+        first = source.token_at(at)
+        last = source.token_at(at + len(needle) - 1)
+        if source.starts[first] == at and source.ends[last] == at + len(needle):
             out.append(first)
-        at = view.text.find(needle, at + 1)
+        at = source.joined.find(needle, at + 1)
     return out
 
 
+def _context(tokens: _Tokens, start: int, end: int) -> Tuple[str, str]:
+    before = tokens.forms[start - 1] if start > 0 else ""
+    after = tokens.forms[end] if end < len(tokens.forms) else ""
+    return before, after
+
+
 def _disambiguate(
-    found: List[Candidate], span: Span, src_view: _NormalizedDoc, tgt_len: int
+    found: List[Candidate], source: _Tokens, target: _Tokens, start: int, end: int,
+    needle: str, tie_break: Optional[str] = None,
 ) -> List[Candidate]:
     """Prefer, among about equally good candidates, the one this occurrence maps to.
 
-    When the source holds the entity's string ``n`` times and ``n`` candidates tie, the
-    k-th occurrence takes the k-th candidate (``Losi Team Losi``); otherwise the
-    candidate at the closest relative position wins. The others lose a little
-    confidence, so they stay available when the preferred one is taken.
+    First by context: a candidate whose neighbouring tokens equal the source entity's
+    (``Sacramento ,`` against ``Sacramento Heatwave``). Then by occurrence: when the
+    source holds the entity's string ``n`` times and ``n`` candidates tie, the k-th
+    occurrence takes the k-th candidate (``Losi Team Losi``). Then, with
+    ``tie_break="position"``, the candidate at the closest relative position, marked
+    ``+position`` in its method (the hybrid aligner re-decides those with the encoder).
+    The others lose a little confidence, so they stay available when the preferred one
+    is taken. Otherwise the tie stays, and the projection reports the entity as
+    ambiguous.
     """
     if len(found) < 2:
         return found
@@ -414,19 +621,65 @@ def _disambiguate(
     tied = sorted((c for c in found if c.score >= best - TIE), key=lambda c: c.start)
     if len(tied) < 2:
         return found
-    occurrences = _occurrences(src_view, _span_text(span, NORMALIZERS["fold"]))
-    if len(occurrences) == len(tied) and span.start in occurrences:
-        chosen = tied[occurrences.index(span.start)]
+    src_before, src_after = _context(source, start, end)
+    agreement = []
+    for cand in tied:
+        before, after = _context(target, cand.start, cand.end)
+        agreement.append(int(bool(before) and before == src_before)
+                         + int(bool(after) and after == src_after))
+    top = max(agreement)
+    chosen: Optional[Candidate] = None
+    if agreement.count(top) == 1 and top > 0:
+        chosen = tied[agreement.index(top)]
     else:
-        src_len = len(span.doc)
-        expected = (span.start + span.end) / 2 / max(src_len, 1)
-        chosen = min(tied, key=lambda c: abs((c.start + c.end) / 2 / max(tgt_len, 1)
-                                             - expected))
+        occurrences = _occurrences(source, needle)
+        if len(occurrences) == len(tied) and start in occurrences:
+            chosen = tied[occurrences.index(start)]
+        elif tie_break == "position":
+            expected = (start + end) / 2 / max(len(source.forms), 1)
+            nearest = min(tied, key=lambda c: abs((c.start + c.end) / 2 /
+                                                  max(len(target.forms), 1) - expected))
+            chosen = replace(nearest, method=nearest.method + POSITION_MARK)
+            found = [chosen if c is nearest else c for c in found]
+            tied = [chosen if c is nearest else c for c in tied]
+    if chosen is None:
+        return found
     lowered = min(chosen.score, best) - AMBIGUITY_PENALTY
     return [
-        c if c is chosen or c not in tied else replace(c, score=min(c.score, lowered))
+        replace(chosen, score=best) if c is chosen
+        else replace(c, score=min(c.score, lowered)) if c in tied else c
         for c in found
     ]
+
+
+@lru_cache(maxsize=64)
+def _gazetteer(src_lang: str, tgt_lang: str) -> Dict[str, Tuple[str, ...]]:
+    """Source-language name (transliterated) -> its target-language names, from CLDR:
+    countries and regions, languages (``Greek`` -> ``griechisch``), month names
+    (``October`` -> ``Ekim``).
+
+    Empty when Babel has no locale for either language (``xx``).
+    """
+    if src_lang == tgt_lang:
+        return {}
+    try:
+        from babel import Locale, UnknownLocaleError
+
+        src, tgt = Locale.parse(src_lang), Locale.parse(tgt_lang)
+    except (ImportError, ValueError, UnknownLocaleError):
+        return {}
+    tables = [(src.territories, tgt.territories), (src.languages, tgt.languages)]
+    for width in ("wide", "abbreviated"):
+        tables.append((src.months["format"][width], tgt.months["format"][width]))
+    out: Dict[str, Tuple[str, ...]] = {}
+    for src_names, tgt_names in tables:
+        for code, name in src_names.items():
+            translated = tgt_names.get(code)
+            key = translit(name)
+            if translated and translit(translated) != key and len(key) > 2:
+                if translated not in out.get(key, ()):
+                    out[key] = out.get(key, ()) + (translated,)
+    return out
 
 
 def create_lexical_aligner(
@@ -439,4 +692,20 @@ def create_lexical_aligner(
     return LexicalAligner(
         min_fuzzy=min_fuzzy, max_suffix=max_suffix, max_candidates=max_candidates,
         word_floor=word_floor,
+    )
+
+
+def create_lexical_aligner_v2(
+    min_fuzzy: float = 0.65,
+    max_suffix: int = 4,
+    max_candidates: int = 5,
+    word_floor: float = 0.5,
+    gazetteer: bool = True,
+    tie_break: Optional[str] = "position",
+) -> LexicalAligner:
+    """Registered as ``spacy_xlie.lexical_aligner.v2``: adds ``gazetteer`` and
+    ``tie_break``."""
+    return LexicalAligner(
+        min_fuzzy=min_fuzzy, max_suffix=max_suffix, max_candidates=max_candidates,
+        word_floor=word_floor, gazetteer=gazetteer, tie_break=tie_break,
     )

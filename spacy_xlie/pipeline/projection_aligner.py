@@ -6,9 +6,12 @@ serialised with ``Doc.to_bytes``, set with
 :func:`spacy_xlie.alignment.projection.attach_source`): bytes pickle, so the component
 works with ``nlp.pipe(..., n_process=...)``, and fit in a ``DocBin``. Docs without a
 source pass through untouched. The alignment backend is a registered function
-(``spacy_xlie.hybrid_aligner.v1`` by default, ``spacy_xlie.lexical_aligner.v1``,
-``spacy_xlie.embedding_aligner.v1``); ``nlp.pipe`` batches it, so the encoder of the
-embedding backend runs on whole batches.
+(``spacy_xlie.hybrid_aligner.v2`` by default, ``spacy_xlie.lexical_aligner.v2``,
+``spacy_xlie.embedding_aligner.v2``; the ``.v1`` versions still load); ``nlp.pipe``
+batches it, so the encoder of the embedding backend runs on whole batches. With
+``split_target`` (default) target tokens are split at apostrophe suffixes and between
+CJK characters first (:func:`spacy_xlie.alignment.boundaries.split_target`), so a
+projected name can end where RELX-style annotation ends it (``<e1>Ankara</e1>'da``).
 
 When the target pipeline has a spacy-transformers component (``source_transformer``)
 and the embedding backend reads ``doc._.trf_data``, that component is also run on the
@@ -34,20 +37,24 @@ from ..alignment.projection import (
 
 DEFAULT_PROJECTION_CONFIG = """
 [aligner]
-@misc = "spacy_xlie.hybrid_aligner.v1"
+@misc = "spacy_xlie.hybrid_aligner.v2"
 threshold = 0.6
+agreement_bonus = 0.1
 
 [aligner.lexical]
-@misc = "spacy_xlie.lexical_aligner.v1"
+@misc = "spacy_xlie.lexical_aligner.v2"
 min_fuzzy = 0.65
 max_suffix = 4
+gazetteer = true
+tie_break = "position"
 
 [aligner.embedding]
-@misc = "spacy_xlie.embedding_aligner.v1"
+@misc = "spacy_xlie.embedding_aligner.v2"
 model = null
 layer = 8
 method = "itermax"
 max_gap = 1
+quantize = true
 """
 
 DEFAULT_ALIGNER = Config().from_str(DEFAULT_PROJECTION_CONFIG)["aligner"]
@@ -62,6 +69,7 @@ __all__ = ["ProjectionAligner", "attach_source", "make_projection_aligner"]
         "min_score": 0.5,
         "keep_source": False,
         "source_transformer": "transformer",
+        "split_target": True,
     },
     assigns=["doc.ents", "doc._.relations", "doc._.xlie_projection"],
 )
@@ -72,11 +80,12 @@ def make_projection_aligner(
     min_score: float,
     keep_source: bool,
     source_transformer: Optional[str],
+    split_target: bool,
 ) -> "ProjectionAligner":
     """Project entities and relations from ``doc._.xlie_source`` onto each doc."""
     return ProjectionAligner(
         nlp, name, aligner=aligner, min_score=min_score, keep_source=keep_source,
-        source_transformer=source_transformer,
+        source_transformer=source_transformer, split_target=split_target,
     )
 
 
@@ -87,6 +96,7 @@ class ProjectionAligner(Pipe):
     min_score: lowest candidate confidence that is projected.
     keep_source: keep ``doc._.xlie_source`` after projecting (off: smaller DocBins).
     source_transformer: name of a spacy-transformers component to run on source docs.
+    split_target: split target tokens at apostrophe suffixes and CJK characters first.
     """
 
     def __init__(
@@ -98,6 +108,7 @@ class ProjectionAligner(Pipe):
         min_score: float = 0.5,
         keep_source: bool = False,
         source_transformer: Optional[str] = "transformer",
+        split_target: bool = True,
     ) -> None:
         register_projection_extensions()
         self.name = name
@@ -106,6 +117,7 @@ class ProjectionAligner(Pipe):
         self.min_score = min_score
         self.keep_source = keep_source
         self.source_transformer = source_transformer
+        self.split_target = split_target
         self._nlp = nlp
 
     def __call__(self, doc: Doc) -> Doc:
@@ -126,7 +138,8 @@ class ProjectionAligner(Pipe):
         if not pairs:
             return
         self._encode_sources(pairs)
-        project_batch(pairs, self.aligner, min_score=self.min_score, copy=False)
+        project_batch(pairs, self.aligner, min_score=self.min_score, copy=False,
+                      split=self.split_target)
         if not self.keep_source:
             for _src, doc in pairs:
                 doc._.set(SOURCE_ATTR, None)

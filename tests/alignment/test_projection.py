@@ -50,10 +50,10 @@ def test_overlap_and_low_confidence_are_reported():
     src, tgt = pair()
     aligner = FixedAligner([[Candidate(3, 5, 0.9, "x")], [Candidate(4, 5, 0.8, "x")]])
     result = project(src, tgt, aligner)
-    assert [e.reason for e in result.entities] == [None, "overlap"]
+    assert [e.reason for e in result.entities] == [None, "role_conflict"]
     aligner = FixedAligner([[Candidate(0, 1, 0.3, "x")], []])
     result = project(src, tgt, aligner, min_score=0.5)
-    assert [e.reason for e in result.entities] == ["low_confidence", "no_candidate"]
+    assert [e.reason for e in result.entities] == ["low_confidence", "not_found"]
     assert result.doc._.xlie_projection["relations"][0]["projected"] is False
 
 
@@ -97,3 +97,37 @@ def test_blocks_bridge_small_gaps_and_keep_the_largest_first():
     blocks = blocks_from_links([(2, 0.9), (4, 0.8), (9, 0.5)], max_gap=1)
     assert [(s, e, n) for s, e, _score, n in blocks] == [(2, 5, 2), (9, 10, 1)]
     assert blocks_from_links([]) == []
+
+
+def test_equal_scores_for_one_place_are_a_role_conflict_not_a_guess():
+    src, tgt = pair()
+    aligner = FixedAligner([[Candidate(3, 5, 0.9, "x")], [Candidate(3, 5, 0.9, "x")]])
+    result = project(src, tgt, aligner)
+    assert [e.reason for e in result.entities] == ["role_conflict", "role_conflict"]
+    assert result.doc._.relations == []
+    # the higher score wins; the other falls back to its next candidate
+    aligner = FixedAligner([[Candidate(3, 5, 0.8, "x"), Candidate(0, 1, 0.7, "x")],
+                            [Candidate(3, 5, 0.9, "x")]])
+    result = project(src, tgt, aligner)
+    assert [tuple(e.target) for e in result.entities] == [(0, 1), (3, 5)]
+
+
+def test_two_equal_places_for_one_entity_are_ambiguous_unless_one_is_taken():
+    src, tgt = pair()
+    aligner = FixedAligner([[Candidate(0, 1, 0.9, "x"), Candidate(5, 6, 0.9, "x")],
+                            [Candidate(3, 5, 0.7, "x")]])
+    result = project(src, tgt, aligner)
+    assert [e.reason for e in result.entities] == ["ambiguous", None]
+    aligner = FixedAligner([[Candidate(0, 1, 0.9, "x"), Candidate(3, 4, 0.9, "x")],
+                            [Candidate(3, 5, 0.95, "x")]])
+    result = project(src, tgt, aligner)
+    assert [tuple(e.target) for e in result.entities] == [(0, 1), (3, 5)]
+
+
+def test_blocked_candidates_are_never_projected_only_reported():
+    src, tgt = pair()
+    aligner = FixedAligner([[Candidate(0, 1, 0.0, "x", blocked="crosses_token_boundary")],
+                            [Candidate(3, 5, 0.9, "x")]])
+    result = project(src, tgt, aligner)
+    assert result.entities[0].reason == "crosses_token_boundary"
+    assert [e.text for e in result.doc.ents] == ["Steve Jobs"]

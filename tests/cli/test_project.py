@@ -140,3 +140,19 @@ def test_project_relx_scores_against_target_markers(tmp_path):
     docs = read(out)
     assert [d._.xlie_id for d in docs] == ["1", "2"]
     assert docs[0]._.relations[0].label == "org:city_of_headquarters"
+
+
+def test_failure_reasons_are_reported_per_language(tmp_path, src_path):
+    tgt = tmp_path / "tgt.jsonl"
+    # the cities are missing from both translations
+    tgt.write_text(json.dumps({"id": "s1", "text": "Apple wurde gegründet ."}) + "\n"
+                   + json.dumps({"id": "s2", "text": "Siemens ist ein Unternehmen ."})
+                   + "\n", encoding="utf8")
+    out, report = tmp_path / "out.spacy", tmp_path / "report.json"
+    code, output = run(src_path, tgt, out, "--tgt-lang", "de", "--method", "lexical",
+                       "--report", report)
+    assert code == 0, output
+    assert "de: entities not projected: 2 (not_found 2)" in output
+    data = json.loads(report.read_text())
+    assert data["failures"]["de"]["entities"] == {"not_found": 2}
+    assert data["failures"]["de"]["relations"] == {"argument_not_projected: tail": 2}

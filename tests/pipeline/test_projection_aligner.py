@@ -75,4 +75,4 @@ def test_hybrid_without_encoder_warns_and_projects_lexically():
         doc = nlp(attach_source(nlp.make_doc("Apple stellte ihn in Cupertino ein ."), src))
     assert any("no encoder" in str(w.message) for w in caught)
     assert [e.text for e in doc.ents] == ["Apple"]
-    assert doc._.xlie_projection["entities"][1]["reason"] == "no_candidate"
+    assert doc._.xlie_projection["entities"][1]["reason"] == "not_found"

@@ -1,0 +1,81 @@
+"""Target tokenisation for projection: the span boundaries a projected entity may need.
+
+A projected entity must be a spaCy span, so it can only start and end at token
+boundaries. Two kinds of boundary are missing from the usual tokenisers:
+
+- **Apostrophe suffixes** (Turkish, Azerbaijani): a name and its case ending or
+  possessive are one token (``Ankara'da``, ``Microsoft'un``, ``1968'de``), while the
+  entity is the bare name (RELX marks ``<e1>Ankara</e1>'da``). A token made of a stem
+  that starts with an upper-case letter or a digit, an apostrophe (``'``, ``’``, ``ʼ``)
+  and one to six lower-case letters is split before the apostrophe. Elisions
+  (``l'université``, ``aujourd'hui``: a lower-case stem) and names with an inner
+  apostrophe (``O'Brien``: an upper-case part after it) are left alone.
+- **Scripts written without spaces** (Chinese, Japanese kana): a tokeniser without a
+  word segmenter (``spacy.blank("xx")``) keeps a whole clause as one token. Each Han,
+  Hiragana or Katakana character becomes a token (what spaCy's Chinese ``char``
+  segmenter does), so entities are matched character by character.
+
+Tokens inside existing entities or span groups are not split.
+"""
+
+import re
+from typing import List, Set
+
+from spacy.attrs import ORTH
+from spacy.tokens import Doc
+
+_APOSTROPHE_SUFFIX = re.compile(r"^(\w[^'’ʼ]*)(['’ʼ][^\W\d_]{1,6})$")
+_CJK = "\u3000-\u303f\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
+_CJK_CHAR = re.compile(f"[{_CJK}]")
+_HAS_SPLIT = re.compile(f"['’ʼ]|[{_CJK}]")
+_CJK_PIECES = re.compile(f"[{_CJK}]|[^{_CJK}]+")
+
+
+def _pieces(text: str) -> List[str]:
+    """How a token is split (a single piece: not at all)."""
+    match = _APOSTROPHE_SUFFIX.match(text)
+    if match:
+        stem, suffix = match.groups()
+        if (stem[0].isupper() or stem[0].isdigit()) and suffix[1:].islower():
+            return [stem, suffix]
+    if _CJK_CHAR.search(text):
+        return _CJK_PIECES.findall(text)
+    return [text]
+
+
+def _protected(doc: Doc) -> Set[int]:
+    tokens = {i for ent in doc.ents for i in range(ent.start, ent.end)}
+    for group in doc.spans.values():
+        tokens.update(i for span in group for i in range(span.start, span.end))
+    return tokens
+
+
+def token_texts(doc: Doc) -> List[str]:
+    """The text of every token (from the ORTH array: iterating ``Token`` objects, or
+    ``doc.text``, costs several times more on the lexical aligner's hot path)."""
+    strings = doc.vocab.strings
+    return [strings[orth] for orth in doc.to_array(ORTH).tolist()]
+
+
+def split_target(doc: Doc) -> Doc:
+    """Split ``doc``'s tokens in place at apostrophe suffixes and between CJK characters.
+
+    Returns ``doc``. Docs with neither an apostrophe nor a CJK character are untouched
+    (a fast check on the text).
+    """
+    if _HAS_SPLIT.search("".join(token_texts(doc))) is None:
+        return doc
+    protected = _protected(doc)
+    splits = []
+    for token in doc:
+        if token.i in protected:
+            continue
+        pieces = _pieces(token.text)
+        if len(pieces) > 1:
+            splits.append((token, pieces))
+    if splits:
+        with doc.retokenize() as retokenizer:
+            for token, pieces in splits:
+                heads = [(token, k) for k in range(len(pieces))]
+                retokenizer.split(token, pieces, heads=heads)
+    return doc
