@@ -32,7 +32,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
-from ..relations import add_entities, add_relation, register_extensions
+from ..relations import DATA_ATTR, Relation, add_entities, register_extensions
 from .base import CROSSES_TOKEN_BOUNDARY, Candidate, SpanAligner
 from .boundaries import split_target
 
@@ -152,12 +152,21 @@ def _plain(record: object) -> dict:
 _Unit = Tuple[Optional[str], int, int]
 
 
+def _relation_records(doc: Doc) -> List[dict]:
+    """The plain relation records of ``doc`` (reading ``doc._.relations`` would rebuild
+    every argument span from ``doc.ents``, which costs more than projecting)."""
+    return list(doc._.get(DATA_ATTR) or [])
+
+
 def _source_units(doc: Doc) -> List[Tuple[_Unit, Span]]:
     """Entities to project: ``doc.ents`` and span-group entities used by relations."""
     units: Dict[_Unit, Span] = {(None, ent.start, ent.end): ent for ent in doc.ents}
-    for rel in doc._.relations:
-        for arg in (rel.head, rel.tail):
-            units.setdefault((rel.spans_key, arg.start, arg.end), arg)
+    for rec in _relation_records(doc):
+        key = rec.get("spans_key")
+        for start, end in (rec["head"], rec["tail"]):
+            if (key, start, end) not in units:
+                units[(key, start, end)] = doc[start:end] if key is None else next(
+                    span for span in doc.spans[key] if (span.start, span.end) == (start, end))
     return list(units.items())
 
 
@@ -262,13 +271,18 @@ def _apply(
         record.method = cand.method
         by_unit[(key, start, end)] = (new, float(cand.score))
     for key, spans in new_spans.items():
-        add_entities(tgt, spans, spans_key=key)
-    for rel in src._.relations:
-        head = by_unit.get((rel.spans_key, rel.head.start, rel.head.end))
-        tail = by_unit.get((rel.spans_key, rel.tail.start, rel.tail.end))
+        if key is None:  # never overlapping (the assignment saw to it): no checks needed
+            tgt.set_ents(spans, default="unmodified")
+        else:
+            add_entities(tgt, spans, spans_key=key)
+    records = _relation_records(tgt)
+    for rec in _relation_records(src):
+        key = rec.get("spans_key")
+        head = by_unit.get((key, *rec["head"]))
+        tail = by_unit.get((key, *rec["tail"]))
         record = RelationProjection(
-            (rel.head.start, rel.head.end), (rel.tail.start, rel.tail.end), rel.label,
-            projected=head is not None and tail is not None, spans_key=rel.spans_key,
+            tuple(rec["head"]), tuple(rec["tail"]), rec["label"],
+            projected=head is not None and tail is not None, spans_key=key,
         )
         result.relations.append(record)
         if head is None or tail is None:
@@ -276,8 +290,9 @@ def _apply(
             record.reason = f"{ARGUMENT_MISSING}: {' and '.join(missing)}"
             continue
         record.score = min(head[1], tail[1])
-        add_relation(tgt, head[0], tail[0], rel.label, score=record.score,
-                     source=PROJECTED, spans_key=rel.spans_key)
+        records.append(Relation(head[0], tail[0], rec["label"], record.score, PROJECTED,
+                                key).to_dict())
+    tgt._.set(DATA_ATTR, records)
     tgt._.set(RECORD_ATTR, result.to_dict())
     return result
 
