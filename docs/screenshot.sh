@@ -16,6 +16,6 @@ if [ $# -ge 1 ]; then
     src="$work/examples.spacy"
 fi
 "$python" -m spacy_xlie show "$src" --out "$work/relations.html"
-chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=760,620 \
+chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=760,700 \
     --screenshot=docs/relations.png "file://$PWD/$work/relations.html" 2>/dev/null
 ls -l docs/relations.png
