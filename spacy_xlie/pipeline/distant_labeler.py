@@ -40,6 +40,7 @@ from bisect import bisect_right
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
+import numpy
 import srsly
 from spacy.attrs import ORTH
 from spacy.language import Language
@@ -278,11 +279,13 @@ class DistantLabeler(Pipe):
     def __call__(self, doc: Doc) -> Doc:
         kb = self._require_kb()
         index = self.index
-        if self.mode != "gazetteer":
+        ext = doc._  # one accessor for every extension read and write below
+        if self.mode != "gazetteer" and ext.get(DATA_ATTR) is not None:
             clear_relations(doc, source=SOURCE)
         pool = self._pool(doc)
+        orths = doc.to_array(ORTH)
         if self.mode != "ents":
-            found = index.find_orths(doc.to_array(ORTH).tolist(), doc.vocab.strings)
+            found = index.find_orths(orths.tolist(), doc.vocab.strings)
         else:
             found = [(s.start, s.end, index.lookup([t.text for t in s]), False) for s in pool]
         stats = {"mentions": len(found), "linked": 0, "ambiguous": 0, "unresolved": 0,
@@ -312,10 +315,10 @@ class DistantLabeler(Pipe):
         stats["linked"] = len(mentions)
         if self.mode == "gazetteer":
             self._write_entities(doc, kb, mentions, existing, [])
-            doc._.set(STATS_ATTR, stats)
+            ext.set(STATS_ATTR, stats)
             return doc
         positives, negatives = self._pairs(doc, kb, mentions)
-        negatives_kept = self._sample(doc, negatives, len(positives))
+        negatives_kept = self._sample(orths, negatives, len(positives))
         stats["positive_pairs"] = len(positives)
         stats["negative_candidates"] = len(negatives)
         stats["negatives"] = len(negatives_kept)
@@ -323,18 +326,21 @@ class DistantLabeler(Pipe):
         if positives:
             # The spans were just written as entities, so the records are valid as built
             # (add_relation would re-check each one against every entity of the doc).
-            records = list(doc._.get(DATA_ATTR) or [])
+            records = list(ext.get(DATA_ATTR) or [])
             records.extend(
                 Relation(spans[head], spans[tail], label, weight, SOURCE, self.spans_key).to_dict()
                 for head, tail, labels in positives for label, weight, _, _ in labels
             )
-            doc._.set(DATA_ATTR, records)
-        doc._.set(NEGATIVES_ATTR, [
-            {"head": [spans[h].start, spans[h].end], "tail": [spans[t].start, spans[t].end],
-             "head_id": spans[h].kb_id_, "tail_id": spans[t].kb_id_}
-            for h, t in negatives_kept
-        ] or None)
-        doc._.set(STATS_ATTR, stats)
+            ext.set(DATA_ATTR, records)
+        if negatives_kept or ext.get(NEGATIVES_ATTR) is not None:
+            # Not written when there are none to write: the default is None anyway, and
+            # a doc's user data (what n_process and DocBin serialise) stays smaller.
+            ext.set(NEGATIVES_ATTR, [
+                {"head": [spans[h].start, spans[h].end], "tail": [spans[t].start, spans[t].end],
+                 "head_id": spans[h].kb_id_, "tail_id": spans[t].kb_id_}
+                for h, t in negatives_kept
+            ] or None)
+        ext.set(STATS_ATTR, stats)
         return doc
 
     def _pool(self, doc: Doc) -> Sequence[Span]:
@@ -390,7 +396,9 @@ class DistantLabeler(Pipe):
                     break
                 if self.max_distance is not None and second[0] - first[1] > self.max_distance:
                     break
-                if set(first[2]) & set(second[2]):
+                heads, tails = first[2], second[2]
+                if heads == tails or (len(heads) > 1 or len(tails) > 1) and not set(
+                        heads).isdisjoint(tails):
                     continue  # the same entity twice: no relation with itself
                 forward, fwd_any = self._labels(kb, first[2], second[2])
                 backward, bwd_any = self._labels(kb, second[2], first[2])
@@ -403,7 +411,7 @@ class DistantLabeler(Pipe):
         return positives, negatives
 
     def _sample(
-        self, doc: Doc, negatives: List[Tuple[int, int]], n_positive: int
+        self, orths: numpy.ndarray, negatives: List[Tuple[int, int]], n_positive: int
     ) -> List[Tuple[int, int]]:
         if self.negative_ratio is None or self.negative_ratio < 0:
             return negatives
@@ -412,7 +420,7 @@ class DistantLabeler(Pipe):
             return negatives
         # Seeded by the doc's tokens (ORTH hashes are stable across processes), so the
         # sample does not depend on batch order or n_process; cheaper than doc.text.
-        rng = random.Random(self.seed * 1_000_003 + zlib.crc32(doc.to_array(ORTH).tobytes()))
+        rng = random.Random(self.seed * 1_000_003 + zlib.crc32(orths.tobytes()))
         keep = sorted(rng.sample(range(len(negatives)), limit))
         return [negatives[k] for k in keep]
 
