@@ -9,6 +9,7 @@ process is loaded again rather than served stale.
 import hashlib
 import json
 import os
+import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable, Hashable, Optional, Tuple, TypeVar, Union
@@ -18,6 +19,13 @@ T = TypeVar("T")
 #: Loaded objects kept per process (pipelines are large: keep few).
 MAX_ENTRIES = 4
 _CACHE: "OrderedDict[Hashable, Any]" = OrderedDict()
+#: Seconds this process has spent loading (what a shard's report separates from its work).
+_LOADING = {"seconds": 0.0}
+
+
+def load_seconds() -> float:
+    """Seconds spent in :func:`cached` loads so far in this process."""
+    return _LOADING["seconds"]
 
 
 def path_signature(path: Union[str, Path]) -> str:
@@ -45,7 +53,9 @@ def cached(kind: str, path: Optional[Union[str, Path]], settings: Hashable,
     if key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key]
+    start = time.perf_counter()
     value = load()
+    _LOADING["seconds"] += time.perf_counter() - start
     _CACHE[key] = value
     while len(_CACHE) > MAX_ENTRIES:
         _CACHE.popitem(last=False)

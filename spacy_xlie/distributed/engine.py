@@ -44,7 +44,7 @@ from rich.progress import (
 
 from ..errors import XlieDataError
 from ..util.io import write_json
-from .cache import path_signature
+from .cache import load_seconds, path_signature
 from .shards import Shard
 
 MANIFEST = "manifest.json"
@@ -83,6 +83,7 @@ class ShardJob(Protocol):
 def run_shard(job: ShardJob, shard: Shard, output_dir: str) -> Dict[str, Any]:
     """One shard, on whatever process runs it; returns its manifest entry."""
     start = time.perf_counter()
+    loading = load_seconds()
     path = Path(output_dir) / shard.name(job.suffix)
     try:
         result = job.run(shard, path)
@@ -98,9 +99,23 @@ def run_shard(job: ShardJob, shard: Shard, output_dir: str) -> Dict[str, Any]:
         "stats": result["stats"],
         "sha256": sha256_file(path),
         "seconds": round(time.perf_counter() - start, 4),
+        "load_seconds": round(load_seconds() - loading, 4),
         "worker": f"{socket.gethostname()}:{os.getpid()}",
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": peak_rss_mb(),
     }
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. ``VmHWM`` where Linux has it: ``ru_maxrss``
+    survives ``exec``, so a spawned worker would report its parent's peak."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def sha256_file(path: Path) -> str:
@@ -159,11 +174,12 @@ class JobSummary:
         self.errors.extend(entry["errors"][: MAX_ERRORS - len(self.errors)])
         merge_counts(self.stats, entry["stats"])
         if not reused:
-            worker = self.workers.setdefault(
-                entry["worker"], {"shards": 0, "docs": 0, "seconds": 0.0, "peak_rss_mb": 0.0})
+            worker = self.workers.setdefault(entry["worker"], {
+                "shards": 0, "docs": 0, "seconds": 0.0, "load_seconds": 0.0, "peak_rss_mb": 0.0})
             worker["shards"] += 1
             worker["docs"] += entry["docs"]
             worker["seconds"] = round(worker["seconds"] + entry["seconds"], 4)
+            worker["load_seconds"] = round(worker["load_seconds"] + entry["load_seconds"], 4)
             worker["peak_rss_mb"] = max(worker["peak_rss_mb"], entry["peak_rss_mb"])
 
     @property

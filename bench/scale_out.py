@@ -1,0 +1,410 @@
+"""Benchmark of scale-out: ``nlp.pipe(n_process=2)`` and the Dask engine, 1 vs 2 workers.
+
+    python bench/scale_out.py --data-dir ../shared/data --out bench/results --docs 100000
+
+writes ``scale_out.json`` and ``scale_out.md`` to ``--out``; work files go to
+``--work-dir`` (default ``bench/work/scale_out``). On one machine, in one run:
+
+1. ``nlp.pipe`` throughput with ``n_process=1`` and ``2`` (docs come back to the main
+   process, serialised) for the distant labeler, the lexical projection aligner
+   component and the CPU relation-extractor pipeline;
+2. the three corpus jobs on a Dask ``LocalCluster`` (single-threaded worker processes,
+   started and warmed up before the clock starts) with 1 and with 2 workers, each over
+   ``--docs`` records cut into shards of ``--shard-size``:
+
+   * ``label``: KBP37 train sentences (plain text) with a KB made from KBP37 train's
+     gold relations (one entity per distinct mention text), so mentions are found and
+     pairs labelled as in a real distant-supervision run;
+   * ``project``: RELX EN->DE (the only parallel data here), lexical method;
+   * ``predict``: KBP37 train docs with gold entities through ``configs/cpu.cfg``,
+     initialised but untrained (the speed does not depend on the weights);
+
+   with docs/s per worker, peak RSS per worker, the engine's overhead per shard, the
+   scheduler's round trip for an empty task, and a check that 1 and 2 workers wrote
+   byte-identical shards; then an estimate of the wall time for 10M records on 32
+   workers from those figures.
+
+The load average at start and end and whether a training job ran are recorded: speed
+ratios mean little while other jobs use the cores.
+"""
+
+import argparse
+import datetime
+import json
+import logging
+import os
+import platform
+import subprocess
+import sys
+import time
+from itertools import cycle, islice
+from pathlib import Path
+from typing import Any, Callable, Dict
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parent.parent
+JOBS = ("label", "project", "predict")
+TARGET_DOCS = 10_000_000
+TARGET_WORKERS = 32
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def machine_state() -> Dict[str, Any]:
+    training = subprocess.run(["pgrep", "-f", "spacy train"], capture_output=True, text=True)
+    return {"load_avg_1m": round(os.getloadavg()[0], 2),
+            "training_job_running": bool(training.stdout.strip())}
+
+
+# -- inputs ---------------------------------------------------------------------------------
+def kbp37_docs(data_dir: Path) -> list:
+    from spacy_xlie.corpora.marked import read_marked
+
+    return list(read_marked(data_dir / "kbp37" / "train.txt", "en", pretokenized=True,
+                            skip_invalid=True))
+
+
+def build_kb(docs: list, path: Path) -> Dict[str, int]:
+    """Entities = distinct mention texts, triples = KBP37 train's gold relations."""
+    from spacy_xlie.kb.relation_kb import RelationKB
+
+    kb = RelationKB()
+    seen = set()
+    for doc in docs:
+        for rel in doc._.relations:
+            ids = []
+            for span in (rel.head, rel.tail):
+                entity_id = "E:" + span.text.lower()
+                if entity_id not in seen:
+                    kb.add_entity(entity_id, aliases={"en": [span.text]})
+                    seen.add(entity_id)
+                ids.append(entity_id)
+            if ids[0] != ids[1]:
+                kb.add_triple(ids[0], rel.label, ids[1])
+    kb.to_disk(path)
+    return {"entities": len(kb), "aliases": kb.n_aliases, "triples": kb.n_triples}
+
+
+def build_model(docs: list, path: Path) -> None:
+    """configs/cpu.cfg initialised on KBP37 labels, untrained."""
+    from spacy.training import Example
+    from spacy.util import fix_random_seed, load_config, load_model_from_config
+
+    fix_random_seed(0)
+    nlp = load_model_from_config(load_config(REPO / "configs" / "cpu.cfg"), auto_fill=True)
+    examples = [Example(nlp.make_doc(d.text), d) for d in docs[:500]]
+    nlp.initialize(lambda: examples)
+    nlp.to_disk(path)
+
+
+def relx_pairs(data_dir: Path) -> list:
+    from spacy_xlie.alignment.evaluation import load_parallel
+
+    relx = data_dir / "relx"
+    return load_parallel(relx / "RELX_en.txt", relx / "RELX_de.txt", "en", "de")
+
+
+def prepare(data_dir: Path, work: Path, n_docs: int) -> Dict[str, Any]:
+    from spacy_xlie.util.io import write_docbin, write_jsonl, write_text
+
+    work.mkdir(parents=True, exist_ok=True)
+    docs = kbp37_docs(data_dir)
+    info = {"kbp37_train_docs": len(docs), "kb": build_kb(docs, work / "kb")}
+    build_model(docs, work / "model")
+    write_text("".join(d.text + "\n" for d in islice(cycle(docs), n_docs)), work / "label.txt")
+    gold = []
+    for i, doc in enumerate(islice(cycle(docs), n_docs)):
+        copy = doc.copy()
+        copy._.xlie_id = f"kbp37-{i}"
+        gold.append(copy)
+    write_docbin(gold, work / "predict.spacy")
+    pairs = relx_pairs(data_dir)
+    sources, targets = [], []
+    for i, pair in enumerate(islice(cycle(pairs), n_docs)):
+        src = pair.src.copy()
+        src._.xlie_id = f"relx-{i}"
+        sources.append(src)
+        targets.append({"id": f"relx-{i}", "text": pair.tgt.text})
+    write_docbin(sources, work / "project_src.spacy")
+    write_jsonl(targets, work / "project_tgt.jsonl")
+    info["relx_pairs"] = len(pairs)
+    return info
+
+
+# -- 1. nlp.pipe(n_process) ------------------------------------------------------------------
+def pipe_rate(nlp, items: list, n_process: int, batch_size: int) -> float:
+    start = time.perf_counter()
+    count = sum(1 for _ in nlp.pipe(items, n_process=n_process, batch_size=batch_size))
+    return count / (time.perf_counter() - start)
+
+
+def n_process_rates(work: Path, data_dir: Path, n_docs: int) -> Dict[str, Dict[str, float]]:
+    import spacy
+    from spacy.tokens import DocBin
+
+    from spacy_xlie.alignment.evaluation import strip_annotations
+    from spacy_xlie.alignment.projection import attach_source
+    from spacy_xlie.kb.relation_kb import RelationKB
+
+    out: Dict[str, Dict[str, float]] = {}
+
+    def measure(name: str, nlp, make_items: Callable[[], list], batch_size: int) -> None:
+        list(nlp.pipe(make_items()[:200]))  # warm-up: indexes, caches
+        rates = {str(n): round(pipe_rate(nlp, make_items(), n, batch_size), 1) for n in (1, 2)}
+        rates["speedup"] = round(rates["2"] / rates["1"], 2)
+        out[name] = {"docs": len(make_items()), **rates}
+        log(f"n_process {name}: {out[name]}")
+
+    texts = (work / "label.txt").read_text(encoding="utf8").splitlines()[:n_docs]
+    labeler = spacy.blank("en")
+    labeler.add_pipe("xlie_distant_labeler").set_kb(RelationKB.from_disk(work / "kb"))
+    measure("distant_labeler", labeler, lambda: texts, 1000)
+
+    pairs = relx_pairs(data_dir)
+    projector = spacy.blank("de")
+    projector.add_pipe("xlie_projection_aligner",
+                       config={"aligner": {"@misc": "spacy_xlie.lexical_aligner.v2"}})
+    n_pairs = max(n_docs // 10, 500)
+    measure("lexical_projection", projector, lambda: [
+        attach_source(strip_annotations(p.tgt), p.src)
+        for p in islice(cycle(pairs), n_pairs)], 64)
+
+    model = spacy.load(work / "model")
+    n_gold = max(n_docs // 5, 500)
+    docbin = DocBin().from_disk(work / "predict.spacy")
+    gold = list(islice(docbin.get_docs(model.vocab), n_gold))
+    measure("relation_extractor_cpu", model, lambda: [d.copy() for d in gold], 64)
+    return out
+
+
+# -- 2. the Dask engine ----------------------------------------------------------------------
+def jobs(work: Path, shard_size: int) -> Dict[str, Callable[[], tuple]]:
+    """Job name -> a function giving (job, shards), planned as the commands plan them."""
+    from spacy_xlie.cli.label import LabelJob
+    from spacy_xlie.distributed import plan_shards
+    from spacy_xlie.distributed.predict_job import PredictJob
+    from spacy_xlie.distributed.project_job import ProjectJob, plan_projection
+
+    def label():
+        job = LabelJob(str(work / "kb"), str(work / "label.txt"), "en", {})
+        return job, plan_shards(work / "label.txt", shard_size)
+
+    def project():
+        src, tgt = work / "project_src.spacy", work / "project_tgt.jsonl"
+        shards, pairing, _ = plan_projection(src, tgt, shard_size, False)
+        return ProjectJob(str(src), str(tgt), "de", "en", "lexical", pairing), shards
+
+    def predict():
+        job = PredictJob(str(work / "model"), str(work / "predict.spacy"), entities="given")
+        return job, plan_shards(work / "predict.spacy", shard_size)
+
+    return {"label": label, "project": project, "predict": predict}
+
+
+def start_cluster(n_workers: int):
+    from distributed import Client, LocalCluster
+
+    start = time.perf_counter()
+    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                           host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                           silence_logs=logging.CRITICAL)
+    client = Client(cluster)
+    client.run(lambda: __import__("spacy_xlie.cli") and None)  # what a job unpickles
+    return cluster, client, time.perf_counter() - start
+
+
+def empty_task_ms(client, n: int = 2000) -> float:
+    """The scheduler's round trip per task: submit n no-op tasks, gather them."""
+    start = time.perf_counter()
+    client.gather(client.map(int, range(n), pure=False))
+    return 1000 * (time.perf_counter() - start) / n
+
+
+def run_scaling(work: Path, shard_size: int) -> Dict[str, Any]:
+    from spacy_xlie.distributed import run_job
+
+    results: Dict[str, Any] = {"runs": {}, "cluster_start_s": {}}
+    planned = {name: make() for name, make in jobs(work, shard_size).items()}
+    for n_workers in (1, 2):
+        cluster, client, started = start_cluster(n_workers)
+        results["cluster_start_s"][str(n_workers)] = round(started, 2)
+        if n_workers == 2:
+            results["empty_task_ms"] = round(empty_task_ms(client), 3)
+        try:
+            for name, (job, shards) in planned.items():
+                out = work / "out" / f"{name}-{n_workers}"
+                for old in out.glob("*"):
+                    old.unlink()
+                log(f"{name}: {n_workers} worker(s), {len(shards)} shards")
+                start = time.perf_counter()
+                summary = run_job(job, shards, out, scheduler=cluster.scheduler_address,
+                                  show_progress=False)
+                wall = time.perf_counter() - start
+                busy = sum(w["seconds"] for w in summary.workers.values())
+                results["runs"].setdefault(name, {})[str(n_workers)] = {
+                    "docs": summary.docs, "shards": summary.shards, "wall_s": round(wall, 2),
+                    "docs_per_second": round(summary.docs / wall, 1),
+                    "per_worker": {
+                        w: {"docs": s["docs"], "busy_s": s["seconds"],
+                            "load_s": s["load_seconds"],
+                            "docs_per_busy_second": round(
+                                s["docs"] / (s["seconds"] - s["load_seconds"]), 1),
+                            "peak_rss_mb": s["peak_rss_mb"]}
+                        for w, s in summary.workers.items()},
+                    # Wall-clock time not spent inside a shard: scheduling, waiting for the
+                    # last shard, writing the manifest (loading happens inside shards).
+                    "overhead_per_shard_s": round((wall * n_workers - busy) / summary.shards, 3),
+                    "sha256": {k: e["sha256"] for k, e in sorted(summary.entries.items())},
+                    "complete": summary.complete,
+                }
+                log(f"{name}: {n_workers} worker(s): {summary.docs / wall:.0f} docs/s")
+        finally:
+            client.close()
+            cluster.close()
+    return results
+
+
+def estimate(runs: Dict[str, Any], cluster_start: float, shard_size: int) -> Dict[str, Any]:
+    """Wall time for TARGET_DOCS on TARGET_WORKERS workers, from the 2-worker run: the
+    slower worker's rate (time in shards less loading, contention included), its one-time
+    load of the pipeline or KB, the engine's overhead per shard, and the cluster start-up."""
+    out = {}
+    for name, by_workers in runs.items():
+        two = by_workers["2"]
+        rate = min(w["docs_per_busy_second"] for w in two["per_worker"].values())
+        load = max(w["load_s"] for w in two["per_worker"].values())
+        shards = -(-TARGET_DOCS // shard_size)
+        compute = TARGET_DOCS / (rate * TARGET_WORKERS)
+        overhead = shards * max(two["overhead_per_shard_s"], 0.0) / TARGET_WORKERS
+        total = cluster_start + load + compute + overhead
+        out[name] = {"per_worker_docs_per_second": rate, "shards": shards,
+                     "startup_s": round(cluster_start, 1), "load_s": round(load, 1),
+                     "compute_s": round(compute, 1), "overhead_s": round(overhead, 1),
+                     "total_minutes": round(total / 60, 1)}
+    return out
+
+
+def markdown(report: Dict[str, Any]) -> str:
+    m = report["machine"]
+    training = (report["state_start"]["training_job_running"]
+                or report["state_end"]["training_job_running"])
+    lines = [
+        "# Scale-out benchmark", "",
+        f"Command: `{report['command']}`  ",
+        f"Date: {report['date']}; machine: {m['platform']}, {m['cpu_count']} CPUs, "
+        f"Python {m['python']}; dask {report['versions'].get('distributed', '?')}  ",
+        f"Load average (1 min) at start {report['state_start']['load_avg_1m']}, at end "
+        f"{report['state_end']['load_avg_1m']}; a training job was running: "
+        f"{training}.",
+        "",
+        "## 1. `nlp.pipe(n_process=2)` (docs/s; every doc returns to the main process as bytes)",
+        "", "| pipeline | docs | n_process=1 | n_process=2 | speedup |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, r in report["n_process"].items():
+        lines.append(f"| {name} | {r['docs']} | {r['1']} | {r['2']} | {r['speedup']} |")
+    lines += [
+        "", "On 2 cores the main process, which deserialises every doc, competes with the two "
+        "workers for the cores: `n_process` helps only where a doc costs much more to process "
+        "than to send back. The Dask engine below sends no doc back: each worker reads its "
+        "shard by path and writes its own DocBin.", "",
+        f"## 2. Dask engine, 1 vs 2 workers ({report['docs']:,} records per job, shards of "
+        f"{report['shard_size']:,})", "",
+        "| job | workers | wall (s) | docs/s | speedup | docs/s per worker | load per worker "
+        "(s) | peak RSS per worker (MB) | overhead per shard (s) | identical shards |",
+        "|---|---:|---:|---:|---:|---|---|---|---:|---|",
+    ]
+    for name, by_workers in report["scaling"]["runs"].items():
+        for n, r in by_workers.items():
+            per = ", ".join(str(w["docs_per_busy_second"]) for w in r["per_worker"].values())
+            load = ", ".join(str(w["load_s"]) for w in r["per_worker"].values())
+            rss = ", ".join(str(w["peak_rss_mb"]) for w in r["per_worker"].values())
+            speed = report["speedup_2_workers"][name] if n == "2" else ""
+            same = report["identical_output"][name] if n == "2" else ""
+            lines.append(f"| {name} | {n} | {r['wall_s']} | {r['docs_per_second']} | {speed} | "
+                         f"{per} | {load} | {rss} | {r['overhead_per_shard_s']} | {same} |")
+    s = report["scaling"]
+    lines += [
+        "", f"Cluster start-up (workers spawned, `spacy_xlie` imported; not in the wall times "
+        f"above): {s['cluster_start_s']['1']} s for 1 worker, {s['cluster_start_s']['2']} s "
+        f"for 2. Scheduler round trip per empty task (2 workers): {s['empty_task_ms']} ms. "
+        "Docs/s per worker: docs over the time the worker spent inside shards, less loading "
+        "(the pipeline or KB, once per worker: the load column). Overhead per shard = "
+        "(wall × workers − time inside shards) / shards: scheduling, waiting on the last "
+        "shard, manifest writes.",
+        "", f"## 3. Estimate: {TARGET_DOCS:,} records on {TARGET_WORKERS} workers (on paper)",
+        "", "Per job: start-up (this machine's 2-worker figure) + one load per worker (the "
+        "slower worker's, in parallel on all workers) + compute = records / (per-worker "
+        "docs/s × workers), with the slower worker of the 2-worker run (its rate includes "
+        "sharing this machine's 2 cores) + overhead = shards × overhead per shard / workers. "
+        "It assumes storage that the workers read and write at this rate, and no shard much "
+        "slower than the others.", "",
+        "| job | per-worker docs/s | shards | start-up (s) | load (s) | compute (s) | "
+        "overhead (s) | total (min) |", "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, e in report["estimate_10m_32_workers"].items():
+        lines.append(f"| {name} | {e['per_worker_docs_per_second']} | {e['shards']} | "
+                     f"{e['startup_s']} | {e['load_s']} | {e['compute_s']} | "
+                     f"{e['overhead_s']} | {e['total_minutes']} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--out", type=Path, default=Path("bench/results"))
+    parser.add_argument("--work-dir", type=Path, default=Path("bench/work/scale_out"))
+    parser.add_argument("--docs", type=int, default=100_000, help="records per job")
+    parser.add_argument("--n-process-docs", type=int, default=30_000,
+                        help="labeler sentences for the n_process runs (projection: 1/10, "
+                             "relation extractor: 1/5)")
+    parser.add_argument("--shard-size", type=int, default=10_000)
+    args = parser.parse_args()
+    from spacy_xlie.distributed.engine import versions
+    from spacy_xlie.util.io import write_json, write_text
+
+    state_start = machine_state()
+    log(f"machine: {state_start}")
+    work = args.work_dir.resolve()
+    info = prepare(args.data_dir, work, args.docs)
+    log(f"inputs ready: {info}")
+    n_process = n_process_rates(work, args.data_dir, args.n_process_docs)
+    scaling = run_scaling(work, args.shard_size)
+    runs = scaling["runs"]
+    report = {
+        "command": "python bench/scale_out.py " + " ".join(sys.argv[1:]),
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
+                    "python": platform.python_version()},
+        "versions": versions(),
+        "docs": args.docs, "shard_size": args.shard_size, "inputs": info,
+        "state_start": state_start,
+        "n_process": n_process,
+        "speedup_n_process_2": {k: v["speedup"] for k, v in n_process.items()},
+        "docs_per_second": {job: {n: r["docs_per_second"] for n, r in by.items()}
+                            for job, by in runs.items()},
+        "speedup_2_workers": {job: round(by["2"]["docs_per_second"]
+                                         / by["1"]["docs_per_second"], 2)
+                              for job, by in runs.items()},
+        "identical_output": {job: by["1"]["sha256"] == by["2"]["sha256"]
+                             for job, by in runs.items()},
+        "scaling": scaling,
+        "estimate_10m_32_workers": estimate(runs, scaling["cluster_start_s"]["2"],
+                                            args.shard_size),
+        "state_end": machine_state(),
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_json(report, args.out / "scale_out.json")
+    write_text(markdown(report), args.out / "scale_out.md")
+    print(json.dumps({k: report[k] for k in ("speedup_n_process_2", "docs_per_second",
+                                              "speedup_2_workers", "identical_output",
+                                              "state_start", "state_end")}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
