@@ -177,21 +177,22 @@ class AliasIndex:
         return self._match(entries)
 
     def _match(self, entries: List[Tuple[Tuple[str, ...], bool]]) -> List[Match]:
-        starts, keys = self._starts, self._keys
-        owner: Sequence[int]
-        if all(len(tok_pieces) == 1 for tok_pieces, _ in entries):
-            # The common case, one piece per token: no piece-to-token map to build.
-            pieces = [tok_pieces[0] for tok_pieces, _ in entries]
-            owner = range(len(pieces))
-        else:
-            pieces, owner = [], []
-            for ti, (tok_pieces, _) in enumerate(entries):
+        pieces: List[str] = []
+        owner: List[int] = []
+        for ti, (tok_pieces, _) in enumerate(entries):
+            if len(tok_pieces) == 1:
+                pieces.append(tok_pieces[0])
+                owner.append(ti)
+            else:
                 pieces.extend(tok_pieces)
                 owner.extend([ti] * len(tok_pieces))
         found: List[Tuple[int, int, int, Candidates, bool]] = []
         n = len(pieces)
-        for i in [i for i, piece in enumerate(pieces) if piece in starts]:
-            longest = starts[pieces[i]]
+        starts, keys = self._starts, self._keys
+        for i in range(n):
+            longest = starts.get(pieces[i])
+            if not longest:
+                continue
             for length in range(min(longest, n - i), 0, -1):
                 key = pieces[i] if length == 1 else _SEP.join(pieces[i:i + length])
                 cands = keys.get(key)
