@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import platform
+import re
 import resource
 import shlex
 import socket
@@ -48,6 +49,7 @@ from .cache import load_seconds, path_signature
 from .shards import Shard
 
 MANIFEST = "manifest.json"
+SHARD_NAME = re.compile(r"shard-\d+\.(spacy|jsonl)")
 #: Seconds between two manifest writes while shards finish (always written at the end).
 MANIFEST_INTERVAL = 1.0
 MAX_ERRORS = 20
@@ -279,7 +281,8 @@ def run_job(
     manifest = Manifest(output_dir, job, shards, command)
     finished, stale = manifest.load_finished()
     for name in stale:
-        (output_dir / name).unlink(missing_ok=True)
+        if SHARD_NAME.fullmatch(name):  # never a path the manifest could point elsewhere
+            (output_dir / name).unlink(missing_ok=True)
     summary = JobSummary(output=str(output_dir), shards=len(shards))
     for shard in shards:
         name = shard.name(job.suffix)
@@ -287,6 +290,7 @@ def run_job(
             summary.add(name, finished[name], reused=True)
     todo = [s for s in shards if s.name(job.suffix) not in finished]
     start = time.perf_counter()
+    docs_before = summary.docs
     with _progress(show_progress) as progress:
         task = progress.add_task(job.name, total=len(shards), completed=summary.reused,
                                  docs=summary.docs, rate=0.0)
@@ -297,7 +301,6 @@ def run_job(
             rate = (summary.docs - docs_before) / max(time.perf_counter() - start, 1e-9)
             progress.update(task, advance=1, docs=summary.docs, rate=rate)
 
-        docs_before = summary.docs
         try:
             if scheduler is None and workers <= 1:
                 for shard in todo:
