@@ -230,6 +230,8 @@ def predict_command(
     if workers > 1 or scheduler:
         from ..distributed.predict_job import predict_distributed
 
+        if gpu_id >= 0:
+            fail("--gpu-id: runs in this process only, not with --workers/--scheduler")
         predict_distributed(model, input_path, output_path, entities=entities, lang=lang,
                             batch_size=batch_size, skip_invalid=skip_invalid, workers=workers,
                             scheduler=scheduler, shard_size=shard_size,

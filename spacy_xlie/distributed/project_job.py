@@ -251,7 +251,8 @@ def project_distributed(
     if output_dir.suffix.lower() == ".spacy":
         fail(f"{output_dir}: with --workers/--scheduler OUTPUT is a directory of shards")
     try:
-        spacy.blank(tgt_lang), spacy.blank(src_lang)
+        for lang in (tgt_lang, src_lang):
+            spacy.blank(lang)
     except ImportError as err:
         fail(f"language: {err}")
     try:
