@@ -113,6 +113,7 @@ def fold(text: str) -> str:
                    not ch.isspace())
 
 
+@lru_cache(maxsize=1 << 17)
 def _is_word(text: str) -> bool:
     return any(ch.isalnum() for ch in text)
 
@@ -160,90 +161,98 @@ def _digits(word: str) -> str:
     return "".join(ch for ch in word if ch.isdigit())
 
 
-def similarity_matrix(sources: Sequence[str], targets: Sequence[str]) -> numpy.ndarray:
-    """0–1 similarity of every normalised source word with every target word.
+class WordTable:
+    """Target words prepared once per doc for fuzzy scoring: lengths, loose spellings,
+    digits, and their prefixes and suffixes of each length (shared by all entities)."""
 
-    ``Indel`` similarity of the whole words, of their :func:`loose_key` spellings (a
-    little lower), or of the source against the target's prefix of the same length
-    (``mumbai`` ~ ``mumbai'de``) at ``PREFIX_COST`` per extra character, whichever is
-    highest. Numbers match on their digits (``2nd`` = ``2.`` = ``2e``). Words of up to
-    three characters must be equal: a fuzzy "his" is "ist". All pairs are scored by
-    rapidfuzz at once (``process.cdist``).
+    def __init__(self, norms: Sequence[str]) -> None:
+        self.norms = list(norms)
+        self.loose = [loose_key(t) for t in self.norms]
+        self.lengths = numpy.array([len(t) for t in self.norms], dtype=numpy.int64)
+        self.digits = [_digits(t) for t in self.norms]
+        self.has_digits = numpy.array([bool(d) for d in self.digits], dtype=bool)
+        self._cuts: Dict[Tuple[int, bool], Tuple[List[str], List[str]]] = {}
+
+    def cut(self, size: int, end: bool = False) -> Tuple[List[str], List[str]]:
+        """Each word's first (last) ``size`` characters, and their loose spellings."""
+        key = (size, end)
+        if key not in self._cuts:
+            parts = [t[-size:] if end else t[:size] for t in self.norms]
+            self._cuts[key] = (parts, [loose_key(p) for p in parts])
+        return self._cuts[key]
+
+
+def _indel_row(source: str, targets: Sequence[str]) -> numpy.ndarray:
+    return cdist([source], targets, scorer=Indel.normalized_similarity)[0]
+
+
+def word_scores(
+    sources: Sequence[str], table: WordTable, *, head: Optional[int] = None
+) -> Tuple[numpy.ndarray, numpy.ndarray]:
+    """Whole-word similarities and compound-part similarities of every normalised source
+    word with every target word, 0–1 (rapidfuzz ``process.cdist``, one call per row).
+
+    **Whole words**: ``Indel`` similarity of the words, of their :func:`loose_key`
+    spellings (a little lower), or of the source against the target's prefix of the same
+    length (``mumbai`` ~ ``mumbai'de``) at ``PREFIX_COST`` per extra character, whichever
+    is highest. Numbers match on their digits (``2nd`` = ``2.`` = ``2e``). Words of up to
+    three characters must be equal: a fuzzy "his" is "ist".
+
+    **Parts**: compounds render several words as one (``management studies`` ~
+    ``managementstudien``, ``infantry division`` ~ ``infanteriedivision``), derivations
+    keep the stem (``Mexico`` ~ ``mexikanischen``): a source word of five characters or
+    more may match the start of a word at least three characters longer, at a discount
+    (``PART_FACTOR``). Only the ``head`` (the last content word of a multi-word entity)
+    may match the end: a single word matching a compound's end names another thing
+    (``actor`` ~ ``Drehbuchautor``).
     """
-    if not sources or not targets:
-        return numpy.zeros((len(sources), len(targets)))
+    rows, cols = len(sources), len(table.norms)
+    if not rows or not cols:
+        return numpy.zeros((rows, cols)), numpy.zeros((rows, cols))
     sims = numpy.maximum(
-        cdist(sources, targets, scorer=Indel.normalized_similarity),
-        0.95 * cdist([loose_key(s) for s in sources], [loose_key(t) for t in targets],
+        cdist(sources, table.norms, scorer=Indel.normalized_similarity),
+        0.95 * cdist([loose_key(w) for w in sources], table.loose,
                      scorer=Indel.normalized_similarity),
     )
-    t_len = numpy.array([len(t) for t in targets])
-    t_digits = [_digits(t) for t in targets]
-    t_has_digits = numpy.array([bool(d) for d in t_digits])
+    parts = numpy.zeros((rows, cols))
+    lengths = table.lengths
     for i, source in enumerate(sources):
         size = len(source)
-        longer = t_len > size
+        longer = lengths > size
         if longer.any():
-            prefix = cdist([source], [t[:size] for t in targets],
-                           scorer=Indel.normalized_similarity)[0]
-            sims[i] = numpy.where(longer, numpy.maximum(sims[i], prefix - PREFIX_COST *
-                                                        (t_len - size)), sims[i])
-        short = (t_len <= 3) if size > 3 else numpy.ones(len(targets), dtype=bool)
+            cut, loose_cut = table.cut(size)
+            prefix = _indel_row(source, cut)
+            sims[i] = numpy.where(longer, numpy.maximum(
+                sims[i], prefix - PREFIX_COST * (lengths - size)), sims[i])
+            fits = lengths >= size + 3
+            if size >= 5 and fits.any():
+                best = numpy.maximum(prefix, 0.95 * _indel_row(loose_key(source), loose_cut))
+                if i == head:
+                    cut, loose_cut = table.cut(size, end=True)
+                    best = numpy.maximum(best, numpy.maximum(
+                        _indel_row(source, cut), 0.95 * _indel_row(loose_key(source), loose_cut)))
+                parts[i] = numpy.where(fits, PART_FACTOR * best, 0.0)
+        short = (lengths <= 3) if size > 3 else numpy.ones(cols, dtype=bool)
         if short.any():
-            equal = numpy.array([t == source for t in targets])
-            sims[i] = numpy.where(short, equal.astype(float), sims[i])
+            equal = numpy.array([t == source for t in table.norms], dtype=float)
+            sims[i] = numpy.where(short, equal, sims[i])
         s_digits = _digits(source)
-        if s_digits or t_has_digits.any():
-            numbers = t_has_digits | bool(s_digits)
-            same = numpy.array([0.9 * (d == s_digits) for d in t_digits])
+        if s_digits or table.has_digits.any():
+            numbers = table.has_digits | bool(s_digits)
+            same = numpy.array([0.9 * (d == s_digits) for d in table.digits])
             sims[i] = numpy.where(numbers, same, sims[i])
-    return sims
+    return sims, parts
 
 
 def word_similarity(source: str, target: str) -> float:
-    """0–1 similarity of two normalised words (see :func:`similarity_matrix`)."""
-    return float(similarity_matrix([source], [target])[0, 0])
-
-
-def part_matrix(
-    sources: Sequence[str], targets: Sequence[str], *, head: Optional[int] = None
-) -> numpy.ndarray:
-    """0–1 similarity of each ``sources[i]`` with the start (or, for the ``head``, also
-    the end) of every longer target word.
-
-    Compounds render several words as one (``management studies`` ~
-    ``managementstudien``, ``infantry division`` ~ ``infanteriedivision``), derivations
-    keep the stem (``Mexico`` ~ ``mexikanischen``): an entity word of five characters or
-    more may match the start of a word at least three characters longer, at a discount.
-    Only the head (the last content word of a multi-word entity) may match the end: a
-    single word matching a compound's end names another thing (``actor`` ~
-    ``Drehbuchautor``).
-    """
-    out = numpy.zeros((len(sources), len(targets)))
-    t_len = numpy.array([len(t) for t in targets])
-    for i, source in enumerate(sources):
-        size = len(source)
-        fits = t_len >= size + 3
-        if size < 5 or not fits.any():
-            continue
-        cuts = [[t[:size] for t in targets]]
-        if i == head:
-            cuts.append([t[-size:] for t in targets])
-        best = numpy.zeros(len(targets))
-        for parts in cuts:
-            best = numpy.maximum(best, numpy.maximum(
-                cdist([source], parts, scorer=Indel.normalized_similarity)[0],
-                0.95 * cdist([loose_key(source)], [loose_key(p) for p in parts],
-                             scorer=Indel.normalized_similarity)[0],
-            ))
-        out[i] = numpy.where(fits, PART_FACTOR * best, 0.0)
-    return out
+    """0–1 similarity of two normalised words (see :func:`word_scores`)."""
+    return float(word_scores([source], WordTable([target]))[0][0, 0])
 
 
 def part_similarity(source: str, target: str, *, head: bool = False) -> float:
     """0–1 similarity of ``source`` with a part of a longer ``target`` (see
-    :func:`part_matrix`)."""
-    return float(part_matrix([source], [target], head=0 if head else None)[0, 0])
+    :func:`word_scores`)."""
+    return float(word_scores([source], WordTable([target]), head=0 if head else None)[1][0, 0])
 
 
 class _Tokens:
@@ -256,7 +265,7 @@ class _Tokens:
         self.text = "".join(self.texts)
         self.forms = list(map(translit, self.texts))
         self.ends = list(accumulate(map(len, self.forms)))
-        self.starts = [end - len(form) for end, form in zip(self.ends, self.forms)]
+        self.starts = [0, *self.ends[:-1]]
         self.joined = "".join(self.forms)
         self._stops: Optional[List[bool]] = None
         self._words: Optional[_Words] = None
@@ -300,6 +309,13 @@ class _Words:
         self.norms = [fuzzy_form(texts[i]) for i in self.indices]
         stops = tokens.stops
         self.function = [stops[i] for i in self.indices]
+        self._table: Optional[WordTable] = None
+
+    @property
+    def table(self) -> WordTable:
+        if self._table is None:
+            self._table = WordTable(self.norms)
+        return self._table
 
 
 def _level(source: str, target: str) -> str:
@@ -460,12 +476,11 @@ class LexicalAligner(SpanAligner):
         """Candidate windows of target words that render the entity's words."""
         if not norms or not words.indices or all(function):
             return []  # function words alone ("he", "his") are translated, not found
-        sims = similarity_matrix(norms, words.norms)
-        both = numpy.array(function)[:, None] & numpy.array(words.function)[None, :]
-        sims = numpy.where(both, numpy.maximum(sims, FUNCTION_SIM), sims)
         content = [i for i, func in enumerate(function) if not func]
         head = content[-1] if len(content) > 1 else None
-        parts = part_matrix(norms, words.norms, head=head)
+        sims, parts = word_scores(norms, words.table, head=head)
+        both = numpy.array(function)[:, None] & numpy.array(words.function)[None, :]
+        sims = numpy.where(both, numpy.maximum(sims, FUNCTION_SIM), sims)
         parts[numpy.array(function)] = 0.0
         parts[:, numpy.array(words.function)] = 0.0
         # A word that renders the entity word as a compound part or derivation may also
@@ -482,12 +497,18 @@ class LexicalAligner(SpanAligner):
         sims_rows, parts_rows = sims.tolist(), parts.tolist()
         max_len = len(norms) + 3
         tokens = words.indices
+        weights = [FUNCTION_WEIGHT if f else 1.0 for f in function]
+        total_weight = sum(weights)
         found = []
         for i in starts.tolist():
+            row_best = [0.0] * len(norms)
             for j in range(i, min(i + max_len, len(tokens))):
                 if tokens[j] - tokens[i] + 1 > 2 * max_len:
                     break  # words too far apart in the doc
-                if j not in ends:
+                for r, row in enumerate(sims_rows):
+                    row_best[r] = max(row_best[r], row[j])
+                if j not in ends or _upper_bound(row_best, weights, function, self.word_floor,
+                                                 total_weight) < self.min_fuzzy:
                     continue
                 score = _matching_score(
                     [row[i : j + 1] for row in sims_rows], [row[i : j + 1] for row in parts_rows],
@@ -497,6 +518,21 @@ class LexicalAligner(SpanAligner):
                     found.append(Candidate(tokens[i], tokens[j] + 1, FUZZY_MAX * score,
                                            "lexical:fuzzy"))
         return found
+
+
+def _upper_bound(
+    row_best: Sequence[float], weights: Sequence[float], function: Sequence[bool],
+    floor: float, total_weight: float,
+) -> float:
+    """A bound on :func:`_matching_score` for a window: every entity word matched at its
+    best similarity in the window, or credited as if an inner word stood for it."""
+    total = 0.0
+    for best, weight, func in zip(row_best, weights, function):
+        if best >= floor:
+            total += weight * best
+        elif not func:
+            total += INNER_CREDIT
+    return total / total_weight
 
 
 def _matching_score(

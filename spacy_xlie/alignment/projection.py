@@ -26,7 +26,7 @@ source doc serialised with ``Doc.to_bytes`` (bytes pickle and fit in a ``DocBin`
 ``Doc`` object would not). Use :func:`attach_source` and :func:`get_source`.
 """
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from spacy.tokens import Doc, Span
@@ -142,11 +142,8 @@ class ProjectionResult:
 
 def _plain(record: object) -> dict:
     """A flat record as a dict, tuples as lists (``dataclasses.asdict`` deep-copies: slow)."""
-    out = {}
-    for item in fields(record):  # type: ignore[arg-type]
-        value = getattr(record, item.name)
-        out[item.name] = list(value) if isinstance(value, tuple) else value
-    return out
+    return {key: list(value) if isinstance(value, tuple) else value
+            for key, value in vars(record).items()}
 
 
 _Unit = Tuple[Optional[str], int, int]
