@@ -169,28 +169,39 @@ class WordTable:
         self.norms = list(norms)
         self.loose = [loose_key(t) for t in self.norms]
         self.lengths = numpy.array([len(t) for t in self.norms], dtype=numpy.int64)
+        self.short = self.lengths <= 3
         self.digits = [_digits(t) for t in self.norms]
         self.has_digits = numpy.array([bool(d) for d in self.digits], dtype=bool)
-        self._cuts: Dict[Tuple[int, bool], Tuple[List[str], List[str]]] = {}
+        self._cuts: Dict[Tuple[int, bool], _Cut] = {}
 
-    def cut(self, size: int, end: bool = False) -> Tuple[List[str], List[str]]:
-        """Each word's first (last) ``size`` characters, and their loose spellings."""
+    def cut(self, size: int, end: bool = False) -> "_Cut":
+        """Each word's first (last) ``size`` characters, with what scoring them needs."""
         key = (size, end)
         if key not in self._cuts:
-            parts = [t[-size:] if end else t[:size] for t in self.norms]
-            self._cuts[key] = (parts, [loose_key(p) for p in parts])
+            self._cuts[key] = _Cut(self, size, end)
         return self._cuts[key]
 
 
-def _indel_row(source: str, targets: Sequence[str]) -> numpy.ndarray:
-    return cdist([source], targets, scorer=Indel.normalized_similarity)[0]
+class _Cut:
+    """The words of a :class:`WordTable` cut to one length: the pieces and their loose
+    spellings (one list, for one ``cdist`` call), which words are longer (prefix
+    matches), which fit a compound part, and the cost of the extra characters."""
+
+    def __init__(self, table: WordTable, size: int, end: bool) -> None:
+        parts = [t[-size:] if end else t[:size] for t in table.norms]
+        self.choices = parts + [loose_key(p) for p in parts]
+        self.longer = table.lengths > size
+        self.any_longer = bool(self.longer.any())
+        self.fits = table.lengths >= size + 3
+        self.any_fits = bool(self.fits.any())
+        self.cost = PREFIX_COST * (table.lengths - size)
 
 
 def word_scores(
     sources: Sequence[str], table: WordTable, *, head: Optional[int] = None
 ) -> Tuple[numpy.ndarray, numpy.ndarray]:
     """Whole-word similarities and compound-part similarities of every normalised source
-    word with every target word, 0–1 (rapidfuzz ``process.cdist``, one call per row).
+    word with every target word, 0–1 (rapidfuzz ``process.cdist``).
 
     **Whole words**: ``Indel`` similarity of the words, of their :func:`loose_key`
     spellings (a little lower), or of the source against the target's prefix of the same
@@ -209,33 +220,31 @@ def word_scores(
     rows, cols = len(sources), len(table.norms)
     if not rows or not cols:
         return numpy.zeros((rows, cols)), numpy.zeros((rows, cols))
-    sims = numpy.maximum(
-        cdist(sources, table.norms, scorer=Indel.normalized_similarity),
-        0.95 * cdist([loose_key(w) for w in sources], table.loose,
-                     scorer=Indel.normalized_similarity),
-    )
+    whole = cdist(sources, table.norms, scorer=Indel.normalized_similarity)
+    sims = numpy.maximum(whole, 0.95 * cdist([loose_key(w) for w in sources], table.loose,
+                                             scorer=Indel.normalized_similarity))
     parts = numpy.zeros((rows, cols))
-    lengths = table.lengths
     for i, source in enumerate(sources):
         size = len(source)
-        longer = lengths > size
-        if longer.any():
-            cut, loose_cut = table.cut(size)
-            prefix = _indel_row(source, cut)
-            sims[i] = numpy.where(longer, numpy.maximum(
-                sims[i], prefix - PREFIX_COST * (lengths - size)), sims[i])
-            fits = lengths >= size + 3
-            if size >= 5 and fits.any():
-                best = numpy.maximum(prefix, 0.95 * _indel_row(loose_key(source), loose_cut))
+        cut = table.cut(size)
+        if size <= 3:
+            sims[i] = whole[i] == 1.0
+        elif cut.any_longer:
+            both = cdist([source, loose_key(source)], cut.choices,
+                         scorer=Indel.normalized_similarity)
+            prefix, loose_prefix = both[0, :cols], 0.95 * both[1, cols:]
+            sims[i] = numpy.where(cut.longer, numpy.maximum(sims[i], prefix - cut.cost),
+                                  sims[i])
+            if size >= 5 and cut.any_fits:
+                best = numpy.maximum(prefix, loose_prefix)
                 if i == head:
-                    cut, loose_cut = table.cut(size, end=True)
-                    best = numpy.maximum(best, numpy.maximum(
-                        _indel_row(source, cut), 0.95 * _indel_row(loose_key(source), loose_cut)))
-                parts[i] = numpy.where(fits, PART_FACTOR * best, 0.0)
-        short = (lengths <= 3) if size > 3 else numpy.ones(cols, dtype=bool)
-        if short.any():
-            equal = numpy.array([t == source for t in table.norms], dtype=float)
-            sims[i] = numpy.where(short, equal, sims[i])
+                    ends = cdist([source, loose_key(source)], table.cut(size, True).choices,
+                                 scorer=Indel.normalized_similarity)
+                    best = numpy.maximum(best, numpy.maximum(ends[0, :cols],
+                                                             0.95 * ends[1, cols:]))
+                parts[i] = numpy.where(cut.fits, PART_FACTOR * best, 0.0)
+        if size > 3 and table.short.any():
+            sims[i] = numpy.where(table.short, whole[i] == 1.0, sims[i])
         s_digits = _digits(source)
         if s_digits or table.has_digits.any():
             numbers = table.has_digits | bool(s_digits)

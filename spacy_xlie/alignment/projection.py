@@ -180,8 +180,10 @@ class _Assignment:
         self.keys = [key for (key, _s, _e), _span in units]
         self.usable = [sorted((c for c in cands if c.blocked is None and c.score >= min_score),
                               key=lambda c: (-c.score, c.start)) for cands in candidates]
+        # (reading doc.ents builds every span: skipped when there is no entity at all)
         self.existing: Dict[Optional[str], List[Tuple[int, int]]] = {
-            None: [(e.start, e.end) for e in tgt.ents]}
+            None: [(e.start, e.end) for e in tgt.ents] if tgt.has_annotation("ENT_TYPE")
+            else []}
         for key in tgt.spans:
             self.existing[key] = [(s.start, s.end) for s in tgt.spans[key]]
         self.projected: Dict[Optional[str], List[Tuple[int, int]]] = {}
