@@ -2,8 +2,8 @@
 
 Backends (``lexical``, ``embedding``, ``hybrid``) are registered in spaCy's ``misc``
 registry as ``spacy_xlie.<name>_aligner.v2`` (``.v1``: the earlier settings);
-:func:`build_aligner` makes one by name for the CLI and the benchmark. torch and transformers load only when an embedding
-model is first used.
+:func:`build_aligner` makes one by name for the CLI and the benchmark. torch and
+transformers load only when an embedding model is first used.
 """
 
 from typing import Optional

@@ -19,9 +19,10 @@ Tokens inside existing entities or span groups are not split.
 """
 
 import re
-from typing import List, Set
+from typing import Dict, List, Set
 
 from spacy.attrs import ORTH
+from spacy.strings import StringStore
 from spacy.tokens import Doc
 
 _APOSTROPHE_SUFFIX = re.compile(r"^(\w[^'’ʼ]*)(['’ʼ][^\W\d_]{1,6})$")
@@ -50,6 +51,20 @@ def _protected(doc: Doc) -> Set[int]:
     return tokens
 
 
+#: Per string hash (the same in every vocab): whether the token may need a split.
+_MAY_SPLIT: Dict[int, bool] = {}
+
+
+def _may_split(orth: int, strings: StringStore) -> bool:
+    """Cached per token string: the fast check of :func:`split_target`."""
+    flag = _MAY_SPLIT.get(orth)
+    if flag is None:
+        if len(_MAY_SPLIT) > 1 << 18:
+            _MAY_SPLIT.clear()
+        flag = _MAY_SPLIT[orth] = _HAS_SPLIT.search(strings[orth]) is not None
+    return flag
+
+
 def token_texts(doc: Doc) -> List[str]:
     """The text of every token (from the ORTH array: iterating ``Token`` objects, or
     ``doc.text``, costs several times more on the lexical aligner's hot path)."""
@@ -61,9 +76,10 @@ def split_target(doc: Doc) -> Doc:
     """Split ``doc``'s tokens in place at apostrophe suffixes and between CJK characters.
 
     Returns ``doc``. Docs with neither an apostrophe nor a CJK character are untouched
-    (a fast check on the text).
+    (a fast check, cached per token string).
     """
-    if _HAS_SPLIT.search("".join(token_texts(doc))) is None:
+    strings = doc.vocab.strings
+    if not any(_may_split(orth, strings) for orth in doc.to_array(ORTH).tolist()):
         return doc
     protected = _protected(doc)
     splits = []

@@ -318,6 +318,7 @@ class _Words:
         self.norms = [fuzzy_form(texts[i]) for i in self.indices]
         stops = tokens.stops
         self.function = [stops[i] for i in self.indices]
+        self.function_array = numpy.array(self.function, dtype=bool)
         self._table: Optional[WordTable] = None
 
     @property
@@ -488,34 +489,41 @@ class LexicalAligner(SpanAligner):
         content = [i for i, func in enumerate(function) if not func]
         head = content[-1] if len(content) > 1 else None
         sims, parts = word_scores(norms, words.table, head=head)
-        both = numpy.array(function)[:, None] & numpy.array(words.function)[None, :]
-        sims = numpy.where(both, numpy.maximum(sims, FUNCTION_SIM), sims)
-        parts[numpy.array(function)] = 0.0
-        parts[:, numpy.array(words.function)] = 0.0
+        win_function = words.function_array
+        ent_function = numpy.array(function, dtype=bool)
+        if ent_function.any():
+            both = ent_function[:, None] & win_function[None, :]
+            sims = numpy.where(both, numpy.maximum(sims, FUNCTION_SIM), sims)
+            parts[ent_function] = 0.0
+        parts[:, win_function] = 0.0
         # A word that renders the entity word as a compound part or derivation may also
         # be its one-to-one match (``Mexico`` ~ ``mexikanischen``).
         sims = numpy.where(parts >= PART_FLOOR, numpy.maximum(sims, parts), sims)
+        if len(norms) == 1:  # one word: each matching word on its own is the best window
+            scores = sims[0]
+            return [Candidate(words.indices[j], words.indices[j] + 1,
+                              FUZZY_MAX * float(scores[j]), "lexical:fuzzy")
+                    for j in numpy.flatnonzero(scores >= max(self.word_floor, self.min_fuzzy))]
         matched = (sims >= self.word_floor).any(axis=0) | (parts >= PART_FLOOR).any(axis=0)
-        win_function = numpy.array(words.function)
         # A window starts (ends) with a function word only where it renders the entity's
         # first (last) word (see _matching_score).
         first_ok = ~win_function | (sims[0] >= self.word_floor)
         last_ok = ~win_function | (sims[-1] >= self.word_floor)
         starts = numpy.flatnonzero(matched & first_ok)
         ends = set(numpy.flatnonzero(matched & last_ok).tolist())
-        sims_rows, parts_rows = sims.tolist(), parts.tolist()
+        sims_rows, parts_rows, columns = sims.tolist(), parts.tolist(), sims.T.tolist()
         max_len = len(norms) + 3
         tokens = words.indices
         weights = [FUNCTION_WEIGHT if f else 1.0 for f in function]
         total_weight = sum(weights)
         found = []
         for i in starts.tolist():
-            row_best = [0.0] * len(norms)
+            row_best = columns[i]
             for j in range(i, min(i + max_len, len(tokens))):
                 if tokens[j] - tokens[i] + 1 > 2 * max_len:
                     break  # words too far apart in the doc
-                for r, row in enumerate(sims_rows):
-                    row_best[r] = max(row_best[r], row[j])
+                if j > i:
+                    row_best = list(map(max, row_best, columns[j]))
                 if j not in ends or _upper_bound(row_best, weights, function, self.word_floor,
                                                  total_weight) < self.min_fuzzy:
                     continue
