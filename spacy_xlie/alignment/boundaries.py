@@ -19,10 +19,9 @@ Tokens inside existing entities or span groups are not split.
 """
 
 import re
-from typing import Dict, List, Set
+from typing import List, Set
 
 from spacy.attrs import ORTH
-from spacy.strings import StringStore
 from spacy.tokens import Doc
 
 _APOSTROPHE_SUFFIX = re.compile(r"^(\w[^'’ʼ]*)(['’ʼ][^\W\d_]{1,6})$")
@@ -51,18 +50,23 @@ def _protected(doc: Doc) -> Set[int]:
     return tokens
 
 
-#: Per string hash (the same in every vocab): whether the token may need a split.
-_MAY_SPLIT: Dict[int, bool] = {}
+#: String hashes (the same in every vocab) of tokens seen, by whether they may need a split.
+_SPLIT: Set[int] = set()
+_NO_SPLIT: Set[int] = set()
 
 
-def _may_split(orth: int, strings: StringStore) -> bool:
-    """Cached per token string: the fast check of :func:`split_target`."""
-    flag = _MAY_SPLIT.get(orth)
-    if flag is None:
-        if len(_MAY_SPLIT) > 1 << 18:
-            _MAY_SPLIT.clear()
-        flag = _MAY_SPLIT[orth] = _HAS_SPLIT.search(strings[orth]) is not None
-    return flag
+def _may_split(doc: Doc) -> bool:
+    """The fast check of :func:`split_target`: set operations on the token hashes, each
+    string looked at once per process."""
+    orths = set(doc.to_array(ORTH).tolist())
+    unseen = orths - _NO_SPLIT - _SPLIT
+    if unseen:
+        if len(_NO_SPLIT) > 1 << 18:
+            _NO_SPLIT.clear()
+        strings = doc.vocab.strings
+        for orth in unseen:
+            (_SPLIT if _HAS_SPLIT.search(strings[orth]) else _NO_SPLIT).add(orth)
+    return not orths.isdisjoint(_SPLIT)
 
 
 def token_texts(doc: Doc) -> List[str]:
@@ -76,10 +80,9 @@ def split_target(doc: Doc) -> Doc:
     """Split ``doc``'s tokens in place at apostrophe suffixes and between CJK characters.
 
     Returns ``doc``. Docs with neither an apostrophe nor a CJK character are untouched
-    (a fast check, cached per token string).
+    (a fast check on the token hashes).
     """
-    strings = doc.vocab.strings
-    if not any(_may_split(orth, strings) for orth in doc.to_array(ORTH).tolist()):
+    if not _may_split(doc):
         return doc
     protected = _protected(doc)
     splits = []

@@ -131,21 +131,19 @@ def fuzzy_form(text: str) -> str:
 
 
 #: Spelling variants that differ between languages' renderings of the same name
-#: (``California``/``Kalifornien``, ``Morocco``/``Marokko``), applied for fuzzy matching.
-_LOOSE = [("ph", "f"), ("th", "t"), ("ck", "k"), ("c", "k"), ("z", "s"), ("y", "i"),
-          ("j", "i"), ("w", "v"), ("qu", "kv")]
+#: (``California``/``Kalifornien``, ``Morocco``/``Marokko``), applied for fuzzy matching:
+#: letter pairs first, then single letters.
+_LOOSE_PAIRS = {"ph": "f", "th": "t", "ck": "k", "qu": "kv"}
+_LOOSE_PAIR_RE = re.compile("|".join(_LOOSE_PAIRS))
+_LOOSE_LETTERS = str.maketrans({"c": "k", "z": "s", "y": "i", "j": "i", "w": "v"})
+_DOUBLES = re.compile(r"(.)\1+")
 
 
 @lru_cache(maxsize=1 << 17)
 def loose_key(word: str) -> str:
     """A folded word with cross-language spelling variants merged and doubles collapsed."""
-    for old, new in _LOOSE:
-        word = word.replace(old, new)
-    out = []
-    for ch in word:
-        if not out or out[-1] != ch:
-            out.append(ch)
-    return "".join(out)
+    word = _LOOSE_PAIR_RE.sub(lambda m: _LOOSE_PAIRS[m.group()], word)
+    return _DOUBLES.sub(r"\1", word.translate(_LOOSE_LETTERS))
 
 
 @lru_cache(maxsize=1 << 16)
@@ -183,18 +181,30 @@ class WordTable:
 
 
 class _Cut:
-    """The words of a :class:`WordTable` cut to one length: the pieces and their loose
-    spellings (one list, for one ``cdist`` call), which words are longer (prefix
-    matches), which fit a compound part, and the cost of the extra characters."""
+    """The words of a :class:`WordTable` cut to one length, and their loose spellings
+    cut to the length of the source word's loose spelling (cutting the whole word's
+    spelling, cached per word, costs far less than spelling every cut piece), with which
+    words are longer (prefix matches), which fit a compound part, and the cost of the
+    extra characters."""
 
     def __init__(self, table: WordTable, size: int, end: bool) -> None:
-        parts = [t[-size:] if end else t[:size] for t in table.norms]
-        self.choices = parts + [loose_key(p) for p in parts]
+        self.table, self.end = table, end
+        self.parts = [t[-size:] if end else t[:size] for t in table.norms]
         self.longer = table.lengths > size
         self.any_longer = bool(self.longer.any())
         self.fits = table.lengths >= size + 3
         self.any_fits = bool(self.fits.any())
         self.cost = PREFIX_COST * (table.lengths - size)
+        self._loose: Dict[int, List[str]] = {}
+
+    def loose(self, size: int) -> List[str]:
+        if size not in self._loose:
+            self._loose[size] = [t[-size:] if self.end else t[:size] for t in self.table.loose]
+        return self._loose[size]
+
+
+def _indel_row(source: str, targets: Sequence[str]) -> numpy.ndarray:
+    return cdist([source], targets, scorer=Indel.normalized_similarity)[0]
 
 
 def word_scores(
@@ -213,7 +223,8 @@ def word_scores(
     ``managementstudien``, ``infantry division`` ~ ``infanteriedivision``), derivations
     keep the stem (``Mexico`` ~ ``mexikanischen``): a source word of five characters or
     more may match the start of a word at least three characters longer, at a discount
-    (``PART_FACTOR``). Only the ``head`` (the last content word of a multi-word entity)
+    (``PART_FACTOR``; loose spellings are compared over the source's loose length).
+    Only the ``head`` (the last content word of a multi-word entity)
     may match the end: a single word matching a compound's end names another thing
     (``actor`` ~ ``Drehbuchautor``).
     """
@@ -230,18 +241,17 @@ def word_scores(
         if size <= 3:
             sims[i] = whole[i] == 1.0
         elif cut.any_longer:
-            both = cdist([source, loose_key(source)], cut.choices,
-                         scorer=Indel.normalized_similarity)
-            prefix, loose_prefix = both[0, :cols], 0.95 * both[1, cols:]
+            prefix = _indel_row(source, cut.parts)
             sims[i] = numpy.where(cut.longer, numpy.maximum(sims[i], prefix - cut.cost),
                                   sims[i])
             if size >= 5 and cut.any_fits:
-                best = numpy.maximum(prefix, loose_prefix)
+                loose = loose_key(source)
+                best = numpy.maximum(prefix, 0.95 * _indel_row(loose, cut.loose(len(loose))))
                 if i == head:
-                    ends = cdist([source, loose_key(source)], table.cut(size, True).choices,
-                                 scorer=Indel.normalized_similarity)
-                    best = numpy.maximum(best, numpy.maximum(ends[0, :cols],
-                                                             0.95 * ends[1, cols:]))
+                    tail = table.cut(size, end=True)
+                    best = numpy.maximum(best, numpy.maximum(
+                        _indel_row(source, tail.parts),
+                        0.95 * _indel_row(loose, tail.loose(len(loose)))))
                 parts[i] = numpy.where(cut.fits, PART_FACTOR * best, 0.0)
         if size > 3 and table.short.any():
             sims[i] = numpy.where(table.short, whole[i] == 1.0, sims[i])
