@@ -513,7 +513,7 @@ def main() -> None:
     work = args.work_dir
     report["conversion"] = convert(args.data_dir, work)
     accuracy_md = ""
-    model = args.model.resolve() if args.model else work / "model-best"
+    model = args.model or work / "model-best"
     if not args.skip_accuracy:
         if args.model:
             report["model"] = model_info(model)
