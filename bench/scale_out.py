@@ -5,6 +5,7 @@
 writes ``scale_out.json`` and ``scale_out.md`` to ``--out``; work files go to
 ``--work-dir`` (default ``bench/work/scale_out``). On one machine, in one run:
 
+0. the machine's own ceiling: pure-Python arithmetic and allocation, 2 processes vs 1;
 1. ``nlp.pipe`` throughput with ``n_process=1`` and ``2`` (docs come back to the main
    process, serialised) for the distant labeler, the lexical projection aligner
    component and the CPU relation-extractor pipeline;
@@ -58,6 +59,46 @@ def machine_state() -> Dict[str, Any]:
     training = subprocess.run(["pgrep", "-f", "spacy train"], capture_output=True, text=True)
     return {"load_avg_1m": round(os.getloadavg()[0], 2),
             "training_job_running": bool(training.stdout.strip())}
+
+
+# -- the machine's own ceiling -----------------------------------------------------------------
+def arithmetic(n: int = 6_000_000) -> int:
+    """Pure-Python arithmetic: stays in the core's registers and caches."""
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+
+def allocation(n: int = 400_000) -> int:
+    """Pure-Python dicts, strings and lists: what pipelines do, and memory-bound."""
+    table = {}
+    for i in range(n):
+        table[str(i)] = (i, [i])
+    return len(table)
+
+
+def machine_scaling() -> Dict[str, float]:
+    """2 processes vs 1 on the same fixed work (2 × one run's time / two runs' time): what
+    any job can gain from a second worker on this machine."""
+    from multiprocessing import get_context
+
+    out = {}
+    with get_context("spawn").Pool(2) as pool:
+        pool.map(abs, [1, 2])  # both processes started
+        for func in (arithmetic, allocation):
+            best = 0.0
+            for _ in range(3):
+                start = time.perf_counter()
+                pool.apply(func)
+                one = time.perf_counter() - start
+                start = time.perf_counter()
+                for result in [pool.apply_async(func) for _ in range(2)]:
+                    result.get()
+                best = max(best, 2 * one / (time.perf_counter() - start))
+            out[func.__name__] = round(best, 2)
+    log(f"machine scaling with 2 processes: {out}")
+    return out
 
 
 # -- inputs ---------------------------------------------------------------------------------
@@ -299,7 +340,12 @@ def markdown(report: Dict[str, Any]) -> str:
         f"Python {m['python']}; dask {report['versions'].get('distributed', '?')}  ",
         f"Load average (1 min) at start {report['state_start']['load_avg_1m']}, at end "
         f"{report['state_end']['load_avg_1m']}; a training job was running: "
-        f"{training}.",
+        f"{training}.", "",
+        "This machine's own ceiling for a second process (2 × the time of one run / the time "
+        "of two runs side by side, pure Python, no I/O): "
+        f"{report['machine_scaling_2_processes']['arithmetic']} for arithmetic, "
+        f"{report['machine_scaling_2_processes']['allocation']} for dict/list/str "
+        "allocation, the stuff of tokenising, labelling and serialising docs.",
         "",
         "## 1. `nlp.pipe(n_process=2)` (docs/s; every doc returns to the main process as bytes)",
         "", "| pipeline | docs | n_process=1 | n_process=2 | speedup |",
@@ -373,6 +419,7 @@ def main() -> None:
     work = args.work_dir.resolve()
     info = prepare(args.data_dir, work, args.docs)
     log(f"inputs ready: {info}")
+    ceiling = machine_scaling()
     n_process = n_process_rates(work, args.data_dir, args.n_process_docs)
     scaling = run_scaling(work, args.shard_size)
     runs = scaling["runs"]
@@ -384,6 +431,7 @@ def main() -> None:
         "versions": versions(),
         "docs": args.docs, "shard_size": args.shard_size, "inputs": info,
         "state_start": state_start,
+        "machine_scaling_2_processes": ceiling,
         "n_process": n_process,
         "speedup_n_process_2": {k: v["speedup"] for k, v in n_process.items()},
         "docs_per_second": {job: {n: r["docs_per_second"] for n, r in by.items()}
