@@ -2,6 +2,7 @@
 
 from . import (  # noqa: F401  (commands register)
     convert,
+    encoder,
     evaluate,
     gazetteer,
     kb,
