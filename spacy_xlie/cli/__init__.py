@@ -10,7 +10,6 @@ from . import (  # noqa: F401  (commands register)
     predict,
     project,
     show,
-    workflow,
 )
 from ._app import app
 

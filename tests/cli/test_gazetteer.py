@@ -1,13 +1,13 @@
-"""``spacy-xlie kb attach`` and the check-package test of a pipeline on raw text."""
+"""``spacy-xlie kb attach``, and the workflow's check-package test (scripts/check_package.py)
+of the pipeline it writes on raw text."""
 
 import sys
 
-import pytest
 import spacy
 from typer.testing import CliRunner
 
 from spacy_xlie.cli import app
-from spacy_xlie.cli.workflow import check_pipeline, check_results
+from tests.scripts import load_script
 
 GERMAN = "Angela Merkel arbeitet für die CDU in Berlin ."
 FRENCH = "Le siège de Airbus se trouve à Toulouse ."
@@ -24,7 +24,8 @@ def test_attach_then_raw_text_gets_relations(rel_model, tmp_path):
     assert (out / "xlie_entities" / "kb" / "kb.msgpack").is_file()
     nlp = spacy.load(out)
     assert nlp.pipe_names == ["tok2vec", "xlie_entities", "xlie_relation_extractor"]
-    # What check-package runs in its fresh venv, here with this interpreter.
+    # What scripts/check_package.py runs in its fresh venv, here with this interpreter.
+    check_pipeline = load_script("check_package").check_pipeline
     results = check_pipeline(sys.executable, str(out), [GERMAN, FRENCH])
     assert [[e[0] for e in r["entities"]] for r in results] == [
         ["Angela Merkel", "CDU", "Berlin"], ["Airbus", "Toulouse"]]
@@ -35,14 +36,3 @@ def test_attach_then_raw_text_gets_relations(rel_model, tmp_path):
                                       str(tmp_path / "twice")])
     assert result.exit_code == 1 and "already has a pipe 'xlie_entities'" in result.output
 
-
-def test_check_results_need_an_entity_source_and_two_entities():
-    header = '{"pipeline": ["tok2vec", "xlie_relation_extractor"], "entity_pipes": []}\n'
-    with pytest.raises(ValueError, match="no component that sets doc.ents.*kb attach"):
-        check_results("xx_xlie_cpu", header)
-    header = '{"pipeline": ["xlie_entities"], "entity_pipes": ["xlie_entities"]}\n'
-    found = '{"text": "A B", "entities": [["A", "ENT", ""], ["B", "ENT", ""]], "relations": []}\n'
-    alone = '{"text": "Nichts hier", "entities": [["A", "ENT", ""]], "relations": []}\n'
-    assert len(check_results("p", "some warning\n" + header + found)) == 1
-    with pytest.raises(ValueError, match=r"fewer than two entities .* in: Nichts hier$"):
-        check_results("p", header + found + alone)

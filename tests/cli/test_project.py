@@ -108,40 +108,6 @@ def test_unknown_target_id_fails(tmp_path, src_path):
     assert code == 1 and "not in" in output
 
 
-def test_project_relx_scores_against_target_markers(tmp_path):
-    src = tmp_path / "RELX_en.txt"
-    tgt = tmp_path / "RELX_de.txt"
-    src.write_text(
-        '1\t"<e1> Apple </e1> was founded in <e2> Cupertino </e2> ."\n'
-        "org:city_of_headquarters(e1,e2)\n\n"
-        '2\t"<e1> Siemens </e1> is based in <e2> Munich </e2> ."\n'
-        "org:city_of_headquarters(e1,e2)\n",
-        encoding="utf8",
-    )
-    tgt.write_text(
-        '1\t"<e1> Apple </e1> wurde in <e2> Cupertino </e2> gegründet."\n'
-        "org:city_of_headquarters(e1,e2)\n\n"
-        '2\t"<e1> Siemens </e1> hat seinen Sitz in <e2> München </e2>."\n'
-        "org:city_of_headquarters(e1,e2)\n",
-        encoding="utf8",
-    )
-    out, report = tmp_path / "de.spacy", tmp_path / "report.json"
-    result = CliRunner().invoke(
-        app,
-        ["project-relx", str(src), str(tgt), str(out), "--tgt-lang", "de",
-         "--method", "lexical", "--report", str(report)],
-    )
-    assert result.exit_code == 0, result.output
-    scores = json.loads(report.read_text())
-    # "Munich" -> "München" needs the fuzzy step; the other three are exact matches.
-    assert scores["pairs"] == 2
-    assert scores["exact_span_accuracy"] == 1.0
-    assert scores["relation_preserved"] == 1.0
-    docs = read(out)
-    assert [d._.xlie_id for d in docs] == ["1", "2"]
-    assert docs[0]._.relations[0].label == "org:city_of_headquarters"
-
-
 def test_failure_reasons_are_reported_per_language(tmp_path, src_path):
     tgt = tmp_path / "tgt.jsonl"
     # the cities are missing from both translations

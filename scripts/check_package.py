@@ -1,0 +1,136 @@
+"""Workflow step ``check-package``: install the pipeline wheel in a fresh venv and extract
+relations from raw German and French sentences with ``nlp(text)``, entities found by the
+pipeline itself, without importing spacy_xlie.
+
+    python scripts/check_package.py PACKAGES_DIR --name NAME --version VERSION
+        --plugin-wheels DIR [--venv packages/check-venv] [--torch torch==2.13.0]
+"""
+
+import json
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+from typing import List
+
+import typer
+from wasabi import msg
+
+#: Raw sentences the packaged pipeline must handle in a fresh environment, German and
+#: French (zero-shot for an English-trained model). No entities are given: the pipeline
+#: must find them itself. Their entities are ones the workflow's gazetteer knows (the KB
+#: of the RELX-Distant samples' Wikidata entities); "Angela Merkel" or "Airbus" are not
+#: among them.
+CHECK_SAMPLES = [
+    "Das Technion hat seinen Sitz in Haifa.",
+    "Vodafone übernahm im Jahr 2000 Mannesmann.",
+    "Le siège de Nissan se trouve au Japon.",
+    "Maggi appartient à Nestlé depuis 1947.",
+]
+
+# Runs inside the fresh venv. It must never import spacy_xlie: spacy.load has to find the
+# components through the package's entry points, as a user's script would.
+CHECK_SCRIPT = """
+import json, sys
+import spacy
+name, texts = sys.argv[1], json.loads(sys.argv[2])
+nlp = spacy.load(name)
+sources = [n for n in nlp.pipe_names if "doc.ents" in nlp.get_pipe_meta(n).assigns]
+print(json.dumps({"pipeline": nlp.pipe_names, "entity_pipes": sources}))
+for doc in nlp.pipe(texts):
+    ents = [(e.text, e.label_, e.kb_id_) for e in doc.ents]
+    rels = [(r.head.text, r.label, r.tail.text, round(r.score, 3)) for r in doc._.relations]
+    print(json.dumps({"text": doc.text, "entities": ents, "relations": rels},
+                     ensure_ascii=False))
+"""
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+
+
+def check_pipeline(python: str, pipeline: str, texts: List[str]) -> List[dict]:
+    """Run :data:`CHECK_SCRIPT` with ``python`` on ``pipeline`` (a name or path): the
+    entities and relations ``nlp(text)`` finds in each text. Raises ``ValueError`` when
+    the pipeline has no entity component or a text gets fewer than two entities."""
+    out = subprocess.run([python, "-c", CHECK_SCRIPT, pipeline, json.dumps(texts)],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise ValueError(f"{pipeline} failed in {python}:\n{out.stderr[-2000:]}")
+    return check_results(pipeline, out.stdout)
+
+
+def check_results(pipeline: str, stdout: str) -> List[dict]:
+    """The per-text results in :data:`CHECK_SCRIPT`'s output, checked (see
+    :func:`check_pipeline`)."""
+    header, *results = (json.loads(line) for line in stdout.splitlines()
+                        if line.startswith("{"))
+    if not header["entity_pipes"]:
+        raise ValueError(
+            f"{pipeline} ({' -> '.join(header['pipeline'])}) has no component that sets "
+            "doc.ents, so raw text gets no relations: package the pipeline written by "
+            "`spacy-xlie kb attach MODEL KB OUTPUT` (a gazetteer over the KB's aliases)")
+    missing = [r["text"] for r in results if len(r["entities"]) < 2]
+    if missing:
+        raise ValueError(f"fewer than two entities found by {header['entity_pipes']} in: "
+                         + " | ".join(missing))
+    return results
+
+
+def find_pipeline_wheel(packages_dir: Path, name: str, version: str) -> Path:
+    """The wheel ``spacy package --build wheel`` wrote for ``name`` (any language prefix)."""
+    wheels = sorted(packages_dir.glob(f"*_{name}-{version}/dist/*_{name}-{version}-*.whl"))
+    if not wheels:
+        raise FileNotFoundError(
+            f"no wheel for pipeline '{name}' {version} under {packages_dir}: run `package` first"
+        )
+    return wheels[-1]
+
+
+def _run(cmd: List[str]) -> None:
+    msg.text(" ".join(cmd))
+    subprocess.run(cmd, check=True)
+
+
+@app.command()
+def main(
+    packages_dir: Path = typer.Argument(..., exists=True, help="Output folder of `spacy package`"),
+    name: str = typer.Option(..., "--name", help="Pipeline name given to `spacy package`"),
+    version: str = typer.Option(..., "--version", help="Pipeline version"),
+    plugin_wheels: Path = typer.Option(
+        ..., "--plugin-wheels", exists=True, help="Folder holding the spacy-xlie wheel"
+    ),
+    venv_dir: Path = typer.Option(Path("packages/check-venv"), "--venv"),
+    torch_spec: str = typer.Option("torch==2.13.0", "--torch", help="torch requirement first"),
+) -> None:
+    """Install a pipeline wheel in a fresh venv and extract relations from raw German and
+    French sentences, entities found by the pipeline itself, without the plugin import.
+
+    The spacy-xlie wheel comes from ``--plugin-wheels`` (the pipeline's requirements name
+    it); everything else from the package index.
+    """
+    try:
+        wheel = find_pipeline_wheel(packages_dir, name, version)
+    except FileNotFoundError as err:
+        msg.fail(str(err), exits=1)
+    package_name = wheel.name.split("-")[0]
+    if venv_dir.exists():
+        shutil.rmtree(venv_dir)
+    venv.create(venv_dir, with_pip=True)
+    python = str(venv_dir / "bin" / "python")
+    pip = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    # The CPU torch pin first: otherwise the plugin's `torch` requirement pulls a CUDA build.
+    _run(pip + [torch_spec])
+    _run(pip + ["--find-links", str(plugin_wheels), str(wheel)])
+    try:
+        results = check_pipeline(python, package_name, CHECK_SAMPLES)
+    except ValueError as err:
+        msg.fail(str(err), exits=1)
+    for result in results:
+        print(json.dumps(result, ensure_ascii=False))
+    n_rel = sum(len(r["relations"]) for r in results)
+    msg.good(f"{package_name} loads by name in a fresh venv ({sys.platform}) and finds its "
+             f"own entities: {n_rel} relations in {len(results)} raw sentences")
+
+
+if __name__ == "__main__":
+    app()

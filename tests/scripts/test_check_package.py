@@ -1,0 +1,37 @@
+"""``python scripts/check_package.py``: its wheel lookup and its checks of the pipeline's
+output (the full run, on a pipeline with a gazetteer, is in tests/cli/test_gazetteer.py)."""
+
+import pytest
+
+from . import failure, load_script
+
+
+def test_find_pipeline_wheel(tmp_path):
+    find_pipeline_wheel = load_script("check_package").find_pipeline_wheel
+    dist = tmp_path / "en_xlie_cpu-0.1.0" / "dist"
+    dist.mkdir(parents=True)
+    (dist / "en_xlie_cpu-0.1.0-py3-none-any.whl").write_bytes(b"")
+    assert find_pipeline_wheel(tmp_path, "xlie_cpu", "0.1.0").name.startswith("en_xlie_cpu")
+    with pytest.raises(FileNotFoundError, match="run `package` first"):
+        find_pipeline_wheel(tmp_path, "xlie_cpu", "9.9.9")
+
+
+def test_missing_wheel_fails_in_one_line(tmp_path):
+    venv_dir = tmp_path / "venv"
+    out = failure("check_package", tmp_path, "--name", "xlie_cpu", "--version", "0.1.0",
+                  "--plugin-wheels", tmp_path, "--venv", venv_dir)
+    assert "no wheel for pipeline 'xlie_cpu' 0.1.0" in out
+    assert not venv_dir.exists()
+
+
+def test_check_results_need_an_entity_source_and_two_entities():
+    check_results = load_script("check_package").check_results
+    header = '{"pipeline": ["tok2vec", "xlie_relation_extractor"], "entity_pipes": []}\n'
+    with pytest.raises(ValueError, match="no component that sets doc.ents.*kb attach"):
+        check_results("xx_xlie_cpu", header)
+    header = '{"pipeline": ["xlie_entities"], "entity_pipes": ["xlie_entities"]}\n'
+    found = '{"text": "A B", "entities": [["A", "ENT", ""], ["B", "ENT", ""]], "relations": []}\n'
+    alone = '{"text": "Nichts hier", "entities": [["A", "ENT", ""]], "relations": []}\n'
+    assert len(check_results("p", "some warning\n" + header + found)) == 1
+    with pytest.raises(ValueError, match=r"fewer than two entities .* in: Nichts hier$"):
+        check_results("p", header + found + alone)
