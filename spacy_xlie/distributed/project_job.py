@@ -213,7 +213,7 @@ class ProjectJob:
         for result in results:
             result.doc._.xlie_lang = self.tgt_lang
         write_docbin((r.doc for r in results), out)
-        stats = projection_report(results, self.method, self.pairing)
+        stats = projection_report(results, self.method, self.pairing, self.tgt_lang)
         del stats["method"], stats["pairing"]
         return {"docs": len(results), "skipped": len(errors), "errors": errors, "stats": stats}
 

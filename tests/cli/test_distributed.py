@@ -94,6 +94,19 @@ def test_project(parallel, tmp_path, dask_scheduler):
     assert many["pairing"] == "id"
 
 
+def test_project_failures_keyed_by_target_language(parallel, tmp_path, dask_scheduler):
+    src, tgt = parallel
+    lines = tgt.read_text(encoding="utf8").splitlines()
+    lines[0] = json.dumps({"id": "s7", "text": "Siemens ist ein Unternehmen ."})
+    tgt.write_text("\n".join(lines) + "\n", encoding="utf8")
+    code, output = invoke("project", src, tgt, tmp_path / "many", "--tgt-lang", "de",
+                          "--method", "lexical", "--shard-size", "3",
+                          "--scheduler", dask_scheduler, "--report", tmp_path / "r")
+    assert code == 0, output
+    failures = srsly.read_json(tmp_path / "r")["failures"]
+    assert failures["de"]["entities"] == {"not_found": 1} and "xx" not in failures
+
+
 def test_project_bad_target_line(parallel, tmp_path, dask_scheduler):
     src, tgt = parallel
     lines = tgt.read_text(encoding="utf8").splitlines()
