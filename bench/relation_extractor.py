@@ -20,6 +20,14 @@ measured them; ``--skip-speed --keep-unmeasured`` does the same the other way ro
 ``spacy project run all``) instead of training one; the report records the path, the
 model's meta and, from ``project.lock``, the command that trained it.
 
+``--key NAME --model PATH`` scores and times another pipeline (e.g. ``--key e5small
+--model training/e5small/model-best``, multilingual-e5-small) and writes its figures under
+``report[NAME]`` with the same fields as the CPU run (``kbp37_test_macro_f``,
+``relx_macro_f``, ``words_per_second``, ...), keeping the rest of the report. Its training
+minutes come from the run's files: from the creation of the training log
+(``--train-log``, which ``train-e5`` deletes before each run) to ``model-last``'s
+``meta.json``.
+
 Writes ``relation_extractor.json`` and ``relation_extractor.md`` to ``--out``.
 Work files (DocBins, models) go to ``--work-dir`` (default ``bench/work/relation_extractor``).
 """
@@ -31,6 +39,7 @@ import multiprocessing
 import os
 import platform
 import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -161,6 +170,90 @@ def accuracy(work: Path, model: Path) -> Dict[str, Any]:
     report["model"] = str(model)
     md = report_markdown(report, "KBP37 test and RELX (DE/FR zero-shot)")
     return {"results": report["datasets"], "means": report["means"], "markdown": md}
+
+
+def scores(acc: Dict[str, Any]) -> Dict[str, Any]:
+    """The report fields of one :func:`accuracy` run (0-1 scale)."""
+    kbp = acc["results"]["kbp37_test"]
+    relx = {name[len("relx_"):]: s for name, s in acc["results"].items()
+            if name.startswith("relx_")}
+    return {"kbp37_test_macro_f": kbp["rel_macro_f"], "kbp37_test_micro_f": kbp["rel_micro_f"],
+            "relx_macro_f": {k: v["rel_macro_f"] for k, v in relx.items()},
+            "relx_micro_f": {k: v["rel_micro_f"] for k, v in relx.items()},
+            "relx_means": acc["means"], "accuracy_detail": acc["results"]}
+
+
+def training_minutes(train_log: Path, model: Path) -> Dict[str, Any]:
+    """Wall time of a finished ``spacy train`` run, from its files: the training log is
+    created when training starts (``train-e5`` deletes it first) and ``model-last`` is
+    written last. Creation time needs statx (``stat -c %W``; 0 where unsupported)."""
+    meta = model.parent / "model-last" / "meta.json"
+    born = subprocess.run(["stat", "-c", "%W", str(train_log)], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    if not born.isdigit() or int(born) == 0 or not meta.exists():
+        raise SystemExit(f"cannot time the training run: {train_log} has no creation time "
+                         f"or {meta} is missing")
+    end = meta.stat().st_mtime
+    if end < int(born):
+        raise SystemExit(f"{meta} is older than {train_log}: the run did not finish")
+    lines = [json.loads(line) for line in train_log.read_text(encoding="utf8").splitlines()
+             if line.strip()]
+    return {"train_minutes": round((end - int(born)) / 60, 1),
+            "started": datetime.datetime.fromtimestamp(int(born), datetime.timezone.utc)
+            .isoformat(timespec="seconds"),
+            "steps": lines[-1]["step"] if lines else None,
+            "dev_history": [{"step": line["step"], "dev_macro_f": line["score"]}
+                            for line in lines],
+            "log": str(train_log), "source": "file times: log created -> model-last/meta.json"}
+
+
+def keyed_run(args: argparse.Namespace, work: Path, command: str) -> Dict[str, Any]:
+    """``--key``: the previous report with ``report[key]`` (re)measured for ``--model``."""
+    json_path = args.out / "relation_extractor.json"
+    report = json.loads(json_path.read_text(encoding="utf8")) if json_path.exists() else {}
+    acc = accuracy(work, args.model)
+    entry: Dict[str, Any] = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "command": command, "machine": machine(), "model": model_info(args.model),
+        **scores(acc), "tables_markdown": acc["markdown"],
+    }
+    if args.train_log:
+        entry["training"] = training_minutes(args.train_log, args.model)
+    log(f"{args.key}: KBP37 test macro-F {entry['kbp37_test_macro_f']:.4f}; "
+        f"RELX {entry['relx_macro_f']}")
+    if not args.skip_speed:
+        run = measure(args.key, args.model, work / "corpus" / "kbp37_test.spacy",
+                      args.speed_docs_trf, True)
+        entry.update(words_per_second=run["words_per_second"],
+                     peak_rss_mb=run["peak_rss_mb"], speed_run=run)
+    report[args.key] = entry
+    return report
+
+
+def keyed_markdown(key: str, entry: Dict[str, Any]) -> List[str]:
+    """The section of one ``--key`` pipeline."""
+    relx = ", ".join(f"{k.upper()} {v:.3f}" for k, v in entry["relx_macro_f"].items())
+    lines = [f"## Pipeline `{key}` (gold entities, official macro-F1, 0-1 scale)", "",
+             f"Date: {entry['date']}. Command: `{entry['command']}`", "",
+             *model_lines({"model": entry["model"]})]
+    training = entry.get("training")
+    if training:
+        curve = ", ".join(f"{h['step']}: {h['dev_macro_f']:.3f}"
+                          for h in training["dev_history"])
+        lines += [f"Training: **{training['train_minutes']} min** wall time "
+                  f"({training['steps']} steps; {training['source']}). Dev macro-F1 by "
+                  f"step: {curve}.", ""]
+    lines += [f"- KBP37 test macro-F1: **{entry['kbp37_test_macro_f']:.3f}** "
+              f"(micro-F1 {entry['kbp37_test_micro_f']:.3f})",
+              f"- RELX macro-F1 (zero-shot for DE/FR): {relx}",
+              *[f"- {name} macro-F1: **{means['rel_macro_f']:.3f}** ({means['lang']})"
+                for name, means in entry["relx_means"].items()]]
+    if "words_per_second" in entry:
+        run = entry["speed_run"]
+        lines += [f"- Speed: **{entry['words_per_second']:.0f} words/s** on {run['docs']} "
+                  f"KBP37 test docs ({run['words']} words; component seconds "
+                  f"{run['component_seconds']}), peak RSS {entry['peak_rss_mb']:.0f} MB"]
+    return lines + ["", entry["tables_markdown"]]
 
 
 def model_info(model: Path) -> Dict[str, Any]:
@@ -374,6 +467,9 @@ def markdown(report: Dict[str, Any], accuracy_md: str) -> str:
         ]
     if "words_per_second" in report:
         lines += speed_markdown(report)
+    for key, entry in report.items():
+        if isinstance(entry, dict) and "kbp37_test_macro_f" in entry:
+            lines += keyed_markdown(key, entry)
     return "\n".join(lines)
 
 
@@ -481,6 +577,16 @@ def kept_accuracy(out: Path) -> Tuple[Dict[str, Any], str]:
     return kept, md[tables : md.index("## Speed")].rstrip() + "\n"
 
 
+def kept_keyed(out: Path) -> Dict[str, Any]:
+    """The previous report's ``--key`` pipelines (each carries its own date and command)."""
+    json_path = out / "relation_extractor.json"
+    if not json_path.exists():
+        return {}
+    previous = json.loads(json_path.read_text(encoding="utf8"))
+    return {key: entry for key, entry in previous.items()
+            if isinstance(entry, dict) and "kbp37_test_macro_f" in entry}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
@@ -499,18 +605,33 @@ def main() -> None:
                         help="with --skip-accuracy / --skip-speed: keep the previous "
                              "report's figures for the skipped part (labelled with the "
                              "date and command that measured them)")
+    parser.add_argument("--key", default=None,
+                        help="with --model: write this pipeline's figures under "
+                             "report[KEY] and keep the rest of the report")
+    parser.add_argument("--train-log", type=Path, default=None,
+                        help="with --key: the run's training log (training minutes)")
     parser.add_argument("--speed-docs-cpu", type=int, default=3405)
     parser.add_argument("--speed-docs-trf", type=int, default=150)
     args = parser.parse_args()
 
     from spacy_xlie.util.io import write_json, write_text
 
+    command = " ".join(["python", "bench/relation_extractor.py", *sys.argv[1:]])
+    work = args.work_dir
+    if args.key:
+        if not args.model:
+            parser.error("--key needs --model")
+        convert(args.data_dir, work)
+        report = keyed_run(args, work, command)
+        _, accuracy_md = kept_accuracy(args.out)
+        write_json(report, args.out / "relation_extractor.json")
+        write_text(markdown(report, accuracy_md), args.out / "relation_extractor.md")
+        log(f"wrote {args.out / 'relation_extractor.json'} [{args.key}]")
+        return
     report: Dict[str, Any] = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "command": " ".join(["python", "bench/relation_extractor.py", *sys.argv[1:]]),
-        "machine": machine(),
+        "command": command, "machine": machine(),
     }
-    work = args.work_dir
     report["conversion"] = convert(args.data_dir, work)
     accuracy_md = ""
     model = args.model or work / "model-best"
@@ -521,16 +642,9 @@ def main() -> None:
             report["training"] = train(work, args.max_train_minutes, args.max_steps)
         acc = accuracy(work, model)
         accuracy_md = acc["markdown"]
-        kbp = acc["results"]["kbp37_test"]
-        report["kbp37_test_macro_f"] = kbp["rel_macro_f"]
-        report["kbp37_test_micro_f"] = kbp["rel_micro_f"]
-        relx = {name[len("relx_"):]: s for name, s in acc["results"].items()
-                if name.startswith("relx_")}
-        report["relx_macro_f"] = {k: v["rel_macro_f"] for k, v in relx.items()}
-        report["relx_micro_f"] = {k: v["rel_micro_f"] for k, v in relx.items()}
-        report["relx_means"] = acc["means"]
-        report["accuracy_detail"] = acc["results"]
-        log(f"KBP37 test macro-F {kbp['rel_macro_f']:.4f}; RELX {report['relx_macro_f']}")
+        report.update(scores(acc))
+        log(f"KBP37 test macro-F {report['kbp37_test_macro_f']:.4f}; "
+            f"RELX {report['relx_macro_f']}")
     elif args.keep_unmeasured:
         kept, accuracy_md = kept_accuracy(args.out)
         report.update(kept)
@@ -539,6 +653,7 @@ def main() -> None:
                             args.speed_docs_trf))
     elif args.keep_unmeasured:
         report.update(kept_speed(args.out))
+    report.update(kept_keyed(args.out))
     write_json(report, args.out / "relation_extractor.json")
     write_text(markdown(report, accuracy_md), args.out / "relation_extractor.md")
     log(f"wrote {args.out / 'relation_extractor.json'}")
