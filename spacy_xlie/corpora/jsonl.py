@@ -7,12 +7,16 @@ One doc per line::
                    "text": "Bill Gates"}, ...],
      "relations": [{"head": 0, "tail": 1, "label": "org:founded_by", "score": 0.93,
                     "source": "predicted"}],
-     "tokens": [{"text": "Bill", "ws": true}, ...]}
+     "tokens": [{"text": "Bill", "ws": true}, ...],
+     "unrepresentable": [{"label": "org:subsidiaries", "head": "IBM", "tail": "",
+                          "reason": "empty entity marker"}]}
 
 Entity offsets are ``[start, end)`` characters; ``head``/``tail`` index ``entities``. An
 entity from a span group (not ``doc.ents``) carries ``"spans_key"``. ``tokens`` is
 optional: with it the doc's tokenisation comes back exactly, without it the text is
 tokenised with ``spacy.blank(lang)`` and split at the entity offsets.
+``unrepresentable`` (only when there are any) lists gold relations without a span, which
+the scorer counts as missed (see :mod:`spacy_xlie.unrepresentable`).
 """
 
 from typing import Dict, Iterable, Iterator, List, Optional, Tuple
@@ -23,6 +27,7 @@ from spacy.tokens import Doc, DocBin, Span
 
 from ..errors import XlieDataError
 from ..relations import add_entities, add_relation
+from ..unrepresentable import add_unrepresentable, get_unrepresentable
 from .base import (
     DEFAULT_ENT_LABEL,
     ConvertStats,
@@ -81,6 +86,9 @@ def doc_to_record(doc: Doc, *, tokens: bool = True) -> dict:
     }
     if tokens:
         record["tokens"] = [{"text": t.text, "ws": bool(t.whitespace_)} for t in doc]
+    unrepresentable = get_unrepresentable(doc)
+    if unrepresentable:
+        record["unrepresentable"] = unrepresentable
     return record
 
 
@@ -180,6 +188,18 @@ def _add_relations(doc: Doc, raw: list, entities: List[Tuple[Span, Optional[str]
                          score=float(score), source=source, spans_key=head_key)
 
 
+def _add_unrepresentable(doc: Doc, raw: list, path: str, line: int) -> None:
+    for i, rel in enumerate(raw):
+        where = f"unrepresentable[{i}]."
+        fields = {name: require(rel, name, str, path, line, where)
+                  for name in ("label", "reason")}
+        args = {name: rel.get(name, "") for name in ("head", "tail")}
+        for name, value in args.items():
+            if not isinstance(value, str):
+                raise XlieDataError("expected a string", path, line, f"{where}{name}")
+        add_unrepresentable(doc, fields["label"], reason=fields["reason"], **args)
+
+
 def record_to_doc(nlp: Language, record: dict, *, path: str, line: int,
                   ent_label: str = DEFAULT_ENT_LABEL) -> Doc:
     """One spacy-xlie JSONL record -> a Doc with its entities, span groups, relations and,
@@ -189,7 +209,9 @@ def record_to_doc(nlp: Language, record: dict, *, path: str, line: int,
         raise XlieDataError("empty sentence", path, line, "text")
     raw_ents = record.get("entities", [])
     raw_rels = record.get("relations", [])
-    for name, value in (("entities", raw_ents), ("relations", raw_rels)):
+    raw_unrep = record.get("unrepresentable", [])
+    for name, value in (("entities", raw_ents), ("relations", raw_rels),
+                        ("unrepresentable", raw_unrep)):
         if not isinstance(value, list):
             raise XlieDataError("expected a list", path, line, name)
     if "tokens" in record:
@@ -204,6 +226,7 @@ def record_to_doc(nlp: Language, record: dict, *, path: str, line: int,
         for key in dict.fromkeys(key for _, key in entities if key is not None):
             add_entities(doc, [span for span, k in entities if k == key], spans_key=key)
     _add_relations(doc, raw_rels, entities, path, line)
+    _add_unrepresentable(doc, raw_unrep, path, line)
     record_lang = record.get("lang")
     if isinstance(record_lang, str) and record_lang:
         doc._.xlie_lang = record_lang

@@ -15,6 +15,7 @@ from spacy_xlie.corpora import (
     read_relx_distant,
 )
 from spacy_xlie.relations import add_entities, add_relation, span_from_tokens
+from spacy_xlie.unrepresentable import add_unrepresentable, get_unrepresentable
 from spacy_xlie.util.io import write_jsonl
 
 from .util import FIXTURES, ents, expect_error, rels, write
@@ -30,7 +31,7 @@ def state(doc, tokens=True):
         {k: [(*offsets(s), s.label_) for s in g] for k, g in doc.spans.items()},
         [(offsets(r.head), offsets(r.tail), r.label, r.score, r.source, r.spans_key)
          for r in doc._.relations],
-        doc._.xlie_id, doc._.xlie_lang,
+        doc._.xlie_id, doc._.xlie_lang, get_unrepresentable(doc),
     )
 
 
@@ -66,6 +67,8 @@ def test_round_trip_through_jsonl(tmp_path, tokens):
     a, b = add_entities(doc, [span_from_tokens(doc, 0, 1, "X"), span_from_tokens(doc, 0, 2, "Y")],
                         spans_key="cands")
     add_relation(doc, a, b, "part_of", score=0.5, source="predicted", spans_key="cands")
+    # A gold relation with no span (KBP37's empty marker) must survive too.
+    add_unrepresentable(docs[1], "org:subsidiaries", head="IBM", reason="empty entity marker")
     path = tmp_path / "out.jsonl"
     write_jsonl((doc_to_record(d, tokens=tokens) for d in docs), path)
     back = list(read_jsonl(path))
@@ -110,6 +113,11 @@ TOKENS = [{"text": w, "ws": w not in ("Microsoft", ".")}
         ({**GOOD, "entities": [{"start": 0, "end": 10}, {"start": 5, "end": 18}]}, "entities",
          "overlap"),
         ({**GOOD, "tokens": [{"text": "Bill"}]}, "tokens", "do not spell"),
+        ({**GOOD, "unrepresentable": {}}, "unrepresentable", "expected a list"),
+        ({**GOOD, "unrepresentable": [{"label": "r"}]}, "unrepresentable[0].reason",
+         "missing"),
+        ({**GOOD, "unrepresentable": [{"label": "r", "reason": "x", "tail": 3}]},
+         "unrepresentable[0].tail", "expected a string"),
     ],
 )
 def test_bad_records(tmp_path, record, field, match):
