@@ -40,10 +40,14 @@ import sys
 import time
 from itertools import cycle, islice
 from pathlib import Path
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, Iterable, List
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# One thread per process, as Dask's workers get: the 1-process baselines and the workers
+# of n_process=2 alike (set before NumPy or torch load their thread pools).
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 REPO = Path(__file__).resolve().parent.parent
 JOBS = ("label", "project", "predict")
@@ -177,27 +181,104 @@ def prepare(data_dir: Path, work: Path, n_docs: int) -> Dict[str, Any]:
 
 
 # -- 1. nlp.pipe(n_process) ------------------------------------------------------------------
-def pipe_rate(nlp, items: list, n_process: int, batch_size: int) -> float:
+def pipe_run(nlp, items: list, n_process: int, batch_size: int) -> Dict[str, float]:
+    """Docs/s over the whole call (workers' start-up included) and the time to first doc."""
     start = time.perf_counter()
-    count = sum(1 for _ in nlp.pipe(items, n_process=n_process, batch_size=batch_size))
-    return count / (time.perf_counter() - start)
+    first = None
+    count = 0
+    for _ in nlp.pipe(items, n_process=n_process, batch_size=batch_size):
+        count += 1
+        if first is None:
+            first = time.perf_counter() - start
+    wall = time.perf_counter() - start
+    return {"docs": count, "wall_s": round(wall, 3), "first_doc_s": round(first or 0.0, 3),
+            "docs_per_second": round(count / wall, 1)}
 
 
-def n_process_rates(work: Path, data_dir: Path, n_docs: int) -> Dict[str, Dict[str, float]]:
+def pipe_startup(nlp, n_process: int) -> float:
+    """Seconds to start and stop the workers of ``nlp.pipe(n_process=...)`` on no input."""
+    start = time.perf_counter()
+    list(nlp.pipe([], n_process=n_process))
+    return time.perf_counter() - start
+
+
+def transport_costs(nlp, items: list, batch_size: int) -> Dict[str, float]:
+    """Per doc, in one process: processing, and the round trip of a doc to a worker and
+    back with spaCy's ``Doc.to_bytes``/``from_bytes`` and with spacy-xlie's batches
+    (``spacy_xlie.util.fast_pipe``); inputs count too where they are docs. On 2 cores the
+    three processes share the work: 2 / (1 + transport / processing) bounds the speedup."""
+    import gc
+
+    from spacy.tokens import Doc
+
+    from spacy_xlie.util.fast_pipe import DocPacker, _pack_inputs, _unpack_inputs, unpack_docs
+
+    def clock(func: Callable[[], Any]) -> float:
+        start = time.perf_counter()
+        func()
+        return 1000 * (time.perf_counter() - start) / len(items)
+
+    def batches(docs: list) -> list:
+        return [docs[i:i + batch_size] for i in range(0, len(docs), batch_size)]
+
+    def discard(docs: Iterable) -> None:
+        for _ in docs:
+            pass
+
+    out: List[Any] = []
+    process = clock(lambda: out.extend(nlp.pipe(items, batch_size=batch_size)))
+    gc.collect()
+    spacy_ms = fast_ms = 0.0
+    inputs = [d for d in items if isinstance(d, Doc)]
+    for docs in ([inputs] if inputs else []) + [out]:
+        data: List[Any] = []
+        spacy_ms += clock(lambda docs=docs, data=data: data.extend(d.to_bytes() for d in docs))
+        spacy_ms += clock(lambda data=data: discard(Doc(nlp.vocab).from_bytes(b) for b in data))
+    if inputs:
+        packer = DocPacker()
+        msgs: List[Any] = []
+        fast_ms += clock(lambda: msgs.extend(_pack_inputs(packer, [(d, None) for d in b])
+                                             for b in batches(inputs)))
+        fast_ms += clock(lambda: discard(_unpack_inputs(nlp.vocab, m) for m in msgs))
+    packer = DocPacker()
+    payloads: List[Any] = []
+    fast_ms += clock(lambda: payloads.extend(packer.pack(b) for b in batches(out)))
+    fast_ms += clock(lambda: discard(d for p in payloads for d in unpack_docs(nlp.vocab, p)))
+    return {"process_ms": round(process, 4),
+            "spacy_bytes_ms": round(spacy_ms, 4), "xlie_batches_ms": round(fast_ms, 4),
+            "bound_spacy_bytes": round(2 / (1 + spacy_ms / process), 2),
+            "bound_xlie_batches": round(2 / (1 + fast_ms / process), 2)}
+
+
+def n_process_rates(work: Path, data_dir: Path, n_docs: int) -> Dict[str, Any]:
     import spacy
+    import torch
     from spacy.tokens import DocBin
 
     from spacy_xlie.alignment.evaluation import strip_annotations
     from spacy_xlie.alignment.projection import attach_source
     from spacy_xlie.kb.relation_kb import RelationKB
 
-    out: Dict[str, Dict[str, float]] = {}
+    out: Dict[str, Any] = {}
+    # Baseline: 1 process with 1 thread; each of the 2 workers has 1 thread as well
+    # (OMP/OpenBLAS/MKL set to 1 above; torch capped here and in the workers).
+    torch.set_num_threads(1)
 
     def measure(name: str, nlp, make_items: Callable[[], list], batch_size: int) -> None:
         list(nlp.pipe(make_items()[:200]))  # warm-up: indexes, caches
-        rates = {str(n): round(pipe_rate(nlp, make_items(), n, batch_size), 1) for n in (1, 2)}
-        rates["speedup"] = round(rates["2"] / rates["1"], 2)
-        out[name] = {"docs": len(make_items()), **rates}
+        runs = {str(n): pipe_run(nlp, make_items(), n, batch_size) for n in (1, 2)}
+        startup = pipe_startup(nlp, 2)
+        one, two = runs["1"], runs["2"]
+        out[name] = {
+            "docs": one["docs"], "batch_size": batch_size,
+            "1": one["docs_per_second"], "2": two["docs_per_second"],
+            "speedup": round(two["docs_per_second"] / one["docs_per_second"], 2),
+            "startup_2_s": round(startup, 3),
+            "speedup_without_startup": round(
+                one["wall_s"] / max(two["wall_s"] - startup, 1e-9), 2),
+            "runs": runs,
+            "transport_ms_per_doc": transport_costs(nlp, make_items()[:2000], batch_size),
+        }
         log(f"n_process {name}: {out[name]}")
 
     texts = (work / "label.txt").read_text(encoding="utf8").splitlines()[:n_docs]
@@ -209,16 +290,26 @@ def n_process_rates(work: Path, data_dir: Path, n_docs: int) -> Dict[str, Dict[s
     projector = spacy.blank("de")
     projector.add_pipe("xlie_projection_aligner",
                        config={"aligner": {"@misc": "spacy_xlie.lexical_aligner.v2"}})
-    n_pairs = max(n_docs // 10, 500)
+    n_pairs = max(n_docs // 2, 500)
     measure("lexical_projection", projector, lambda: [
         attach_source(strip_annotations(p.tgt), p.src)
         for p in islice(cycle(pairs), n_pairs)], 64)
 
     model = spacy.load(work / "model")
-    n_gold = max(n_docs // 5, 500)
+    n_gold = max(n_docs // 10, 500)
     docbin = DocBin().from_disk(work / "predict.spacy")
     gold = list(islice(docbin.get_docs(model.vocab), n_gold))
     measure("relation_extractor_cpu", model, lambda: [d.copy() for d in gold], 64)
+    # The extractor's 1-process rate with torch's default thread count: its CPU model
+    # runs on thinc's NumpyOps (blis, one thread), so threads should not matter.
+    subset = gold[:min(len(gold), 1500)]
+    threads = {}
+    for n_threads in (torch.get_num_interop_threads() or 2, 1):
+        torch.set_num_threads(n_threads)
+        threads[str(n_threads)] = pipe_run(model, [d.copy() for d in subset], 1,
+                                           64)["docs_per_second"]
+    torch.set_num_threads(1)
+    out["relation_extractor_cpu"]["one_process_by_torch_threads"] = threads
     return out
 
 
@@ -347,17 +438,42 @@ def markdown(report: Dict[str, Any]) -> str:
         f"{report['machine_scaling_2_processes']['allocation']} for dict/list/str "
         "allocation, the stuff of tokenising, labelling and serialising docs.",
         "",
-        "## 1. `nlp.pipe(n_process=2)` (docs/s; every doc returns to the main process as bytes)",
-        "", "| pipeline | docs | n_process=1 | n_process=2 | speedup |",
-        "|---|---:|---:|---:|---:|",
+        "## 1. `nlp.pipe(n_process=2)` (docs/s; every doc returns to the main process)",
+        "", "| pipeline | docs | batch | n_process=1 | n_process=2 | speedup | workers' "
+        "start-up (s) | speedup without start-up |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, r in report["n_process"].items():
-        lines.append(f"| {name} | {r['docs']} | {r['1']} | {r['2']} | {r['speedup']} |")
+        lines.append(f"| {name} | {r['docs']} | {r['batch_size']} | {r['1']} | {r['2']} | "
+                     f"**{r['speedup']}** | {r['startup_2_s']} | "
+                     f"{r['speedup_without_startup']} |")
+    threads = report["n_process"]["relation_extractor_cpu"]["one_process_by_torch_threads"]
     lines += [
-        "", "On 2 cores the main process, which deserialises every doc, competes with the two "
-        "workers for the cores: `n_process` helps only where a doc costs much more to process "
-        "than to send back. The Dask engine below sends no doc back: each worker reads its "
-        "shard by path and writes its own DocBin.", "",
+        "", "Baseline: 1 process with 1 thread (OMP/OpenBLAS/MKL threads 1, "
+        "`torch.set_num_threads(1)`); the 2 workers have 1 thread each. Docs/s over the "
+        "whole `nlp.pipe` call, the workers' start-up included; start-up = `nlp.pipe([], "
+        "n_process=2)` (start and stop 2 workers), and the last column leaves it out. The "
+        "relation extractor on 1 process with torch's "
+        + ", ".join(f"{n} thread(s): {v} docs/s" for n, v in threads.items())
+        + " (its CPU model runs on thinc's NumpyOps, one thread).",
+        "", "What a doc's trip to a worker and back costs (ms per doc, one process; inputs "
+        "count where they are docs) against processing it, and the speedup that leaves on "
+        "2 cores, where the main process that rebuilds docs shares the cores with the two "
+        "workers: 2 / (1 + transport / processing).", "",
+        "| pipeline | processing | spaCy `to_bytes`/`from_bytes` | bound | spacy-xlie "
+        "batches | bound |", "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, r in report["n_process"].items():
+        t = r["transport_ms_per_doc"]
+        lines.append(f"| {name} | {t['process_ms']} | {t['spacy_bytes_ms']} | "
+                     f"{t['bound_spacy_bytes']} | {t['xlie_batches_ms']} | "
+                     f"{t['bound_xlie_batches']} |")
+    lines += [
+        "", "`nlp.pipe(n_process=N)` in a pipeline with a spacy-xlie component moves docs in "
+        "batches (`spacy_xlie/util/fast_pipe.py`): the token attributes of a whole batch as "
+        "one array, each string once per worker, user data pickled, docs rebuilt from "
+        "lexeme ids. The Dask engine below sends no doc back: each worker reads its shard by "
+        "path and writes its own DocBin.", "",
         f"## 2. Dask engine, 1 vs 2 workers ({report['docs']:,} records per job, shards of "
         f"{report['shard_size']:,})", "",
         "| job | workers | wall (s) | docs/s | speedup | docs/s per worker | load per worker "
@@ -406,9 +522,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     parser.add_argument("--work-dir", type=Path, default=Path("bench/work/scale_out"))
     parser.add_argument("--docs", type=int, default=100_000, help="records per job")
-    parser.add_argument("--n-process-docs", type=int, default=30_000,
-                        help="labeler sentences for the n_process runs (projection: 1/10, "
-                             "relation extractor: 1/5)")
+    parser.add_argument("--n-process-docs", type=int, default=60_000,
+                        help="labeler sentences for the n_process runs (projection: 1/2, "
+                             "relation extractor: 1/10), enough for about 10 s or more "
+                             "per run, so that the workers' start-up is amortised")
     parser.add_argument("--shard-size", type=int, default=10_000)
     args = parser.parse_args()
     from spacy_xlie.distributed.engine import versions

@@ -20,10 +20,13 @@ from .relations import (
     span_from_chars,
     span_from_tokens,
 )
+from .util.fast_pipe import install as install_fast_pipe
 from .util.msgpack_codecs import cache_msgpack_codecs
 
 register_extensions()
 cache_msgpack_codecs()
+# nlp.pipe(n_process=N) moves docs to and from its workers in batches (see the module).
+install_fast_pipe()
 # Registers doc._.xlie_unrepresentable: gold relations without a span (see the module).
 from . import unrepresentable  # noqa: E402,F401
 

@@ -1,0 +1,412 @@
+"""Cheap doc transport for ``nlp.pipe(n_process=N)`` in pipelines with spacy-xlie components.
+
+spaCy's multiprocessing sends every ``Doc`` input to its worker as ``Doc.to_bytes()`` and
+every processed doc back the same way, rebuilt with ``Doc.from_bytes`` in the main
+process. That round trip costs about as much as labelling a sentence or projecting one
+pair (``bench/results/scale_out.md``): ``to_dict`` walks every token through Python
+``Token`` objects eight times for its string table and once more for ``doc.text``, and
+``from_dict`` indexes a NumPy array per token twice and calls the morphology table per
+token. On 2 cores the main process, which decodes, competes with the two workers, so
+``n_process=2`` gained little (labeler, relation extractor) or lost (projection).
+
+This module replaces ``Language._multiprocessing_pipe`` (spaCy 3.8, whose logic it keeps:
+the same batching, flow control, order, contexts, error handler and worker exit) with one
+that moves each batch of docs as one pickled payload:
+
+- the token attributes ``Doc.to_bytes`` keeps (``Doc._get_array_attrs()``), as one array
+  for the whole batch (``Doc.to_array``, C);
+- the strings behind the hashes in that array and in span groups, each sent once per
+  worker and direction: a string the other side has already received is not sent again;
+- per doc: user data as it is (pickled: tuples stay tuples, as with ``n_process=1``),
+  and, only where they differ from a new doc's, the tensor, ``cats``, ``sentiment``, span
+  groups and ``has_unknown_spaces``; the context as spaCy sends it;
+
+and rebuilds docs as ``Doc(vocab, words=ORTH hashes, spaces)`` plus ``Doc.from_array`` for
+the other attributes (a column that is 0 throughout the batch, as a new doc has it, is
+left out: ``MORPH`` costs a Python call per token). The cyclic garbage collector pauses
+while a batch is packed or rebuilt. The rebuilt doc has the same ``to_bytes()`` and user
+data as the worker's. A batch that cannot be pickled (an unpicklable user-data value)
+falls back to spaCy's ``Doc.to_bytes``.
+
+Workers also cap torch's intra-op threads at ``cpu_count // n_process`` so N workers do
+not each start one thread per core.
+
+It applies to pipelines with at least one spacy-xlie component; any other pipeline keeps
+spaCy's own implementation. ``XLIE_FAST_PIPE=0`` turns it off. :func:`install` runs on
+``import spacy_xlie`` (components loaded through entry points import the package).
+"""
+
+import gc
+import itertools
+import multiprocessing as mp
+import os
+import pickle
+import sys
+import traceback
+import warnings
+from contextlib import contextmanager
+from typing import Any, Callable, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
+
+import numpy
+import srsly
+from spacy.attrs import (
+    DEP,
+    ENT_ID,
+    ENT_KB_ID,
+    ENT_TYPE,
+    LEMMA,
+    LENGTH,
+    MORPH,
+    NORM,
+    ORTH,
+    SENT_START,
+    SPACY,
+    TAG,
+)
+from spacy.errors import Errors, Warnings
+from spacy.language import Language
+from spacy.tokens import Doc
+from spacy.tokens.underscore import Underscore
+from spacy.util import minibatch
+
+ENV_VAR = "XLIE_FAST_PIPE"
+#: The token attributes ``Doc.to_bytes`` keeps, in its order.
+ATTRS: Tuple[int, ...] = tuple(Doc._get_array_attrs())
+_COL = {attr: i for i, attr in enumerate(ATTRS)}
+#: Columns whose values are string hashes (POS and ENT_IOB are enums, HEAD an offset).
+_STRING_COLS = [_COL[a] for a in (ORTH, NORM, LEMMA, TAG, MORPH, DEP, ENT_TYPE, ENT_KB_ID,
+                                  ENT_ID)]
+#: Columns set with ``from_array`` (LENGTH, SPACY and ORTH come from the words).
+_SET_COLS = [i for i, a in enumerate(ATTRS) if a not in (LENGTH, SPACY, ORTH)]
+_ORTH_COL, _SPACY_COL, _SENT_START_COL = _COL[ORTH], _COL[SPACY], _COL[SENT_START]
+_EMPTY_TENSOR_SHAPE = (0,)
+_PROTOCOL = pickle.HIGHEST_PROTOCOL
+#: A packer forgets what it has sent past this many strings (they are sent again).
+_MAX_SENT = 2_000_000
+
+_ORIGINAL: Optional[Callable] = None
+
+
+def enabled() -> bool:
+    return os.environ.get(ENV_VAR, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def applies(nlp: Language) -> bool:
+    """Whether ``nlp.pipe(n_process=N)`` uses this transport for ``nlp``."""
+    return enabled() and any(
+        type(proc).__module__.startswith("spacy_xlie.") for _name, proc in nlp.pipeline)
+
+
+# -- the codec ------------------------------------------------------------------------------
+class DocPacker:
+    """Packs batches of docs for one receiver, remembering which strings it has sent."""
+
+    def __init__(self) -> None:
+        self.sent: Set[int] = set()
+
+    def pack(self, docs: Sequence[Doc]) -> bytes:
+        """One pickled payload for ``docs``; :func:`unpack_docs` rebuilds them."""
+        with _no_gc():
+            return self._pack(docs)
+
+    def _pack(self, docs: Sequence[Doc]) -> bytes:
+        if docs:
+            array = numpy.concatenate([doc.to_array(ATTRS).reshape(-1, len(ATTRS))
+                                       for doc in docs])
+        else:
+            array = numpy.zeros((0, len(ATTRS)), dtype="uint64")
+        # A new doc's tokens hold 0 in every column but SENT_START (1 on the first token):
+        # columns that are 0 throughout the batch need not travel.
+        cols = [i for i in _SET_COLS if i == _SENT_START_COL or array[:, i].any()]
+        kept = set(cols)
+        string_cols = [i for i in _STRING_COLS if i == _ORTH_COL or i in kept]
+        hashes = numpy.unique(array[:, string_cols]).tolist()
+        metas = []
+        for doc in docs:
+            extra = None
+            tensor = doc.tensor
+            if (doc.spans or doc.cats or doc.sentiment or tensor.shape != _EMPTY_TENSOR_SHAPE
+                    or tensor.dtype != numpy.float32):
+                extra = {"cats": doc.cats, "sentiment": doc.sentiment, "tensor": tensor}
+                if doc.spans:
+                    extra["spans"] = doc.spans.to_bytes()
+                    hashes.extend(_span_hashes(doc))
+            metas.append((len(doc), doc.has_unknown_spaces, doc.user_data or None, extra,
+                          doc._context))
+        new = list(set(hashes).difference(self.sent))
+        body = numpy.ascontiguousarray(array[:, [_ORTH_COL, _SPACY_COL] + cols])
+        payload = pickle.dumps(
+            (_lookup(new, docs), [ATTRS[i] for i in cols], body.tobytes(), metas),
+            protocol=_PROTOCOL)
+        if len(self.sent) + len(new) > _MAX_SENT:
+            self.sent.clear()
+        self.sent.update(new)  # only once the payload exists: it will be delivered
+        return payload
+
+
+def _lookup(hashes: List[int], docs: Sequence[Doc]) -> List[str]:
+    """The strings of ``hashes`` that the docs' vocabs know (0 is the empty string)."""
+    stores = {id(doc.vocab.strings): doc.vocab.strings for doc in docs}
+    out = []
+    for key in hashes:
+        if not key:
+            continue
+        for store in stores.values():
+            if key in store:
+                out.append(store[key])
+                break
+    return out
+
+
+def _span_hashes(doc: Doc) -> List[int]:
+    strings = doc.vocab.strings
+    out = []
+    for group in doc.spans.values():
+        for span in group:
+            out.append(span.label)
+            if span.kb_id in strings:
+                out.append(span.kb_id)
+            if span.id in strings:
+                out.append(span.id)
+    return out
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a batch is built: unpickling a batch's
+    user data makes thousands of containers at once, and the collections they trigger
+    (generations 0 and 1 traversed again and again, and a full one over the heap of the
+    KB or model) cost the labeler's main process as much as building the docs (42 of
+    88 us/doc). They are all reachable; the next collection sees them once."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def unpack_docs(vocab: Any, payload: bytes) -> List[Doc]:
+    """The docs of a :meth:`DocPacker.pack` payload, in ``vocab``; ``doc._context`` set."""
+    with _no_gc():
+        return _unpack_docs(vocab, payload)
+
+
+def _unpack_docs(vocab: Any, payload: bytes) -> List[Doc]:
+    strings, attrs, body, metas = pickle.loads(payload)
+    add = vocab.strings.add
+    for string in strings:
+        add(string)
+    array = numpy.frombuffer(body, dtype="uint64").reshape(-1, 2 + len(attrs))
+    orths = array[:, 0].tolist()
+    spaces = array[:, 1].tolist()
+    values = array[:, 2:]
+    docs = []
+    start = 0
+    for n_tokens, unknown_spaces, user_data, extra, context in metas:
+        end = start + n_tokens
+        doc = Doc(vocab, words=orths[start:end], spaces=spaces[start:end])
+        if n_tokens and attrs:
+            doc.from_array(attrs, values[start:end])
+        start = end
+        if unknown_spaces:
+            doc.has_unknown_spaces = True
+        if extra is not None:
+            doc.cats = extra["cats"]
+            doc.sentiment = extra["sentiment"]
+            doc.tensor = extra["tensor"]
+            if "spans" in extra:
+                doc.spans.from_bytes(extra["spans"])
+        if user_data:
+            doc.user_data.update(user_data)
+        if context is not None:
+            doc._context = context
+        docs.append(doc)
+    return docs
+
+
+# -- messages -------------------------------------------------------------------------------
+# Main -> worker: (texts, packed docs or None, contexts); texts[i] is None where item i is
+# a Doc (taken in order from the packed docs), else the str or bytes spaCy accepts.
+# Worker -> main: ("docs", payload, padding) | ("bytes", [(bytes, context)], padding) |
+# ("error", msgpack'd traceback, padding); padding = items the components dropped.
+def _pack_inputs(packer: DocPacker, batch: List[Tuple[Any, Any]]) -> tuple:
+    texts, docs = [], []
+    contexts = []
+    for doc_like, context in batch:
+        if isinstance(doc_like, Doc):
+            texts.append(None)
+            docs.append(doc_like)
+        else:
+            texts.append(doc_like)
+        contexts.append(context)
+    if not docs:
+        return texts, None, contexts
+    try:
+        return texts, packer.pack(docs), contexts
+    except Exception:
+        # e.g. a user-data value that pickle refuses: spaCy's own serialisation
+        docs_iter = iter(docs)
+        return ([next(docs_iter).to_bytes() if text is None else text for text in texts],
+                None, contexts)
+
+
+def _unpack_inputs(vocab: Any, message: tuple) -> List[Tuple[Any, Any]]:
+    texts, payload, contexts = message
+    docs = iter(unpack_docs(vocab, payload) if payload is not None else [])
+    return [(next(docs) if text is None else text, context)
+            for text, context in zip(texts, contexts)]
+
+
+def _pack_outputs(packer: DocPacker, docs: List[Doc], padding: int) -> tuple:
+    try:
+        return ("docs", packer.pack(docs), padding)
+    except Exception:
+        # e.g. a user-data value that pickle refuses: spaCy's own serialisation
+        return ("bytes", [(doc.to_bytes(), doc._context) for doc in docs], padding)
+
+
+def _limit_threads(n_process: int) -> None:
+    if "torch" in sys.modules:
+        torch = sys.modules["torch"]
+        want = max(1, (os.cpu_count() or 1) // n_process)
+        if torch.get_num_threads() > want:
+            torch.set_num_threads(want)
+
+
+def _apply_pipes(
+    ensure_doc: Callable[[Any, Any], Doc],
+    pipes: Iterable[Callable[..., Iterator[Doc]]],
+    receiver: Any,
+    sender: Any,
+    underscore_state: Tuple[dict, dict, dict],
+    n_process: int,
+) -> None:
+    """Worker: spaCy's ``_apply_pipes`` with the payloads above."""
+    vocab = ensure_doc.__self__.vocab  # type: ignore[attr-defined]  # the pipeline's
+    Underscore.load_state(underscore_state)
+    _limit_threads(n_process)
+    packer = DocPacker()
+    while True:
+        message = receiver.get()
+        if message is None:  # end of work
+            sender.close()
+            receiver.close()
+            return
+        n_items = len(message[0])
+        try:
+            docs = (ensure_doc(doc_like, context)
+                    for doc_like, context in _unpack_inputs(vocab, message))
+            for pipe in pipes:
+                docs = pipe(docs)
+            done = list(docs)
+            data = _pack_outputs(packer, done, n_items - len(done))
+        except Exception:
+            data = ("error", srsly.msgpack_dumps(traceback.format_exc()), n_items - 1)
+        try:
+            sender.send(data)
+        except BrokenPipeError:
+            # The main process closed the pipe: its error handler stopped the run.
+            sender.close()
+            receiver.close()
+            return
+
+
+def _results(vocab: Any, data: tuple) -> Iterator[Tuple[Optional[Doc], Any, Optional[bytes]]]:
+    """(doc, context, error) per input item of one batch, as spaCy's worker sends them."""
+    kind, body, padding = data
+    if kind == "docs":
+        for doc in unpack_docs(vocab, body):
+            yield doc, doc._context, None
+    elif kind == "bytes":
+        for byte_doc, context in body:
+            yield Doc(vocab).from_bytes(byte_doc), context, None
+    else:
+        yield None, None, body
+    for _ in range(padding):
+        yield None, None, None
+
+
+def _multiprocessing_pipe(
+    self: Language,
+    texts: Iterable[Any],
+    pipes: Iterable[Callable[..., Iterator[Doc]]],
+    n_process: int,
+    batch_size: int,
+) -> Iterator[Doc]:
+    """``Language._multiprocessing_pipe`` with the payloads above (see the module)."""
+    if not applies(self):
+        assert _ORIGINAL is not None
+        yield from _ORIGINAL(self, texts, pipes, n_process, batch_size)
+        return
+    items = ((t, t._context if isinstance(t, Doc) else None) for t in texts)
+    batches = minibatch(items, batch_size)
+    texts_q: List[Any] = [mp.Queue() for _ in range(n_process)]
+    recv_ch, send_ch = zip(*[mp.Pipe(False) for _ in range(n_process)])
+    packers = [DocPacker() for _ in range(n_process)]
+    state = {"sent": 0, "steps": 0}
+
+    def send() -> None:
+        """Send n_process batches, one per worker in turn (spaCy's ``_Sender.send``)."""
+        for batch in itertools.islice(batches, n_process):
+            worker = state["sent"] % n_process
+            texts_q[worker].put(_pack_inputs(packers[worker], batch))
+            state["sent"] += 1
+
+    # send twice to keep the workers busy
+    send()
+    send()
+    procs = [
+        mp.Process(target=_apply_pipes,
+                   args=(self._ensure_doc_with_context, pipes, rch, sch,
+                         Underscore.get_state(), n_process))
+        for rch, sch in zip(texts_q, send_ch)
+    ]
+    for proc in procs:
+        proc.start()
+    # Close the writing ends, so that reading does not block once a worker has closed.
+    for tx in send_ch:
+        tx.close()
+    try:
+        received = 0
+        while received < state["sent"]:
+            data = recv_ch[received % n_process].recv()
+            received += 1
+            for doc, context, error in _results(self.vocab, data):
+                if doc is not None:
+                    doc._context = context
+                    yield doc
+                elif error is not None:
+                    self.default_error_handler(
+                        None, None, None,
+                        ValueError(Errors.E871.format(error=srsly.msgpack_loads(error))))
+            # one batch consumed: after n_process of them, send n_process more
+            state["steps"] += 1
+            if state["steps"] >= n_process:
+                state["steps"] = 0
+                send()
+    finally:
+        # Orderly stop: the queues are empty, the sentinel ends each worker. Stop after an
+        # error: the sentinel comes last, and closing our ends lets a worker blocked on
+        # sending exit.
+        for q in texts_q:
+            q.put(None)
+            q.close()
+        for r in recv_ch:
+            r.close()
+        for proc in procs:
+            proc.join()
+        if not all(proc.exitcode == 0 for proc in procs):
+            warnings.warn(Warnings.W127, stacklevel=2)
+
+
+def install() -> None:
+    """Route ``Language._multiprocessing_pipe`` through this module (idempotent)."""
+    global _ORIGINAL
+    current = Language._multiprocessing_pipe
+    if current is _multiprocessing_pipe:
+        return
+    _ORIGINAL = current
+    Language._multiprocessing_pipe = _multiprocessing_pipe  # type: ignore[method-assign]

@@ -1,0 +1,210 @@
+"""nlp.pipe(n_process=2) with spacy-xlie's doc transport (spacy_xlie/util/fast_pipe.py):
+the codec keeps everything Doc.to_bytes keeps, and for the distant labeler, lexical
+projection and the CPU relation-extractor pipeline 2 processes give what 1 gives."""
+
+from pathlib import Path
+
+import numpy
+import pytest
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc, Span, SpanGroup
+from spacy.util import load_config, load_model_from_config
+from thinc.api import fix_random_seed
+
+from spacy_xlie import add_entities, add_relation
+from spacy_xlie.kb import read_wikidata_dump
+from spacy_xlie.pipeline.projection_aligner import attach_source
+from spacy_xlie.util import fast_pipe
+from spacy_xlie.util.fast_pipe import DocPacker, unpack_docs
+from tests.rel_examples import make_examples
+
+ROOT = Path(__file__).resolve().parents[2]
+DUMP = ROOT / "tests" / "kb" / "fixtures" / "wikidata_small.json"
+
+
+def rich_docs(nlp):
+    doc = Doc(nlp.vocab, words=["Marie", "Curie", "met", "Pierre", "in", "Paris", "."],
+              spaces=[True, True, True, True, True, False, False],
+              tags=["NNP", "NNP", "VBD", "NNP", "IN", "NNP", "."],
+              pos=["PROPN", "PROPN", "VERB", "PROPN", "ADP", "PROPN", "PUNCT"],
+              morphs=["Number=Sing", "Number=Sing", "Tense=Past", "", "", "Number=Sing", ""],
+              lemmas=["Marie", "Curie", "meet", "Pierre", "in", "Paris", "."],
+              heads=[1, 2, 2, 2, 2, 4, 2],
+              deps=["compound", "nsubj", "ROOT", "dobj", "prep", "pobj", "punct"])
+    doc.ents = [Span(doc, 0, 2, "PER", kb_id="Q7186-only-here", span_id="id-only-here"),
+                Span(doc, 3, 4, "PER"), Span(doc, 5, 6, "LOC", kb_id="Q90")]
+    doc.spans["sc"] = SpanGroup(doc, name="sc", attrs={"a": 1},
+                                spans=[Span(doc, 0, 1, "LABEL-ONLY-HERE", kb_id="KB-X")])
+    doc.spans["empty"] = []
+    doc.cats = {"POS": 0.25}
+    doc.tensor = numpy.arange(28, dtype="float32").reshape(7, 4)
+    add_relation(doc, doc.ents[0], doc.ents[1], "per:spouse")
+    doc.user_data["plain"] = {"tuple": (1, "a"), "list": [2.5, None]}
+    one = Doc(nlp.vocab, words=["solo"], spaces=[False])
+    sents = nlp("First one. Second one.")
+    sents[3].is_sent_start = True
+    return [doc, Doc(nlp.vocab, words=["unknown", "spaces"]), nlp(""), one, sents]
+
+
+def test_codec_keeps_what_to_bytes_keeps_in_a_fresh_vocab():
+    docs = rich_docs(spacy.blank("en"))
+    docs[0]._context = ("ctx", 1)
+    out = unpack_docs(spacy.blank("en").vocab, DocPacker().pack(docs))
+    assert [d.to_bytes() for d in out] == [d.to_bytes() for d in docs]
+    assert [d.user_data for d in out] == [d.user_data for d in docs]  # tuples stay tuples
+    assert [d.has_unknown_spaces for d in out] == [False, True, False, False, False]
+    assert out[0]._context == ("ctx", 1)
+    assert [(e.text, e.kb_id_, e.id_) for e in out[0].ents][0] == (
+        "Marie Curie", "Q7186-only-here", "id-only-here")
+    assert out[0].spans["sc"][0].label_ == "LABEL-ONLY-HERE"
+    assert [str(t.morph) for t in out[0]][2] == "Tense=Past"
+    assert out[0]._.relations[0].label == "per:spouse"
+
+
+def test_strings_travel_once_per_receiver():
+    import pickle
+
+    nlp = spacy.blank("en")
+    packer = DocPacker()
+    first = pickle.loads(packer.pack([nlp("Zyxwv qwerty")]))[0]
+    assert {"Zyxwv", "qwerty"} <= set(first)
+    again = pickle.loads(packer.pack([nlp("qwerty Zyxwv")]))[0]
+    assert again == []
+    receiver = spacy.blank("en").vocab
+    assert unpack_docs(receiver, packer.pack([])) == []  # an empty batch is fine
+
+
+# -- the three pipelines: n_process=2 gives exactly what n_process=1 gives -------------------
+def labeler():
+    nlp = spacy.blank("en")
+    kb = read_wikidata_dump([DUMP], ["en", "de", "fr", "tr", "zh"])
+    nlp.add_pipe("xlie_distant_labeler", config={"negative_ratio": -1}).set_kb(kb)
+    texts = ["Marie Curie married Pierre Curie.", "北京", "Paris is in France.",
+             "Pierre Curie and Marie Curie worked at the Sorbonne in Paris.", ""] * 5
+    return nlp, lambda: list(texts)
+
+
+def projector():
+    nlp = spacy.blank("de")
+    nlp.add_pipe("xlie_projection_aligner",
+                 config={"aligner": {"@misc": "spacy_xlie.lexical_aligner.v2"}})
+    en = spacy.blank("en")
+    pairs = [("Apple was founded in Cupertino .", "Apple wurde in Cupertino gegründet ."),
+             ("Siemens is based in Munich .", "Siemens hat seinen Sitz in München .")]
+
+    def items():
+        docs = []
+        for i, (src_text, tgt_text) in enumerate(pairs * 6):
+            src = en(src_text)
+            ents = add_entities(src, [Span(src, 0, 1, "ORG"), Span(src, 4, 5, "LOC")])
+            add_relation(src, ents[0], ents[1], "based_in")
+            docs.append(attach_source(nlp.make_doc(tgt_text), src))
+            docs[-1]._.xlie_id = f"pair-{i}"
+        docs.append(nlp.make_doc("Ein Satz ohne Quelle ."))
+        return docs
+
+    return nlp, items
+
+
+def extractor():
+    fix_random_seed(0)
+    config = load_config(ROOT / "configs" / "cpu.cfg", overrides={
+        "components.tok2vec.model.encode.width": 32,
+        "components.xlie_relation_extractor.model.hidden_width": 32,
+        "components.xlie_relation_extractor.threshold": 0.0})
+    nlp = load_model_from_config(config, auto_fill=True)
+    examples = make_examples(nlp.vocab)
+    nlp.initialize(lambda: examples)
+    return nlp, lambda: [eg.predicted.copy() for eg in make_examples(nlp.vocab)] * 3
+
+
+@pytest.mark.parametrize("make", [labeler, projector, extractor],
+                         ids=["distant_labeler", "lexical_projection", "relation_extractor_cpu"])
+def test_n_process_2_output_equals_n_process_1(make, monkeypatch):
+    nlp, items = make()
+    assert fast_pipe.applies(nlp)
+    single = list(nlp.pipe(items(), batch_size=4))
+    batches = []
+    original = fast_pipe.unpack_docs
+
+    def counting(vocab, payload):
+        docs = original(vocab, payload)
+        batches.append(len(docs))
+        return docs
+
+    monkeypatch.setattr(fast_pipe, "unpack_docs", counting)
+    multi = list(nlp.pipe(items(), batch_size=4, n_process=2))
+    assert sum(batches) == len(single)  # every doc came through the fast transport
+    assert [d.to_bytes() for d in multi] == [d.to_bytes() for d in single]
+    assert [d.user_data for d in multi] == [d.user_data for d in single]
+    assert any(d._.relations for d in single)
+    if make is extractor:
+        assert all(d.tensor.shape == (len(d), 32) for d in multi)
+
+
+# -- the spaCy behaviour it keeps ------------------------------------------------------------
+@Language.component("test_fast_pipe_mark")
+def mark(doc):
+    if doc.text == "boom":
+        raise RuntimeError("component failed on purpose")
+    doc.user_data["seen"] = (doc.text, doc._context)
+    return doc
+
+
+def test_contexts_and_doc_inputs_keep_their_order(monkeypatch):
+    monkeypatch.setattr(fast_pipe, "applies", lambda nlp: True)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("test_fast_pipe_mark")
+    data = [(f"text {i}" if i % 2 else nlp.make_doc(f"doc {i}"), {"i": i}) for i in range(11)]
+    out = list(nlp.pipe(data, as_tuples=True, n_process=2, batch_size=2))
+    assert [(d.text, c["i"]) for d, c in out] == [
+        (f"text {i}" if i % 2 else f"doc {i}", i) for i in range(11)]
+    assert out[3][0].user_data["seen"] == ("text 3", {"i": 3})
+
+
+def test_component_error_reaches_the_error_handler(monkeypatch):
+    monkeypatch.setattr(fast_pipe, "applies", lambda nlp: True)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("test_fast_pipe_mark")
+    with pytest.raises(ValueError, match="component failed on purpose"):
+        list(nlp.pipe(["a", "b", "boom", "c"], n_process=2, batch_size=1))
+    # a handler that skips the doc (it runs in the worker): the doc is dropped, in order
+    nlp.set_error_handler(lambda name, proc, docs, e: None)
+    out = [d.text for d in nlp.pipe(["a", "boom", "c", "d", "e"], n_process=2, batch_size=2)]
+    assert out == ["a", "c", "d", "e"]
+
+
+def test_unpicklable_user_data_falls_back_to_spacy_bytes():
+    nlp = spacy.blank("en")
+    doc = nlp("a b")
+
+    def refuse(*_args):
+        raise TypeError("no pickling")
+
+    class Packer(DocPacker):
+        def pack(self, docs):
+            refuse()
+
+    kind, body, padding = fast_pipe._pack_outputs(Packer(), [doc], 0)
+    assert kind == "bytes" and padding == 0
+    (back, _ctx, _err), = fast_pipe._results(nlp.vocab, (kind, body, padding))
+    assert back.to_bytes() == doc.to_bytes()
+
+
+def test_other_pipelines_and_the_switch_keep_spacy_transport(monkeypatch):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("test_fast_pipe_mark")
+    assert not fast_pipe.applies(nlp)
+    labels, _ = labeler()
+    monkeypatch.setenv(fast_pipe.ENV_VAR, "0")
+    assert not fast_pipe.applies(labels)
+    monkeypatch.delenv(fast_pipe.ENV_VAR)
+    assert fast_pipe.applies(labels)
+    called = []
+    monkeypatch.setattr(fast_pipe, "unpack_docs", lambda *a: called.append(1))
+    assert [d.text for d in nlp.pipe(["x", "y"], n_process=2)] == ["x", "y"]
+    assert called == []
+    assert Language._multiprocessing_pipe is fast_pipe._multiprocessing_pipe
+    fast_pipe.install()  # idempotent
+    assert fast_pipe._ORIGINAL is not fast_pipe._multiprocessing_pipe
