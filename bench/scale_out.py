@@ -65,6 +65,41 @@ def machine_state() -> Dict[str, Any]:
             "training_job_running": bool(training.stdout.strip())}
 
 
+class OtherCPU:
+    """CPU seconds that processes outside this benchmark's process tree used on the machine
+    since construction: 0 on a quiet machine. The machine's busy time (``/proc/stat``) less
+    this process's, its live descendants' and its reaped children's."""
+
+    def __init__(self) -> None:
+        self.busy, self.own = self._busy(), self._own()
+
+    @staticmethod
+    def _busy() -> float:
+        import psutil
+
+        t = psutil.cpu_times()
+        return (t.user + t.nice + t.system + getattr(t, "irq", 0.0)
+                + getattr(t, "softirq", 0.0) + getattr(t, "steal", 0.0))
+
+    @staticmethod
+    def _own() -> float:
+        import psutil
+
+        me = psutil.Process()
+        t = me.cpu_times()
+        total = t.user + t.system + t.children_user + t.children_system
+        for child in me.children(recursive=True):
+            try:
+                c = child.cpu_times()
+            except psutil.Error:
+                continue
+            total += c.user + c.system
+        return total
+
+    def seconds(self) -> float:
+        return round(max((self._busy() - self.busy) - (self._own() - self.own), 0.0), 2)
+
+
 # -- the machine's own ceiling -----------------------------------------------------------------
 def arithmetic(n: int = 6_000_000) -> int:
     """Pure-Python arithmetic: stays in the core's registers and caches."""
@@ -183,6 +218,7 @@ def prepare(data_dir: Path, work: Path, n_docs: int) -> Dict[str, Any]:
 # -- 1. nlp.pipe(n_process) ------------------------------------------------------------------
 def pipe_run(nlp, items: list, n_process: int, batch_size: int) -> Dict[str, float]:
     """Docs/s over the whole call (workers' start-up included) and the time to first doc."""
+    other = OtherCPU()
     start = time.perf_counter()
     first = None
     count = 0
@@ -192,7 +228,7 @@ def pipe_run(nlp, items: list, n_process: int, batch_size: int) -> Dict[str, flo
             first = time.perf_counter() - start
     wall = time.perf_counter() - start
     return {"docs": count, "wall_s": round(wall, 3), "first_doc_s": round(first or 0.0, 3),
-            "docs_per_second": round(count / wall, 1)}
+            "docs_per_second": round(count / wall, 1), "other_cpu_s": other.seconds()}
 
 
 def pipe_startup(nlp, n_process: int) -> float:
@@ -372,10 +408,12 @@ def run_scaling(work: Path, shard_size: int) -> Dict[str, Any]:
                 for old in out.glob("*"):
                     old.unlink()
                 log(f"{name}: {n_workers} worker(s), {len(shards)} shards")
+                other = OtherCPU()
                 start = time.perf_counter()
                 summary = run_job(job, shards, out, scheduler=cluster.scheduler_address,
                                   show_progress=False)
                 wall = time.perf_counter() - start
+                other_cpu = other.seconds()
                 busy = sum(w["seconds"] for w in summary.workers.values())
                 results["runs"].setdefault(name, {})[str(n_workers)] = {
                     "docs": summary.docs, "shards": summary.shards, "wall_s": round(wall, 2),
@@ -392,6 +430,7 @@ def run_scaling(work: Path, shard_size: int) -> Dict[str, Any]:
                     "overhead_per_shard_s": round((wall * n_workers - busy) / summary.shards, 3),
                     "sha256": {k: e["sha256"] for k, e in sorted(summary.entries.items())},
                     "complete": summary.complete,
+                    "other_cpu_s": other_cpu,
                 }
                 log(f"{name}: {n_workers} worker(s): {summary.docs / wall:.0f} docs/s")
         finally:
@@ -431,7 +470,9 @@ def markdown(report: Dict[str, Any]) -> str:
         f"Python {m['python']}; dask {report['versions'].get('distributed', '?')}  ",
         f"Load average (1 min) at start {report['state_start']['load_avg_1m']}, at end "
         f"{report['state_end']['load_avg_1m']}; a training job was running: "
-        f"{training}.", "",
+        f"{training}. CPU time used by processes outside the benchmark: "
+        + ", ".join(f"{k} {v} s" for k, v in report["other_processes_cpu_s"].items())
+        + " (0 on a quiet machine).", "",
         "This machine's own ceiling for a second process (2 × the time of one run / the time "
         "of two runs side by side, pure Python, no I/O): "
         f"{report['machine_scaling_2_processes']['arithmetic']} for arithmetic, "
@@ -440,13 +481,14 @@ def markdown(report: Dict[str, Any]) -> str:
         "",
         "## 1. `nlp.pipe(n_process=2)` (docs/s; every doc returns to the main process)",
         "", "| pipeline | docs | batch | n_process=1 | n_process=2 | speedup | workers' "
-        "start-up (s) | speedup without start-up |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "start-up (s) | speedup without start-up | other processes' CPU (s), 1 / 2 |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, r in report["n_process"].items():
         lines.append(f"| {name} | {r['docs']} | {r['batch_size']} | {r['1']} | {r['2']} | "
                      f"**{r['speedup']}** | {r['startup_2_s']} | "
-                     f"{r['speedup_without_startup']} |")
+                     f"{r['speedup_without_startup']} | {r['runs']['1']['other_cpu_s']} / "
+                     f"{r['runs']['2']['other_cpu_s']} |")
     threads = report["n_process"]["relation_extractor_cpu"]["one_process_by_torch_threads"]
     lines += [
         "", "Baseline: 1 process with 1 thread (OMP/OpenBLAS/MKL threads 1, "
@@ -536,9 +578,18 @@ def main() -> None:
     work = args.work_dir.resolve()
     info = prepare(args.data_dir, work, args.docs)
     log(f"inputs ready: {info}")
+    other_cpu = {}
+    other = OtherCPU()
     ceiling = machine_scaling()
+    other_cpu["machine_scaling"] = other.seconds()
+    other = OtherCPU()
     n_process = n_process_rates(work, args.data_dir, args.n_process_docs)
+    other_cpu["n_process"] = other.seconds()
+    log(f"state after the n_process runs: {machine_state()}; other processes' CPU: "
+        f"{other_cpu}")
+    other = OtherCPU()
     scaling = run_scaling(work, args.shard_size)
+    other_cpu["dask"] = other.seconds()
     runs = scaling["runs"]
     report = {
         "command": "python bench/scale_out.py " + " ".join(sys.argv[1:]),
@@ -548,6 +599,7 @@ def main() -> None:
         "versions": versions(),
         "docs": args.docs, "shard_size": args.shard_size, "inputs": info,
         "state_start": state_start,
+        "other_processes_cpu_s": other_cpu,
         "machine_scaling_2_processes": ceiling,
         "n_process": n_process,
         "speedup_n_process_2": {k: v["speedup"] for k, v in n_process.items()},
