@@ -10,9 +10,10 @@ then graded by how close the original strings are:
 
 1. ``exact``: the same characters; 2. ``case``: case-folded; 3. ``fold``: case- and
    diacritic-folded; 4. ``translit``: equal only once transliterated;
-5. ``gazetteer``: a translated name of a country, region or organisation from CLDR
-   (Babel's territory names in the target language: ``Germany`` = ``Deutschland`` =
-   ``Almanya`` = ``Германия``);
+5. ``gazetteer``: a translated name of a country, region, language, month or city from
+   CLDR (Babel's names in the target language: ``Germany`` = ``Deutschland`` =
+   ``Almanya`` = ``Германия``; ``Vienna`` = ``Wien`` = ``Viyana`` = ``维也纳``), also
+   without its leading article, which sentences contract (``Le Caire``: ``au Caire``);
 6. ``skeleton``: for targets in an abjad (Arabic, Hebrew, Syriac script), which writes
    no short vowels, the consonant skeletons (``Obama`` = ``أوباما`` = ``bm``), which may
    start after a one- or two-letter proclitic (``بأوباما``);
@@ -22,7 +23,10 @@ then graded by how close the original strings are:
    ``Universität von Minnesota``, ``Oxford Üniversitesi``). Function words (the target
    language's stop words) render function words (``of`` ~ ``für``), and a long target
    word may render several entity words as the parts of a compound
-   (``Infantry Division`` ~ ``Infanteriedivision``).
+   (``Infantry Division`` ~ ``Infanteriedivision``) or of a hyphenated word
+   (``Utah Army`` ~ ``Utah-Armee``, ``Saint Petersburg`` ~ ``Санкт-Петербург``). A
+   window stays inside one clause: it does not run across a comma, bracket or quote
+   (in any script: ``،``, ``、``) unless the entity holds one.
 
 **Endings.** A match may stop short of the end of a token by a few characters (an
 inflectional ending: ``Helsinki`` ~ ``Helsingissä``, ``Mumbai`` ~ ``Mumbaide``): where no
@@ -53,11 +57,10 @@ import numpy
 from anyascii import anyascii
 from rapidfuzz.distance import Indel
 from rapidfuzz.process import cdist
-from spacy.attrs import IS_STOP
+from spacy.attrs import IS_STOP, ORTH
 from spacy.tokens import Doc
 
 from .base import CROSSES_TOKEN_BOUNDARY, AlignmentTask, Candidate, SpanAligner, TokenSpan
-from .boundaries import token_texts
 
 #: Confidence of a match at each string level (fuzzy matches score at most ``FUZZY_MAX``).
 LEVEL_SCORES = {
@@ -81,6 +84,8 @@ PART_FACTOR = 0.9
 PART_FLOOR = 0.65
 #: Similarity cost per extra target character when an entity word matches a prefix.
 PREFIX_COST = 0.03
+#: Confidence lost by a translated name found without its leading article.
+ARTICLE_COST = 0.01
 #: Candidates within ``TIE`` of the best are disambiguated by context and occurrence;
 #: the ones not chosen lose ``AMBIGUITY_PENALTY``.
 TIE = 0.03
@@ -116,6 +121,22 @@ def fold(text: str) -> str:
 @lru_cache(maxsize=1 << 17)
 def _is_word(text: str) -> bool:
     return any(ch.isalnum() for ch in text)
+
+
+#: Punctuation that separates clauses or phrases in any script (commas, semicolons,
+#: colons, question and exclamation marks, brackets and quotes; not hyphens, slashes,
+#: ampersands or full stops, which occur inside names: ``Jean-Pierre``, ``AT&T``,
+#: ``St. Louis``).
+_BREAK_CHARS = frozenset(",;:!?\"、，；：！？。،؛؟")
+_BREAK_CATEGORIES = frozenset(("Ps", "Pe", "Pi", "Pf"))
+
+
+@lru_cache(maxsize=1 << 16)
+def is_break(text: str) -> bool:
+    """Whether a token is clause punctuation (``,``, ``)``, ``«``, ``،``, ``、``): a fuzzy
+    window of target words does not run across one unless the entity holds one too."""
+    return bool(text) and all(
+        ch in _BREAK_CHARS or unicodedata.category(ch) in _BREAK_CATEGORIES for ch in text)
 
 
 @lru_cache(maxsize=1 << 17)
@@ -166,50 +187,72 @@ class WordTable:
     def __init__(self, norms: Sequence[str]) -> None:
         self.norms = list(norms)
         self.loose = [loose_key(t) for t in self.norms]
-        self.lengths = numpy.array([len(t) for t in self.norms], dtype=numpy.int64)
-        self.short = self.lengths <= 3
+        self.lengths = [len(t) for t in self.norms]
+        self.max_length = max(self.lengths, default=0)
         self.digits = [_digits(t) for t in self.norms]
-        self.has_digits = numpy.array([bool(d) for d in self.digits], dtype=bool)
-        self._cuts: Dict[Tuple[int, bool], _Cut] = {}
+        self.any_digits = any(self.digits)
+        self._numbers: Dict[str, List[float]] = {}
+        self._cuts: Dict[Tuple[int, bool, bool], List[str]] = {}
+        self._pieces: Optional[Tuple[List[int], Optional[WordTable]]] = None
 
-    def cut(self, size: int, end: bool = False) -> "_Cut":
-        """Each word's first (last) ``size`` characters, with what scoring them needs."""
-        key = (size, end)
+    def pieces(self) -> Tuple[List[int], Optional["WordTable"]]:
+        """The parts of the hyphenated words (``utah-armee``: ``utah``, ``armee``) as a
+        table, with the word (column) each part belongs to; ``None`` without any."""
+        if self._pieces is None:
+            cols: List[int] = []
+            parts: List[str] = []
+            for col, norm in enumerate(self.norms):
+                if "-" in norm:
+                    split = [p for p in map(fuzzy_form, norm.split("-")) if p]
+                    if len(split) > 1:
+                        cols += [col] * len(split)
+                        parts += split
+            self._pieces = (cols, WordTable(parts) if parts else None)
+        return self._pieces
+
+    def numbers(self, digits: str) -> List[float]:
+        """The similarity of a number (a source word with ``digits``) with each word: 0.9
+        where the digits are the same, else 0."""
+        if digits not in self._numbers:
+            self._numbers[digits] = [0.9 if d == digits else 0.0 for d in self.digits]
+        return self._numbers[digits]
+
+    def cut(self, size: int, end: bool = False, loose: bool = False) -> List[str]:
+        """Each word's first (last) ``size`` characters, or its loose spelling's (cutting
+        the whole word's spelling, cached per word, costs far less than spelling every
+        cut piece)."""
+        key = (size, end, loose)
         if key not in self._cuts:
-            self._cuts[key] = _Cut(self, size, end)
+            words = self.loose if loose else self.norms
+            self._cuts[key] = [t[-size:] for t in words] if end else [t[:size] for t in words]
         return self._cuts[key]
 
 
-class _Cut:
-    """The words of a :class:`WordTable` cut to one length, and their loose spellings
-    cut to the length of the source word's loose spelling (cutting the whole word's
-    spelling, cached per word, costs far less than spelling every cut piece), with which
-    words are longer (prefix matches), which fit a compound part, and the cost of the
-    extra characters."""
+class _Choices:
+    """Strings to compare with in one ``cdist`` call: the target words, then the cuts of
+    them (each added once, at its offset)."""
 
-    def __init__(self, table: WordTable, size: int, end: bool) -> None:
-        self.table, self.end = table, end
-        self.parts = [t[-size:] if end else t[:size] for t in table.norms]
-        self.longer = table.lengths > size
-        self.any_longer = bool(self.longer.any())
-        self.fits = table.lengths >= size + 3
-        self.any_fits = bool(self.fits.any())
-        self.cost = PREFIX_COST * (table.lengths - size)
-        self._loose: Dict[int, List[str]] = {}
+    def __init__(self, table: WordTable, loose: bool) -> None:
+        self.table, self.loose = table, loose
+        self.strings = list(table.loose if loose else table.norms)
+        self._offsets: Dict[Tuple[int, bool], int] = {}
 
-    def loose(self, size: int) -> List[str]:
-        if size not in self._loose:
-            self._loose[size] = [t[-size:] if self.end else t[:size] for t in self.table.loose]
-        return self._loose[size]
+    def at(self, size: int, end: bool = False) -> int:
+        """Offset of the words cut to ``size`` (added at the first call)."""
+        key = (size, end)
+        if key not in self._offsets:
+            self._offsets[key] = len(self.strings)
+            self.strings += self.table.cut(size, end, self.loose)
+        return self._offsets[key]
 
-
-def _indel_row(source: str, targets: Sequence[str]) -> numpy.ndarray:
-    return cdist([source], targets, scorer=Indel.normalized_similarity)[0]
+    def scores(self, queries: Sequence[str]) -> List[List[float]]:
+        return cdist(queries, self.strings, scorer=Indel.normalized_similarity,
+                     dtype=numpy.float64).tolist()
 
 
 def word_scores(
     sources: Sequence[str], table: WordTable, *, head: Optional[int] = None
-) -> Tuple[numpy.ndarray, numpy.ndarray]:
+) -> Tuple[List[List[float]], List[List[float]]]:
     """Whole-word similarities and compound-part similarities of every normalised source
     word with every target word, 0–1 (rapidfuzz ``process.cdist``).
 
@@ -230,48 +273,124 @@ def word_scores(
     """
     rows, cols = len(sources), len(table.norms)
     if not rows or not cols:
-        return numpy.zeros((rows, cols)), numpy.zeros((rows, cols))
-    whole = cdist(sources, table.norms, scorer=Indel.normalized_similarity)
-    sims = numpy.maximum(whole, 0.95 * cdist([loose_key(w) for w in sources], table.loose,
-                                             scorer=Indel.normalized_similarity))
-    parts = numpy.zeros((rows, cols))
-    for i, source in enumerate(sources):
-        size = len(source)
-        cut = table.cut(size)
+        return [[0.0] * cols for _ in sources], [[0.0] * cols for _ in sources]
+    looses = [loose_key(w) for w in sources]
+    sizes = [len(w) for w in sources]
+    lengths = table.lengths
+    # Two cdist calls in all (a call costs far more than the few strings it compares):
+    # the source words against the target words and the cuts of them that any source word
+    # needs, and the loose spellings against the loose spellings and their cuts. The
+    # scores are then combined in plain Python: for a sentence's few dozen words that
+    # costs less than numpy's per-call overhead.
+    raw_choices, loose_choices = _Choices(table, False), _Choices(table, True)
+    plans: List[Optional[List[Optional[int]]]] = []
+    for i, size in enumerate(sizes):
+        plan = None
+        if 3 < size < table.max_length:  # a longer word may start with it
+            plan = [raw_choices.at(size), None, None, None]
+            if size >= 5 and table.max_length >= size + 3:  # a compound may start with it
+                plan[1] = loose_choices.at(len(looses[i]))
+                if i == head:  # the head may end a compound
+                    plan[2] = raw_choices.at(size, end=True)
+                    plan[3] = loose_choices.at(len(looses[i]), end=True)
+        plans.append(plan)
+    raw = raw_choices.scores(sources)
+    loose = loose_choices.scores(looses)
+    sims: List[List[float]] = []
+    parts: List[List[float]] = []
+    for source, size, plan, r, lo in zip(sources, sizes, plans, raw, loose):
+        row = [w if w >= 0.95 * v else 0.95 * v for w, v in zip(r[:cols], lo)]
+        part = [0.0] * cols
+        if plan is not None:
+            at, loose_at, tail_at, tail_loose_at = plan
+            prefix = r[at : at + cols]
+            for j, (p, n) in enumerate(zip(prefix, lengths)):
+                if n > size:
+                    p -= PREFIX_COST * (n - size)
+                    if p > row[j]:
+                        row[j] = p
+            if loose_at is not None:
+                best = [p if p >= 0.95 * v else 0.95 * v
+                        for p, v in zip(prefix, lo[loose_at : loose_at + cols])]
+                if tail_at is not None:
+                    tail = zip(r[tail_at : tail_at + cols],
+                               lo[tail_loose_at : tail_loose_at + cols])
+                    best = [max(b, t if t >= 0.95 * v else 0.95 * v)
+                            for b, (t, v) in zip(best, tail)]
+                part = [PART_FACTOR * b if n >= size + 3 else 0.0 for b, n in zip(best, lengths)]
+        # Words of up to three characters match only when equal.
         if size <= 3:
-            sims[i] = whole[i] == 1.0
-        elif cut.any_longer:
-            prefix = _indel_row(source, cut.parts)
-            sims[i] = numpy.where(cut.longer, numpy.maximum(sims[i], prefix - cut.cost),
-                                  sims[i])
-            if size >= 5 and cut.any_fits:
-                loose = loose_key(source)
-                best = numpy.maximum(prefix, 0.95 * _indel_row(loose, cut.loose(len(loose))))
-                if i == head:
-                    tail = table.cut(size, end=True)
-                    best = numpy.maximum(best, numpy.maximum(
-                        _indel_row(source, tail.parts),
-                        0.95 * _indel_row(loose, tail.loose(len(loose)))))
-                parts[i] = numpy.where(cut.fits, PART_FACTOR * best, 0.0)
-        if size > 3 and table.short.any():
-            sims[i] = numpy.where(table.short, whole[i] == 1.0, sims[i])
-        s_digits = _digits(source)
-        if s_digits or table.has_digits.any():
-            numbers = table.has_digits | bool(s_digits)
-            same = numpy.array([0.9 * (d == s_digits) for d in table.digits])
-            sims[i] = numpy.where(numbers, same, sims[i])
+            row = [1.0 if w == 1.0 else 0.0 for w in r[:cols]]
+        else:
+            for j, n in enumerate(lengths):
+                if n <= 3:
+                    row[j] = 1.0 if r[j] == 1.0 else 0.0
+        digits = _digits(source)
+        if digits:  # a number matches the same number only
+            row = list(table.numbers(digits))
+        elif table.any_digits:  # and a word without digits no number
+            row = [0.0 if d else w for w, d in zip(row, table.digits)]
+        sims.append(row)
+        parts.append(part)
     return sims, parts
+
+
+def piece_scores(sources: Sequence[str], table: WordTable) -> Optional[List[List[float]]]:
+    """Similarity of every source word with the most similar hyphen-separated part of
+    every target word, scored as whole words (:func:`word_scores`; 0 for target words
+    without a hyphen), or ``None`` when no target word has a hyphen.
+
+    A hyphenated word renders several entity words, each as one of its parts
+    (``Utah Army`` ~ ``Utah-Armee``, ``New Brunswick`` ~ ``Nouveau-Brunswick``): the
+    hyphen marks where the parts meet, so unlike a compound part (:func:`word_scores`)
+    a part is not discounted and may be any part.
+    """
+    cols, pieces = table.pieces()
+    if pieces is None:
+        return None
+    sims, _parts = word_scores(sources, pieces)
+    out = [[0.0] * len(table.norms) for _ in sources]
+    for row, piece_row in zip(out, sims):
+        for col, sim in zip(cols, piece_row):
+            if sim > row[col]:
+                row[col] = sim
+    return out
 
 
 def word_similarity(source: str, target: str) -> float:
     """0–1 similarity of two normalised words (see :func:`word_scores`)."""
-    return float(word_scores([source], WordTable([target]))[0][0, 0])
+    return word_scores([source], WordTable([target]))[0][0][0]
 
 
 def part_similarity(source: str, target: str, *, head: bool = False) -> float:
     """0–1 similarity of ``source`` with a part of a longer ``target`` (see
     :func:`word_scores`)."""
-    return float(word_scores([source], WordTable([target]), head=0 if head else None)[1][0, 0])
+    return word_scores([source], WordTable([target]), head=0 if head else None)[1][0][0]
+
+
+#: Token string hash (the same in every vocab) -> the token's text, and its transliterated
+#: form (:func:`translit`).
+_TEXTS: Dict[int, str] = {}
+_FORMS: Dict[int, str] = {}
+
+
+def _token_forms(doc: Doc) -> Tuple[List[str], List[str]]:
+    """The text and the transliterated form of every token, from one ORTH array and a
+    cache by string hash (each string is looked up once per process)."""
+    orths = doc.to_array(ORTH).tolist()
+    try:
+        forms = list(map(_FORMS.__getitem__, orths))
+    except KeyError:
+        if len(_FORMS) > 1 << 18:
+            _TEXTS.clear()
+            _FORMS.clear()
+        strings = doc.vocab.strings
+        for orth in orths:
+            if orth not in _FORMS:
+                text = _TEXTS[orth] = strings[orth]
+                _FORMS[orth] = translit(text)
+        forms = list(map(_FORMS.__getitem__, orths))
+    return list(map(_TEXTS.__getitem__, orths)), forms
 
 
 class _Tokens:
@@ -280,9 +399,7 @@ class _Tokens:
 
     def __init__(self, doc: Doc) -> None:
         self.doc = doc
-        self.texts = token_texts(doc)
-        self.text = "".join(self.texts)
-        self.forms = list(map(translit, self.texts))
+        self.texts, self.forms = _token_forms(doc)
         self.ends = list(accumulate(map(len, self.forms)))
         self.starts = [0, *self.ends[:-1]]
         self.joined = "".join(self.forms)
@@ -328,8 +445,18 @@ class _Words:
         self.norms = [fuzzy_form(texts[i]) for i in self.indices]
         stops = tokens.stops
         self.function = [stops[i] for i in self.indices]
-        self.function_array = numpy.array(self.function, dtype=bool)
+        self._texts = texts
         self._table: Optional[WordTable] = None
+        self._breaks: Optional[List[int]] = None
+
+    @property
+    def breaks(self) -> List[int]:
+        """The number of clause punctuation tokens (:func:`is_break`) before each word:
+        words ``i`` and ``j`` are in one clause where the counts are equal."""
+        if self._breaks is None:
+            before = list(accumulate(map(is_break, self._texts), initial=0))
+            self._breaks = [before[i] for i in self.indices]
+        return self._breaks
 
     @property
     def table(self) -> WordTable:
@@ -393,7 +520,8 @@ class LexicalAligner(SpanAligner):
     def _pair(self, src: Doc, tgt: Doc, spans: Sequence[TokenSpan]) -> List[List[Candidate]]:
         source, target = _Tokens(src), _Tokens(tgt)
         names = _gazetteer(src.lang_, tgt.lang_) if self.gazetteer else {}
-        abjad = _ABJAD.search(target.text) is not None and _ABJAD.search(source.text) is None
+        abjad = (_ABJAD.search("".join(target.texts)) is not None
+                 and _ABJAD.search("".join(source.texts)) is None)
         out = []
         for start, end in spans:
             needle = "".join(source.forms[start:end])
@@ -402,6 +530,12 @@ class LexicalAligner(SpanAligner):
             for name in translations:
                 more, _ = self._search(target, translit(name), "gazetteer")
                 found += more
+                bare = _without_article(name, tgt.vocab)
+                if bare:  # "Le Caire" is "du Caire", "au Caire" in a sentence
+                    whole = more
+                    more, _ = self._search(target, translit(bare), "gazetteer")
+                    found += [replace(c, score=c.score - ARTICLE_COST) for c in more
+                              if not any(c.overlaps(w.start, w.end) for w in whole)]
             if abjad and not found:
                 found += self._skeleton_matches(target, skeleton(needle))
             if not found:
@@ -472,7 +606,6 @@ class LexicalAligner(SpanAligner):
         """Fuzzy windows for the entity, and for its variants with a translated name
         (``Victoria of the United Kingdom`` -> ``Victoria of the Royaume-Uni``)."""
         ent = _Words(source, range(start, end))
-        words = target.words()
         variants = [(ent.norms, ent.function)]
         vocab = target.doc.vocab
         for a in range(start, end):
@@ -485,53 +618,81 @@ class LexicalAligner(SpanAligner):
                         before.norms + [fuzzy_form(p) for p in parts] + after.norms,
                         before.function + [vocab[p].is_stop for p in parts] + after.function,
                     ))
+        # function words alone ("he", "his") are translated, not found
+        variants = [(norms, function) for norms, function in variants
+                    if norms and not all(function)]
+        if not variants:
+            return []
+        words = target.words()
+        # A window stays inside one clause unless the entity spans clause punctuation too.
+        one_clause = not any(map(is_break, source.texts[start:end]))
         found: List[Candidate] = []
         for norms, function in variants:
-            found += self._fuzzy_windows(norms, function, words)
+            found += self._fuzzy_windows(norms, function, words, one_clause)
         return _non_overlapping(found)
 
     def _fuzzy_windows(
-        self, norms: Sequence[str], function: Sequence[bool], words: _Words
+        self, norms: Sequence[str], function: Sequence[bool], words: _Words,
+        one_clause: bool = True,
     ) -> List[Candidate]:
-        """Candidate windows of target words that render the entity's words."""
+        """Candidate windows of target words that render the entity's words (with
+        ``one_clause``, none that crosses clause punctuation: ``générale , membre de
+        l'Union nationale`` is no window for ``National Union of General Workers``)."""
         if not norms or not words.indices or all(function):
             return []  # function words alone ("he", "his") are translated, not found
         content = [i for i, func in enumerate(function) if not func]
         head = content[-1] if len(content) > 1 else None
         sims, parts = word_scores(norms, words.table, head=head)
-        win_function = words.function_array
-        ent_function = numpy.array(function, dtype=bool)
-        if ent_function.any():
-            both = ent_function[:, None] & win_function[None, :]
-            sims = numpy.where(both, numpy.maximum(sims, FUNCTION_SIM), sims)
-            parts[ent_function] = 0.0
-        parts[:, win_function] = 0.0
-        # A word that renders the entity word as a compound part or derivation may also
-        # be its one-to-one match (``Mexico`` ~ ``mexikanischen``).
-        sims = numpy.where(parts >= PART_FLOOR, numpy.maximum(sims, parts), sims)
+        win_function = words.function
+        cols = len(win_function)
+        for func, row, part in zip(function, sims, parts):
+            if func:  # a function word renders a function word
+                for j, win_func in enumerate(win_function):
+                    if win_func and row[j] < FUNCTION_SIM:
+                        row[j] = FUNCTION_SIM
+                part[:] = [0.0] * cols
+        _no_function_parts(parts, win_function)
+        _merge_parts(sims, parts)
         if len(norms) == 1:  # one word: each matching word on its own is the best window
-            scores = sims[0]
-            return [Candidate(words.indices[j], words.indices[j] + 1,
-                              FUZZY_MAX * float(scores[j]), "lexical:fuzzy")
-                    for j in numpy.flatnonzero(scores >= max(self.word_floor, self.min_fuzzy))]
-        matched = (sims >= self.word_floor).any(axis=0) | (parts >= PART_FLOOR).any(axis=0)
+            floor = max(self.word_floor, self.min_fuzzy)
+            return [Candidate(words.indices[j], words.indices[j] + 1, FUZZY_MAX * score,
+                              "lexical:fuzzy")
+                    for j, score in enumerate(sims[0]) if score >= floor]
+        # Several entity words may each render one part of a hyphenated word (not for a
+        # one-word entity: a word that is only a part of a target token crosses a token
+        # boundary, see _search).
+        pieces = piece_scores(norms, words.table)
+        if pieces is not None:
+            for func, piece in zip(function, pieces):
+                if func:
+                    piece[:] = [0.0] * cols
+            _no_function_parts(pieces, win_function)
+            parts = [[p if p >= q else q for p, q in zip(part, piece)]
+                     for part, piece in zip(parts, pieces)]
+            _merge_parts(sims, pieces)
+        floor = self.word_floor
+        columns = [list(column) for column in zip(*sims)]
+        part_columns = list(zip(*parts))
+        matched = [max(column) >= floor or max(part) >= PART_FLOOR
+                   for column, part in zip(columns, part_columns)]
         # A window starts (ends) with a function word only where it renders the entity's
         # first (last) word (see _matching_score).
-        first_ok = ~win_function | (sims[0] >= self.word_floor)
-        last_ok = ~win_function | (sims[-1] >= self.word_floor)
-        starts = numpy.flatnonzero(matched & first_ok)
-        ends = set(numpy.flatnonzero(matched & last_ok).tolist())
-        sims_rows, parts_rows, columns = sims.tolist(), parts.tolist(), sims.T.tolist()
+        starts = [j for j in range(cols) if matched[j]
+                  and (not win_function[j] or sims[0][j] >= floor)]
+        ends = {j for j in range(cols) if matched[j]
+                and (not win_function[j] or sims[-1][j] >= floor)}
+        sims_rows, parts_rows = sims, parts
         max_len = len(norms) + 3
         tokens = words.indices
         weights = [FUNCTION_WEIGHT if f else 1.0 for f in function]
         total_weight = sum(weights)
+        clause = words.breaks if one_clause else [0] * len(tokens)
         found = []
-        for i in starts.tolist():
+        for i in starts:
             row_best = columns[i]
             for j in range(i, min(i + max_len, len(tokens))):
-                if tokens[j] - tokens[i] + 1 > 2 * max_len:
-                    break  # words too far apart in the doc
+                if tokens[j] - tokens[i] + 1 > 2 * max_len or clause[j] != clause[i]:
+                    break  # words too far apart in the doc, or in another clause
                 if j > i:
                     row_best = list(map(max, row_best, columns[j]))
                 if j not in ends or _upper_bound(row_best, weights, function, self.word_floor,
@@ -545,6 +706,25 @@ class LexicalAligner(SpanAligner):
                     found.append(Candidate(tokens[i], tokens[j] + 1, FUZZY_MAX * score,
                                            "lexical:fuzzy"))
         return found
+
+
+def _no_function_parts(parts: List[List[float]], win_function: Sequence[bool]) -> None:
+    """In place: a function word of the target is no part of anything."""
+    if any(win_function):
+        for part in parts:
+            for j, func in enumerate(win_function):
+                if func:
+                    part[j] = 0.0
+
+
+def _merge_parts(sims: List[List[float]], parts: Sequence[Sequence[float]]) -> None:
+    """In place: a target word that renders an entity word as a part (of a compound, a
+    derivation, a hyphenated word) may also be its one-to-one match (``Mexico`` ~
+    ``mexikanischen``), where the part similarity reaches ``PART_FLOOR``."""
+    for row, part in zip(sims, parts):
+        for j, p in enumerate(part):
+            if p >= PART_FLOOR and p > row[j]:
+                row[j] = p
 
 
 def _upper_bound(
@@ -715,11 +895,24 @@ def _disambiguate(
     ]
 
 
+def _without_article(name: str, vocab) -> str:
+    """A translated name without its leading function words (``Le Caire`` -> ``Caire``,
+    ``La Haye`` -> ``Haye``), which sentences contract or inflect (``du Caire``); empty
+    when it starts with none."""
+    words = name.split()
+    k = 0
+    while k < len(words) - 1 and vocab[words[k]].is_stop:
+        k += 1
+    return " ".join(words[k:]) if k else ""
+
+
 @lru_cache(maxsize=64)
 def _gazetteer(src_lang: str, tgt_lang: str) -> Dict[str, Tuple[str, ...]]:
     """Source-language name (transliterated) -> its target-language names, from CLDR:
     countries and regions, languages (``Greek`` -> ``griechisch``), month names
-    (``October`` -> ``Ekim``).
+    (``October`` -> ``Ekim``), and the cities that name time zones (``Vienna`` ->
+    ``Wien``, ``Vienne``, ``Viyana``, ``Вена``, ``维也纳``; a city a locale does not name
+    keeps its time zone's name, ``America/New_York`` -> ``New York``).
 
     Empty when Babel has no locale for either language (``xx``).
     """
@@ -734,6 +927,8 @@ def _gazetteer(src_lang: str, tgt_lang: str) -> Dict[str, Tuple[str, ...]]:
     tables = [(src.territories, tgt.territories), (src.languages, tgt.languages)]
     for width in ("wide", "abbreviated"):
         tables.append((src.months["format"][width], tgt.months["format"][width]))
+    zones = sorted(set(src.time_zones) | set(tgt.time_zones))
+    tables.append((_cities(src, zones), _cities(tgt, zones)))
     out: Dict[str, Tuple[str, ...]] = {}
     for src_names, tgt_names in tables:
         for code, name in src_names.items():
@@ -743,6 +938,14 @@ def _gazetteer(src_lang: str, tgt_lang: str) -> Dict[str, Tuple[str, ...]]:
                 if translated not in out.get(key, ()):
                     out[key] = out.get(key, ()) + (translated,)
     return out
+
+
+def _cities(locale, zones: Sequence[str]) -> Dict[str, str]:
+    """Time zone id -> the locale's name of its exemplar city (CLDR; the time zone's own
+    city name where the locale has none, which is the English one)."""
+    names = locale.time_zones
+    return {zone: names.get(zone, {}).get("city") or zone.rsplit("/", 1)[-1].replace("_", " ")
+            for zone in zones if not zone.startswith("Etc/")}
 
 
 def create_lexical_aligner(

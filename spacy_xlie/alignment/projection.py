@@ -135,15 +135,26 @@ class ProjectionResult:
         """Plain data (lists, strings, floats), as stored in ``doc._.xlie_projection``."""
         return {
             "method": self.method,
-            "entities": [_plain(ent) for ent in self.entities],
-            "relations": [_plain(rel) for rel in self.relations],
+            "entities": [_plain_entity(ent) for ent in self.entities],
+            "relations": [_plain_relation(rel) for rel in self.relations],
         }
 
 
-def _plain(record: object) -> dict:
-    """A flat record as a dict, tuples as lists (``dataclasses.asdict`` deep-copies: slow)."""
-    return {key: list(value) if isinstance(value, tuple) else value
-            for key, value in vars(record).items()}
+def _plain_entity(ent: EntityProjection) -> dict:
+    """An entity record as a dict, offsets as lists (``dataclasses.asdict`` deep-copies:
+    slow)."""
+    return {"source": list(ent.source), "text": ent.text, "label": ent.label,
+            "kb_id": ent.kb_id, "spans_key": ent.spans_key,
+            "target": None if ent.target is None else list(ent.target),
+            "target_text": ent.target_text, "score": ent.score, "method": ent.method,
+            "reason": ent.reason}
+
+
+def _plain_relation(rel: RelationProjection) -> dict:
+    """A relation record as a dict, offsets as lists."""
+    return {"head": list(rel.head), "tail": list(rel.tail), "label": rel.label,
+            "projected": rel.projected, "score": rel.score, "spans_key": rel.spans_key,
+            "reason": rel.reason}
 
 
 _Unit = Tuple[Optional[str], int, int]
@@ -155,16 +166,34 @@ def _relation_records(doc: Doc) -> List[dict]:
     return list(doc._.get(DATA_ATTR) or [])
 
 
-def _source_units(doc: Doc) -> List[Tuple[_Unit, Span]]:
-    """Entities to project: ``doc.ents`` and span-group entities used by relations."""
+def _source_units(
+    doc: Doc, relations: Optional[Sequence[dict]] = None
+) -> List[Tuple[_Unit, Span]]:
+    """Entities to project: ``doc.ents`` and span-group entities used by relations
+    (``relations``: the doc's relation records, when already read)."""
     units: Dict[_Unit, Span] = {(None, ent.start, ent.end): ent for ent in doc.ents}
-    for rec in _relation_records(doc):
+    for rec in _relation_records(doc) if relations is None else relations:
         key = rec.get("spans_key")
         for start, end in (rec["head"], rec["tail"]):
             if (key, start, end) not in units:
                 units[(key, start, end)] = doc[start:end] if key is None else next(
                     span for span in doc.spans[key] if (span.start, span.end) == (start, end))
     return list(units.items())
+
+
+def _rank(cand: Candidate) -> Tuple[float, int]:
+    return -cand.score, cand.start
+
+
+def _tied(ranked: Sequence[Candidate], best: Candidate) -> bool:
+    """Whether another place, apart from ``best``, is as good (``ranked``: best first)."""
+    floor = best.score - EPS
+    for cand in ranked[1:]:
+        if cand.score < floor:
+            return False
+        if cand.end <= best.start or best.end <= cand.start:
+            return True
+    return False
 
 
 class _Assignment:
@@ -178,27 +207,44 @@ class _Assignment:
         min_score: float,
     ) -> None:
         self.keys = [key for (key, _s, _e), _span in units]
-        self.usable = [sorted((c for c in cands if c.blocked is None and c.score >= min_score),
-                              key=lambda c: (-c.score, c.start)) for cands in candidates]
-        # (reading doc.ents builds every span: skipped when there is no entity at all)
+        self.usable = []
+        for cands in candidates:
+            usable = [c for c in cands if c.blocked is None and c.score >= min_score]
+            if len(usable) > 1:
+                usable.sort(key=_rank)
+            self.usable.append(usable)
         self.existing: Dict[Optional[str], List[Tuple[int, int]]] = {
-            None: [(e.start, e.end) for e in tgt.ents] if tgt.has_annotation("ENT_TYPE")
-            else []}
-        for key in tgt.spans:
-            self.existing[key] = [(s.start, s.end) for s in tgt.spans[key]]
+            None: [(e.start, e.end) for e in tgt.ents]}
+        groups = tgt.spans
+        for key in groups:
+            self.existing[key] = [(s.start, s.end) for s in groups[key]]
         self.projected: Dict[Optional[str], List[Tuple[int, int]]] = {}
+        # what each key's entities may not overlap: the existing and the projected ones
+        self.taken = {key: list(spans) for key, spans in self.existing.items()}
         self.chosen: List[Optional[Candidate]] = [None] * len(units)
         self.reasons: List[Optional[str]] = [None] * len(units)
 
     def _free(self, unit: int) -> List[Candidate]:
+        taken = self.taken.get(self.keys[unit])
+        if not taken:
+            return self.usable[unit]
+        return [c for c in self.usable[unit]
+                if all(c.end <= start or end <= c.start for start, end in taken)]
+
+    def _project(self, unit: int, cand: Candidate) -> None:
         key = self.keys[unit]
-        taken = self.existing.get(key, []) + self.projected.get(key, [])
-        return [c for c in self.usable[unit] if not any(c.overlaps(s, e) for s, e in taken)]
+        self.chosen[unit] = cand
+        self.projected.setdefault(key, []).append((cand.start, cand.end))
+        self.taken.setdefault(key, []).append((cand.start, cand.end))
 
     def run(self) -> None:
         open_units: Set[int] = set(range(len(self.keys)))
         while open_units:
-            free = {u: f for u in open_units if (f := self._free(u))}
+            free = {}
+            for unit in open_units:
+                cands = self._free(unit)
+                if cands:
+                    free[unit] = cands
             if not free:
                 break
             top = max(f[0].score for f in free.values())
@@ -206,17 +252,15 @@ class _Assignment:
             conflicts: Dict[int, str] = {}
             for unit in level:
                 best = free[unit][0]
-                rivals = [v for v in level if v != unit and self.keys[v] == self.keys[unit]
-                          and free[v][0].overlaps(best.start, best.end)]
-                tied = [c for c in free[unit][1:]
-                        if c.score >= best.score - EPS and not c.overlaps(best.start, best.end)]
+                rivals = len(level) > 1 and any(
+                    v != unit and self.keys[v] == self.keys[unit]
+                    and free[v][0].overlaps(best.start, best.end) for v in level)
                 if rivals:
                     conflicts[unit] = ROLE_CONFLICT
-                elif tied:
+                elif _tied(free[unit], best):
                     conflicts[unit] = AMBIGUOUS
                 else:
-                    self.chosen[unit] = best
-                    self.projected.setdefault(self.keys[unit], []).append((best.start, best.end))
+                    self._project(unit, best)
                     open_units.discard(unit)
                     break
             else:  # every unit at the top confidence is tied: report, do not guess
@@ -249,6 +293,7 @@ def _apply(
     candidates: Sequence[Sequence[Candidate]],
     method: str,
     min_score: float,
+    relations: Optional[Sequence[dict]] = None,
 ) -> ProjectionResult:
     assignment = _Assignment(units, candidates, tgt, min_score)
     assignment.run()
@@ -274,8 +319,9 @@ def _apply(
             tgt.set_ents(spans, default="unmodified")
         else:
             add_entities(tgt, spans, spans_key=key)
-    records = _relation_records(tgt)
-    for rec in _relation_records(src):
+    tgt_ext = tgt._
+    records = list(tgt_ext.get(DATA_ATTR) or [])
+    for rec in _relation_records(src) if relations is None else relations:
         key = rec.get("spans_key")
         head = by_unit.get((key, *rec["head"]))
         tail = by_unit.get((key, *rec["tail"]))
@@ -291,8 +337,8 @@ def _apply(
         record.score = min(head[1], tail[1])
         records.append(Relation(head[0], tail[0], rec["label"], record.score, PROJECTED,
                                 key).to_dict())
-    tgt._.set(DATA_ATTR, records)
-    tgt._.set(RECORD_ATTR, result.to_dict())
+    tgt_ext.set(DATA_ATTR, records)
+    tgt_ext.set(RECORD_ATTR, result.to_dict())
     return result
 
 
@@ -311,7 +357,8 @@ def project_batch(
     CJK characters, :func:`~spacy_xlie.alignment.boundaries.split_target`).
     """
     pairs = list(pairs)
-    units = [_source_units(src) for src, _tgt in pairs]
+    relations = [_relation_records(src) for src, _tgt in pairs]
+    units = [_source_units(src, rels) for (src, _tgt), rels in zip(pairs, relations)]
     targets = [tgt.copy() if copy else tgt for _src, tgt in pairs]
     if split:
         targets = [split_target(tgt) for tgt in targets]
@@ -321,8 +368,9 @@ def project_batch(
     ]
     all_candidates = aligner.candidates_batch(tasks) if tasks else []
     return [
-        _apply(src, tgt, pair_units, cands, aligner.name, min_score)
-        for (src, _), tgt, pair_units, cands in zip(pairs, targets, units, all_candidates)
+        _apply(src, tgt, pair_units, cands, aligner.name, min_score, rels)
+        for (src, _), tgt, pair_units, cands, rels in zip(
+            pairs, targets, units, all_candidates, relations)
     ]
 
 

@@ -131,3 +131,20 @@ def test_blocked_candidates_are_never_projected_only_reported():
     result = project(src, tgt, aligner)
     assert result.entities[0].reason == "crosses_token_boundary"
     assert [e.text for e in result.doc.ents] == ["Steve Jobs"]
+
+
+def test_record_holds_every_field_as_plain_data():
+    import dataclasses
+
+    from spacy_xlie.alignment.projection import EntityProjection, RelationProjection
+
+    src, tgt = pair()
+    aligner = FixedAligner([[Candidate(0, 1, 0.9, "x")], []])
+    record = project(src, tgt, aligner).doc._.xlie_projection
+    ent, missing = record["entities"]
+    assert list(ent) == [f.name for f in dataclasses.fields(EntityProjection)]
+    assert (ent["source"], ent["target"], ent["target_text"]) == ([0, 1], [0, 1], "Apple")
+    assert (missing["target"], missing["reason"]) == (None, "not_found")
+    (rel,) = record["relations"]
+    assert list(rel) == [f.name for f in dataclasses.fields(RelationProjection)]
+    assert (rel["head"], rel["tail"], rel["projected"]) == ([0, 1], [4, 6], False)
