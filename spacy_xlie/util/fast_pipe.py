@@ -43,7 +43,9 @@ import itertools
 import multiprocessing as mp
 import os
 import pickle
+import queue
 import sys
+import threading
 import traceback
 import warnings
 from contextlib import contextmanager
@@ -81,7 +83,9 @@ _STRING_COLS = [_COL[a] for a in (ORTH, NORM, LEMMA, TAG, MORPH, DEP, ENT_TYPE, 
 #: Columns set with ``from_array`` (LENGTH, SPACY and ORTH come from the words).
 _SET_COLS = [i for i, a in enumerate(ATTRS) if a not in (LENGTH, SPACY, ORTH)]
 _ORTH_COL, _SPACY_COL, _SENT_START_COL = _COL[ORTH], _COL[SPACY], _COL[SENT_START]
+_ATTRS_LIST = list(ATTRS)
 _EMPTY_TENSOR_SHAPE = (0,)
+_FLOAT32 = numpy.dtype("float32")
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
 #: A packer forgets what it has sent past this many strings (they are sent again).
 _MAX_SENT = 2_000_000
@@ -113,8 +117,8 @@ class DocPacker:
 
     def _pack(self, docs: Sequence[Doc]) -> bytes:
         if docs:
-            array = numpy.concatenate([doc.to_array(ATTRS).reshape(-1, len(ATTRS))
-                                       for doc in docs])
+            # (a list of 15 attributes: 2-d for any doc; a list is cheaper than a tuple)
+            array = numpy.concatenate([doc.to_array(_ATTRS_LIST) for doc in docs])
         else:
             array = numpy.zeros((0, len(ATTRS)), dtype="uint64")
         # A new doc's tokens hold 0 in every column but SENT_START (1 on the first token):
@@ -127,8 +131,8 @@ class DocPacker:
         for doc in docs:
             extra = None
             tensor = doc.tensor
-            if (doc.spans or doc.cats or doc.sentiment or tensor.shape != _EMPTY_TENSOR_SHAPE
-                    or tensor.dtype != numpy.float32):
+            if (tensor.shape != _EMPTY_TENSOR_SHAPE or tensor.dtype is not _FLOAT32
+                    or doc.cats or doc.sentiment or doc.spans):
                 extra = {"cats": doc.cats, "sentiment": doc.sentiment, "tensor": tensor}
                 if doc.spans:
                     extra["spans"] = doc.spans.to_bytes()
@@ -297,29 +301,50 @@ def _apply_pipes(
     gc.freeze()
     _limit_threads(n_process)
     packer = DocPacker()
+    # Batches go back from a thread: the main process reads the workers' pipes in turn,
+    # so a worker done before its turn would otherwise wait in send() (a batch is larger
+    # than the pipe's buffer) instead of starting its next batch.
+    outbox: queue.Queue[Optional[tuple]] = queue.Queue()
+    closed = threading.Event()
+    thread = threading.Thread(target=_send_loop, args=(outbox, sender, closed), daemon=True)
+    thread.start()
+    try:
+        while not closed.is_set():
+            message = receiver.get()
+            if message is None:  # end of work
+                break
+            n_items = len(message[0])
+            try:
+                docs = (ensure_doc(doc_like, context)
+                        for doc_like, context in _unpack_inputs(vocab, message))
+                for pipe in pipes:
+                    docs = pipe(docs)
+                done = list(docs)
+                data = _pack_outputs(packer, done, n_items - len(done))
+            except Exception:
+                data = ("error", srsly.msgpack_dumps(traceback.format_exc()), n_items - 1)
+            outbox.put(data)
+    finally:
+        outbox.put(None)
+        thread.join()
+        sender.close()
+        receiver.close()
+
+
+def _send_loop(outbox: "queue.Queue[Optional[tuple]]", sender: Any,
+               closed: threading.Event) -> None:
+    """Send the worker's results in order until ``None``; stop at a closed pipe (the main
+    process's error handler stopped the run)."""
     while True:
-        message = receiver.get()
-        if message is None:  # end of work
-            sender.close()
-            receiver.close()
+        data = outbox.get()
+        if data is None:
             return
-        n_items = len(message[0])
-        try:
-            docs = (ensure_doc(doc_like, context)
-                    for doc_like, context in _unpack_inputs(vocab, message))
-            for pipe in pipes:
-                docs = pipe(docs)
-            done = list(docs)
-            data = _pack_outputs(packer, done, n_items - len(done))
-        except Exception:
-            data = ("error", srsly.msgpack_dumps(traceback.format_exc()), n_items - 1)
+        if closed.is_set():
+            continue
         try:
             sender.send(data)
-        except BrokenPipeError:
-            # The main process closed the pipe: its error handler stopped the run.
-            sender.close()
-            receiver.close()
-            return
+        except (BrokenPipeError, OSError):
+            closed.set()
 
 
 def _results(vocab: Any, data: tuple) -> Iterator[Tuple[Optional[Doc], Any, Optional[bytes]]]:
