@@ -96,7 +96,9 @@ def baseline_aligner() -> Optional[object]:
     return module.LexicalAligner()
 
 
-def machine() -> dict:
+def machine(load_at_start: float) -> dict:
+    """The machine, with its 1-minute load average before and after the run (speed figures
+    from a busy machine are not comparable)."""
     return {
         "platform": platform.platform(),
         "python": sys.version.split()[0],
@@ -104,7 +106,8 @@ def machine() -> dict:
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-        "load_average_at_start": os.getloadavg()[0],
+        "load_average_at_start": load_at_start,
+        "load_average_at_end": os.getloadavg()[0],
     }
 
 
@@ -147,7 +150,8 @@ def markdown(report: dict) -> str:
         "# Projection benchmark",
         "",
         f"Date: {report['date']}. Machine: {m['platform']}, {m['cpu_count']} CPUs, "
-        f"GPU: {m['gpu']}, load average at start {m['load_average_at_start']:.1f}.",
+        f"GPU: {m['gpu']}, load average {m['load_average_at_start']:.1f} at start, "
+        f"{m.get('load_average_at_end', float('nan')):.1f} at the end.",
         f"Command: `{report['command']}`",
         "",
         "RELX EN→xx (gold target tokens, entities removed). *Exact span*: the projected span "
@@ -208,6 +212,7 @@ def main() -> None:
     parser.add_argument("--speed-pairs", type=int, default=200,
                         help="pairs timed for the encoder methods")
     args = parser.parse_args()
+    load_at_start = os.getloadavg()[0]
     relx = args.data_dir / "relx"
     langs = [lang.strip() for lang in args.langs.split(",") if lang.strip()]
     data = {lang: load_parallel(relx / "RELX_en.txt", relx / f"RELX_{lang}.txt", "en", lang)
@@ -244,7 +249,7 @@ def main() -> None:
     report = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": "python bench/projection.py " + " ".join(sys.argv[1:]),
-        "machine": machine(),
+        "machine": machine(load_at_start),
         "encoder": encoder,
         "relx": scores,
         "relx_exact_span_accuracy": {
