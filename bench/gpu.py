@@ -29,7 +29,7 @@ import tempfile
 import time
 import traceback
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -38,7 +38,7 @@ def log(msg: str) -> None:
     print(f"[gpu] {msg}", file=sys.stderr, flush=True)
 
 
-def run(cmd: List[str], env: Dict[str, str] = None) -> Dict[str, Any]:
+def run(cmd: List[str], env: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
     """Run a command, echoing its output; return its exit status and wall seconds."""
     log(" ".join(cmd))
     start = time.perf_counter()
@@ -188,8 +188,8 @@ def markdown(report: Dict[str, Any]) -> str:
             continue
         lines.append(f"| {name} | {row['train_words_per_second']} | "
                      f"{row['train_peak_gpu_mb']} | {row['predict_words_per_second']} |")
-    lines += ["", "Runs in the order listed; the first run of a precision pays CUDA's warm-up "
-              "for that precision's kernels, so compare the best of each:", ""]
+    lines += ["", "Runs in the order listed; a precision's first run may include CUDA's "
+              "warm-up for its kernels, so the ratios compare the best run of each:", ""]
     for what in ("train_words_per_second", "predict_words_per_second"):
         best = {p: max((r[what] for n, r in rows.items() if n.startswith(p)), default=None)
                 for p in ("fp16", "fp32")}
@@ -221,9 +221,11 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         order = args.order.split(",")
-        stages = [("smoke", lambda: smoke(args.corpus, Path(tmp), args.steps)),
-                  ("speed", lambda: speed(args.corpus, Path(tmp), args.speed_batches, order))]
-        for stage, call in stages[args.skip_smoke:]:
+        stages = {"smoke": lambda: smoke(args.corpus, Path(tmp), args.steps),
+                  "speed": lambda: speed(args.corpus, Path(tmp), args.speed_batches, order)}
+        if args.skip_smoke:
+            del stages["smoke"]
+        for stage, call in stages.items():
             try:
                 report[stage] = call()
             except Exception:  # keep what the other stage measured

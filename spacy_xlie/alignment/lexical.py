@@ -645,13 +645,12 @@ class LexicalAligner(SpanAligner):
         sims, parts = word_scores(norms, words.table, head=head)
         win_function = words.function
         cols = len(win_function)
-        for func, row, part in zip(function, sims, parts):
+        for func, row in zip(function, sims):
             if func:  # a function word renders a function word
                 for j, win_func in enumerate(win_function):
                     if win_func and row[j] < FUNCTION_SIM:
                         row[j] = FUNCTION_SIM
-                part[:] = [0.0] * cols
-        _no_function_parts(parts, win_function)
+        _no_function_parts(parts, function, win_function)
         _merge_parts(sims, parts)
         if len(norms) == 1:  # one word: each matching word on its own is the best window
             floor = max(self.word_floor, self.min_fuzzy)
@@ -663,10 +662,7 @@ class LexicalAligner(SpanAligner):
         # boundary, see _search).
         pieces = piece_scores(norms, words.table)
         if pieces is not None:
-            for func, piece in zip(function, pieces):
-                if func:
-                    piece[:] = [0.0] * cols
-            _no_function_parts(pieces, win_function)
+            _no_function_parts(pieces, function, win_function)
             parts = [[p if p >= q else q for p, q in zip(part, piece)]
                      for part, piece in zip(parts, pieces)]
             _merge_parts(sims, pieces)
@@ -708,8 +704,15 @@ class LexicalAligner(SpanAligner):
         return found
 
 
-def _no_function_parts(parts: List[List[float]], win_function: Sequence[bool]) -> None:
-    """In place: a function word of the target is no part of anything."""
+def _no_function_parts(
+    parts: List[List[float]], ent_function: Sequence[bool], win_function: Sequence[bool]
+) -> None:
+    """In place: a function word of the entity (a row) has no part in any word, and a
+    function word of the target (a column) is no part of anything."""
+    cols = len(win_function)
+    for part, func in zip(parts, ent_function):
+        if func:
+            part[:] = [0.0] * cols
     if any(win_function):
         for part in parts:
             for j, func in enumerate(win_function):

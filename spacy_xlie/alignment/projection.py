@@ -166,13 +166,11 @@ def _relation_records(doc: Doc) -> List[dict]:
     return list(doc._.get(DATA_ATTR) or [])
 
 
-def _source_units(
-    doc: Doc, relations: Optional[Sequence[dict]] = None
-) -> List[Tuple[_Unit, Span]]:
-    """Entities to project: ``doc.ents`` and span-group entities used by relations
-    (``relations``: the doc's relation records, when already read)."""
+def _source_units(doc: Doc, relations: Sequence[dict]) -> List[Tuple[_Unit, Span]]:
+    """Entities to project: ``doc.ents`` and span-group entities used by ``relations``
+    (the doc's relation records, read once per doc by :func:`project_batch`)."""
     units: Dict[_Unit, Span] = {(None, ent.start, ent.end): ent for ent in doc.ents}
-    for rec in _relation_records(doc) if relations is None else relations:
+    for rec in relations:
         key = rec.get("spans_key")
         for start, end in (rec["head"], rec["tail"]):
             if (key, start, end) not in units:
@@ -191,7 +189,7 @@ def _tied(ranked: Sequence[Candidate], best: Candidate) -> bool:
     for cand in ranked[1:]:
         if cand.score < floor:
             return False
-        if cand.end <= best.start or best.end <= cand.start:
+        if not cand.overlaps(best.start, best.end):
             return True
     return False
 
@@ -213,14 +211,13 @@ class _Assignment:
             if len(usable) > 1:
                 usable.sort(key=_rank)
             self.usable.append(usable)
-        self.existing: Dict[Optional[str], List[Tuple[int, int]]] = {
+        # what each key's entities may not overlap: the existing and the projected ones
+        self.taken: Dict[Optional[str], List[Tuple[int, int]]] = {
             None: [(e.start, e.end) for e in tgt.ents]}
         groups = tgt.spans
         for key in groups:
-            self.existing[key] = [(s.start, s.end) for s in groups[key]]
+            self.taken[key] = [(s.start, s.end) for s in groups[key]]
         self.projected: Dict[Optional[str], List[Tuple[int, int]]] = {}
-        # what each key's entities may not overlap: the existing and the projected ones
-        self.taken = {key: list(spans) for key, spans in self.existing.items()}
         self.chosen: List[Optional[Candidate]] = [None] * len(units)
         self.reasons: List[Optional[str]] = [None] * len(units)
 
@@ -293,7 +290,7 @@ def _apply(
     candidates: Sequence[Sequence[Candidate]],
     method: str,
     min_score: float,
-    relations: Optional[Sequence[dict]] = None,
+    relations: Sequence[dict],
 ) -> ProjectionResult:
     assignment = _Assignment(units, candidates, tgt, min_score)
     assignment.run()
@@ -321,7 +318,7 @@ def _apply(
             add_entities(tgt, spans, spans_key=key)
     tgt_ext = tgt._
     records = list(tgt_ext.get(DATA_ATTR) or [])
-    for rec in _relation_records(src) if relations is None else relations:
+    for rec in relations:
         key = rec.get("spans_key")
         head = by_unit.get((key, *rec["head"]))
         tail = by_unit.get((key, *rec["tail"]))

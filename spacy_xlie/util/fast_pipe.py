@@ -343,7 +343,7 @@ def _send_loop(outbox: "queue.Queue[Optional[tuple]]", sender: Any,
             continue
         try:
             sender.send(data)
-        except (BrokenPipeError, OSError):
+        except OSError:  # BrokenPipeError included
             closed.set()
 
 
