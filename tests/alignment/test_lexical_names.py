@@ -7,7 +7,13 @@ import spacy
 from spacy.tokens import Span
 
 from spacy_xlie import add_entities
-from spacy_xlie.alignment.lexical import LexicalAligner, WordTable, is_break, piece_scores
+from spacy_xlie.alignment.lexical import (
+    LexicalAligner,
+    WordTable,
+    _no_function_parts,
+    is_break,
+    piece_scores,
+)
 from spacy_xlie.alignment.projection import project
 
 
@@ -122,3 +128,10 @@ def test_contracted_article_of_a_translated_name():
     assert found("He lives in Cairo .", [(3, 4)], "fr", "Il habite au Caire.") == ["Caire"]
     (ent,) = run("Cairo is big .", [(0, 1)], "fr", "Le Caire est grand.")
     assert (ent.target_text, ent.method) == ("Le Caire", "lexical:gazetteer")
+
+
+def test_function_words_have_no_parts():
+    # rows: entity words (the 2nd a function word); columns: target words (the 3rd one)
+    parts = [[0.9, 0.8, 0.7], [0.9, 0.8, 0.7]]
+    _no_function_parts(parts, [False, True], [False, False, True])
+    assert parts == [[0.9, 0.8, 0.0], [0.0, 0.0, 0.0]]
