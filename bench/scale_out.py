@@ -241,13 +241,23 @@ def pipe_startup(nlp, n_process: int) -> float:
 def transport_costs(nlp, items: list, batch_size: int) -> Dict[str, float]:
     """Per doc, in one process: processing, and the round trip of a doc to a worker and
     back with spaCy's ``Doc.to_bytes``/``from_bytes`` and with spacy-xlie's batches
-    (``spacy_xlie.util.fast_pipe``); inputs count too where they are docs. On 2 cores the
-    three processes share the work: 2 / (1 + transport / processing) bounds the speedup."""
+    (``spacy_xlie.util.fast_pipe``): from a list (the workers hold its items: a doc given
+    as input comes back as an update of the caller's doc) and from a stream (input docs
+    travel too). On 2 cores the three processes share the work: 2 / (1 + transport /
+    processing) bounds the speedup."""
     import gc
 
     from spacy.tokens import Doc
 
-    from spacy_xlie.util.fast_pipe import DocPacker, _pack_inputs, _unpack_inputs, unpack_docs
+    from spacy_xlie.util.fast_pipe import (
+        Base,
+        DocPacker,
+        _pack_inputs,
+        _pack_outputs,
+        _unpack_inputs,
+        token_attrs,
+        unpack_docs,
+    )
 
     def clock(func: Callable[[], Any]) -> float:
         start = time.perf_counter()
@@ -261,29 +271,42 @@ def transport_costs(nlp, items: list, batch_size: int) -> Dict[str, float]:
         for _ in docs:
             pass
 
+    inputs = [d for d in items if isinstance(d, Doc)]
+    before = [d.copy() for d in inputs]  # the caller's docs, as they were
     out: List[Any] = []
     process = clock(lambda: out.extend(nlp.pipe(items, batch_size=batch_size)))
     gc.collect()
-    spacy_ms = fast_ms = 0.0
-    inputs = [d for d in items if isinstance(d, Doc)]
-    for docs in ([inputs] if inputs else []) + [out]:
+    spacy_ms = 0.0
+    for docs in ([before] if inputs else []) + [out]:
         data: List[Any] = []
         spacy_ms += clock(lambda docs=docs, data=data: data.extend(d.to_bytes() for d in docs))
         spacy_ms += clock(lambda data=data: discard(Doc(nlp.vocab).from_bytes(b) for b in data))
-    if inputs:
-        packer = DocPacker()
-        msgs: List[Any] = []
-        fast_ms += clock(lambda: msgs.extend(_pack_inputs(packer, [(d, None) for d in b])
-                                             for b in batches(inputs)))
-        fast_ms += clock(lambda: discard(_unpack_inputs(nlp.vocab, m) for m in msgs))
+    # worker: each input doc's attributes before the pipeline, the batch back as updates
+    bases: List[Any] = []
+    list_ms = clock(lambda: bases.extend(
+        {id(o): (o, Base(i, token_attrs(b))) for i, (o, b) in enumerate(zip(ob, bb))}
+        for ob, bb in zip(batches(out), batches(before)))) if inputs else 0.0
     packer = DocPacker()
     payloads: List[Any] = []
-    fast_ms += clock(lambda: payloads.extend(packer.pack(b) for b in batches(out)))
-    fast_ms += clock(lambda: discard(d for p in payloads for d in unpack_docs(nlp.vocab, p)))
+    list_ms += clock(lambda: payloads.extend(
+        _pack_outputs(packer, b, 0, bases[k] if inputs else None)[1]
+        for k, b in enumerate(batches(out))))
+    originals = batches([d.copy() for d in before]) if inputs else [()] * len(payloads)
+    list_ms += clock(lambda: discard(
+        d for p, o in zip(payloads, originals) for d in unpack_docs(nlp.vocab, p, o)))
+    stream_ms = list_ms
+    if inputs:  # a stream's input docs travel to the workers as well
+        packer = DocPacker()
+        msgs: List[Any] = []
+        stream_ms += clock(lambda: msgs.extend(_pack_inputs(packer, [(d, None) for d in b])
+                                               for b in batches(before)))
+        stream_ms += clock(lambda: discard(_unpack_inputs(nlp.vocab, m) for m in msgs))
     return {"process_ms": round(process, 4),
-            "spacy_bytes_ms": round(spacy_ms, 4), "xlie_batches_ms": round(fast_ms, 4),
+            "spacy_bytes_ms": round(spacy_ms, 4), "xlie_batches_ms": round(list_ms, 4),
+            "xlie_batches_stream_ms": round(stream_ms, 4),
             "bound_spacy_bytes": round(2 / (1 + spacy_ms / process), 2),
-            "bound_xlie_batches": round(2 / (1 + fast_ms / process), 2)}
+            "bound_xlie_batches": round(2 / (1 + list_ms / process), 2),
+            "bound_xlie_batches_stream": round(2 / (1 + stream_ms / process), 2)}
 
 
 def n_process_rates(work: Path, data_dir: Path, n_docs: int, repeats: int) -> Dict[str, Any]:
@@ -300,12 +323,16 @@ def n_process_rates(work: Path, data_dir: Path, n_docs: int, repeats: int) -> Di
     # (OMP/OpenBLAS/MKL set to 1 above; torch capped here and in the workers).
     torch.set_num_threads(1)
 
-    def measure(name: str, nlp, make_items: Callable[[], list], batch_size: int) -> None:
+    def measure(name: str, nlp, make_items: Callable[[], list], batch_size: int,
+                stream: bool = False) -> None:
+        """``stream``: the items as an iterator, not a list (they travel to the workers)."""
         list(nlp.pipe(make_items()[:200]))  # warm-up: indexes, caches
         runs: Dict[str, List[Dict[str, float]]] = {"1": [], "2": []}
         for _ in range(repeats):  # 1, 2, 1, 2, ...: a passing disturbance hits one run
             for n in ("1", "2"):
-                runs[n].append(pipe_run(nlp, make_items(), int(n), batch_size))
+                items = make_items()
+                runs[n].append(pipe_run(nlp, iter(items) if stream else items, int(n),
+                                        batch_size))
         startup = pipe_startup(nlp, 2)
         one, two = (max(runs[n], key=lambda r: r["docs_per_second"]) for n in ("1", "2"))
         out[name] = {
@@ -330,9 +357,13 @@ def n_process_rates(work: Path, data_dir: Path, n_docs: int, repeats: int) -> Di
     projector.add_pipe("xlie_projection_aligner",
                        config={"aligner": {"@misc": "spacy_xlie.lexical_aligner.v2"}})
     n_pairs = max(n_docs // 2, 500)
-    measure("lexical_projection", projector, lambda: [
-        attach_source(strip_annotations(p.tgt), p.src)
-        for p in islice(cycle(pairs), n_pairs)], 64)
+
+    def projection_items() -> list:
+        return [attach_source(strip_annotations(p.tgt), p.src)
+                for p in islice(cycle(pairs), n_pairs)]
+
+    measure("lexical_projection", projector, projection_items, 64)
+    measure("lexical_projection_stream", projector, projection_items, 64, stream=True)
 
     model = spacy.load(work / "model")
     n_gold = max(n_docs // 10, 500)
@@ -511,19 +542,25 @@ def markdown(report: Dict[str, Any]) -> str:
         "2 cores, where the main process that rebuilds docs shares the cores with the two "
         "workers: 2 / (1 + transport / processing).", "",
         "| pipeline | processing | spaCy `to_bytes`/`from_bytes` | bound | spacy-xlie "
-        "batches | bound |", "|---|---:|---:|---:|---:|---:|",
+        "batches, from a list | bound | from a stream | bound |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, r in report["n_process"].items():
         t = r["transport_ms_per_doc"]
         lines.append(f"| {name} | {t['process_ms']} | {t['spacy_bytes_ms']} | "
                      f"{t['bound_spacy_bytes']} | {t['xlie_batches_ms']} | "
-                     f"{t['bound_xlie_batches']} |")
+                     f"{t['bound_xlie_batches']} | {t.get('xlie_batches_stream_ms', '')} | "
+                     f"{t.get('bound_xlie_batches_stream', '')} |")
     lines += [
         "", "`nlp.pipe(n_process=N)` in a pipeline with a spacy-xlie component moves docs in "
         "batches (`spacy_xlie/util/fast_pipe.py`): the token attributes of a whole batch as "
         "one array, each string once per worker, user data pickled, docs rebuilt from "
-        "lexeme ids. The Dask engine below sends no doc back: each worker reads its shard by "
-        "path and writes its own DocBin.", "",
+        "lexeme ids. From a list or tuple, the workers (forked from the caller) hold the "
+        "items already and only their positions travel; from a stream (`_stream` rows: "
+        "the same items as an iterator) input docs travel as well. A doc given as input "
+        "comes back as an update of the caller's doc (the columns that changed, the user "
+        "data), as with one process. The Dask engine below sends no doc back: each worker "
+        "reads its shard by path and writes its own DocBin.", "",
         f"## 2. Dask engine, 1 vs 2 workers ({report['docs']:,} records per job, shards of "
         f"{report['shard_size']:,})", "",
         "| job | workers | wall (s) | docs/s | speedup | docs/s per worker | load per worker "
