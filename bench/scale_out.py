@@ -8,7 +8,8 @@ writes ``scale_out.json`` and ``scale_out.md`` to ``--out``; work files go to
 0. the machine's own ceiling: pure-Python arithmetic and allocation, 2 processes vs 1;
 1. ``nlp.pipe`` throughput with ``n_process=1`` and ``2`` (docs come back to the main
    process, serialised) for the distant labeler, the lexical projection aligner
-   component and the CPU relation-extractor pipeline;
+   component and the CPU relation-extractor pipeline, in a new Python process that holds
+   only the pipeline and its input, as a user's script does;
 2. the three corpus jobs on a Dask ``LocalCluster`` (single-threaded worker processes,
    started and warmed up before the clock starts) with 1 and with 2 workers, each over
    ``--docs`` records cut into shards of ``--shard-size``:
@@ -241,23 +242,13 @@ def pipe_startup(nlp, n_process: int) -> float:
 def transport_costs(nlp, items: list, batch_size: int) -> Dict[str, float]:
     """Per doc, in one process: processing, and the round trip of a doc to a worker and
     back with spaCy's ``Doc.to_bytes``/``from_bytes`` and with spacy-xlie's batches
-    (``spacy_xlie.util.fast_pipe``): from a list (the workers hold its items: a doc given
-    as input comes back as an update of the caller's doc) and from a stream (input docs
-    travel too). On 2 cores the three processes share the work: 2 / (1 + transport /
-    processing) bounds the speedup."""
+    (``spacy_xlie.util.fast_pipe``); inputs count too where they are docs. On 2 cores the
+    three processes share the work: 2 / (1 + transport / processing) bounds the speedup."""
     import gc
 
     from spacy.tokens import Doc
 
-    from spacy_xlie.util.fast_pipe import (
-        Base,
-        DocPacker,
-        _pack_inputs,
-        _pack_outputs,
-        _unpack_inputs,
-        token_attrs,
-        unpack_docs,
-    )
+    from spacy_xlie.util.fast_pipe import DocPacker, _pack_inputs, _unpack_inputs, unpack_docs
 
     def clock(func: Callable[[], Any]) -> float:
         start = time.perf_counter()
@@ -271,42 +262,43 @@ def transport_costs(nlp, items: list, batch_size: int) -> Dict[str, float]:
         for _ in docs:
             pass
 
-    inputs = [d for d in items if isinstance(d, Doc)]
-    before = [d.copy() for d in inputs]  # the caller's docs, as they were
     out: List[Any] = []
     process = clock(lambda: out.extend(nlp.pipe(items, batch_size=batch_size)))
     gc.collect()
-    spacy_ms = 0.0
-    for docs in ([before] if inputs else []) + [out]:
+    spacy_ms = fast_ms = 0.0
+    inputs = [d for d in items if isinstance(d, Doc)]
+    for docs in ([inputs] if inputs else []) + [out]:
         data: List[Any] = []
         spacy_ms += clock(lambda docs=docs, data=data: data.extend(d.to_bytes() for d in docs))
         spacy_ms += clock(lambda data=data: discard(Doc(nlp.vocab).from_bytes(b) for b in data))
-    # worker: each input doc's attributes before the pipeline, the batch back as updates
-    bases: List[Any] = []
-    list_ms = clock(lambda: bases.extend(
-        {id(o): (o, Base(i, token_attrs(b))) for i, (o, b) in enumerate(zip(ob, bb))}
-        for ob, bb in zip(batches(out), batches(before)))) if inputs else 0.0
-    packer = DocPacker()
-    payloads: List[Any] = []
-    list_ms += clock(lambda: payloads.extend(
-        _pack_outputs(packer, b, 0, bases[k] if inputs else None)[1]
-        for k, b in enumerate(batches(out))))
-    originals = batches([d.copy() for d in before]) if inputs else [()] * len(payloads)
-    list_ms += clock(lambda: discard(
-        d for p, o in zip(payloads, originals) for d in unpack_docs(nlp.vocab, p, o)))
-    stream_ms = list_ms
-    if inputs:  # a stream's input docs travel to the workers as well
+    if inputs:
         packer = DocPacker()
         msgs: List[Any] = []
-        stream_ms += clock(lambda: msgs.extend(_pack_inputs(packer, [(d, None) for d in b])
-                                               for b in batches(before)))
-        stream_ms += clock(lambda: discard(_unpack_inputs(nlp.vocab, m) for m in msgs))
+        fast_ms += clock(lambda: msgs.extend(_pack_inputs(packer, [(d, None) for d in b])
+                                             for b in batches(inputs)))
+        fast_ms += clock(lambda: discard(_unpack_inputs(nlp.vocab, m) for m in msgs))
+    packer = DocPacker()
+    payloads: List[Any] = []
+    fast_ms += clock(lambda: payloads.extend(packer.pack(b) for b in batches(out)))
+    fast_ms += clock(lambda: discard(d for p in payloads for d in unpack_docs(nlp.vocab, p)))
     return {"process_ms": round(process, 4),
-            "spacy_bytes_ms": round(spacy_ms, 4), "xlie_batches_ms": round(list_ms, 4),
-            "xlie_batches_stream_ms": round(stream_ms, 4),
+            "spacy_bytes_ms": round(spacy_ms, 4), "xlie_batches_ms": round(fast_ms, 4),
             "bound_spacy_bytes": round(2 / (1 + spacy_ms / process), 2),
-            "bound_xlie_batches": round(2 / (1 + list_ms / process), 2),
-            "bound_xlie_batches_stream": round(2 / (1 + stream_ms / process), 2)}
+            "bound_xlie_batches": round(2 / (1 + fast_ms / process), 2)}
+
+
+def n_process_fresh(work: Path, data_dir: Path, n_docs: int, repeats: int) -> Dict[str, Any]:
+    """:func:`n_process_rates` in a new Python process, as a user's script would run
+    ``nlp.pipe``: holding the pipeline and its input, not the heap left from building the
+    benchmark's inputs (the KB, the model, 100,000 docs). ``n_process`` forks the caller,
+    and every page that the caller or a worker then writes is copied, so a large leftover
+    heap slows the runs with 2 processes and not the runs with 1."""
+    out = work / "n_process.json"
+    subprocess.run([sys.executable, str(Path(__file__).resolve()),
+                    "--data-dir", str(data_dir.resolve()), "--work-dir", str(work),
+                    "--n-process-docs", str(n_docs), "--repeats", str(repeats),
+                    "--n-process-only", str(out)], check=True)
+    return json.loads(out.read_text(encoding="utf8"))
 
 
 def n_process_rates(work: Path, data_dir: Path, n_docs: int, repeats: int) -> Dict[str, Any]:
@@ -323,16 +315,12 @@ def n_process_rates(work: Path, data_dir: Path, n_docs: int, repeats: int) -> Di
     # (OMP/OpenBLAS/MKL set to 1 above; torch capped here and in the workers).
     torch.set_num_threads(1)
 
-    def measure(name: str, nlp, make_items: Callable[[], list], batch_size: int,
-                stream: bool = False) -> None:
-        """``stream``: the items as an iterator, not a list (they travel to the workers)."""
+    def measure(name: str, nlp, make_items: Callable[[], list], batch_size: int) -> None:
         list(nlp.pipe(make_items()[:200]))  # warm-up: indexes, caches
         runs: Dict[str, List[Dict[str, float]]] = {"1": [], "2": []}
         for _ in range(repeats):  # 1, 2, 1, 2, ...: a passing disturbance hits one run
             for n in ("1", "2"):
-                items = make_items()
-                runs[n].append(pipe_run(nlp, iter(items) if stream else items, int(n),
-                                        batch_size))
+                runs[n].append(pipe_run(nlp, make_items(), int(n), batch_size))
         startup = pipe_startup(nlp, 2)
         one, two = (max(runs[n], key=lambda r: r["docs_per_second"]) for n in ("1", "2"))
         out[name] = {
@@ -357,13 +345,9 @@ def n_process_rates(work: Path, data_dir: Path, n_docs: int, repeats: int) -> Di
     projector.add_pipe("xlie_projection_aligner",
                        config={"aligner": {"@misc": "spacy_xlie.lexical_aligner.v2"}})
     n_pairs = max(n_docs // 2, 500)
-
-    def projection_items() -> list:
-        return [attach_source(strip_annotations(p.tgt), p.src)
-                for p in islice(cycle(pairs), n_pairs)]
-
-    measure("lexical_projection", projector, projection_items, 64)
-    measure("lexical_projection_stream", projector, projection_items, 64, stream=True)
+    measure("lexical_projection", projector, lambda: [
+        attach_source(strip_annotations(p.tgt), p.src)
+        for p in islice(cycle(pairs), n_pairs)], 64)
 
     model = spacy.load(work / "model")
     n_gold = max(n_docs // 10, 500)
@@ -528,7 +512,11 @@ def markdown(report: Dict[str, Any]) -> str:
                      f"{', '.join(str(x['other_cpu_s']) for x in r['runs']['2'])} |")
     threads = report["n_process"]["relation_extractor_cpu"]["one_process_by_torch_threads"]
     lines += [
-        "", "Baseline: 1 process with 1 thread (OMP/OpenBLAS/MKL threads 1, "
+        "", "Measured in a new Python process that loads the pipeline and its input only "
+        "(`n_process` forks the caller, and each page that the caller or a worker writes "
+        "is then copied: the heap left from building the benchmark's inputs would slow "
+        "the runs with 2 processes and not those with 1). "
+        "Baseline: 1 process with 1 thread (OMP/OpenBLAS/MKL threads 1, "
         "`torch.set_num_threads(1)`); the 2 workers have 1 thread each. 1 and 2 processes "
         f"ran alternately, {report['n_process_repeats']} times each; the best of each. "
         "Docs/s over the whole `nlp.pipe` call, the workers' start-up included; start-up = "
@@ -542,25 +530,19 @@ def markdown(report: Dict[str, Any]) -> str:
         "2 cores, where the main process that rebuilds docs shares the cores with the two "
         "workers: 2 / (1 + transport / processing).", "",
         "| pipeline | processing | spaCy `to_bytes`/`from_bytes` | bound | spacy-xlie "
-        "batches, from a list | bound | from a stream | bound |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "batches | bound |", "|---|---:|---:|---:|---:|---:|",
     ]
     for name, r in report["n_process"].items():
         t = r["transport_ms_per_doc"]
         lines.append(f"| {name} | {t['process_ms']} | {t['spacy_bytes_ms']} | "
                      f"{t['bound_spacy_bytes']} | {t['xlie_batches_ms']} | "
-                     f"{t['bound_xlie_batches']} | {t.get('xlie_batches_stream_ms', '')} | "
-                     f"{t.get('bound_xlie_batches_stream', '')} |")
+                     f"{t['bound_xlie_batches']} |")
     lines += [
         "", "`nlp.pipe(n_process=N)` in a pipeline with a spacy-xlie component moves docs in "
         "batches (`spacy_xlie/util/fast_pipe.py`): the token attributes of a whole batch as "
         "one array, each string once per worker, user data pickled, docs rebuilt from "
-        "lexeme ids. From a list or tuple, the workers (forked from the caller) hold the "
-        "items already and only their positions travel; from a stream (`_stream` rows: "
-        "the same items as an iterator) input docs travel as well. A doc given as input "
-        "comes back as an update of the caller's doc (the columns that changed, the user "
-        "data), as with one process. The Dask engine below sends no doc back: each worker "
-        "reads its shard by path and writes its own DocBin.", "",
+        "lexeme ids. The Dask engine below sends no doc back: each worker reads its shard by "
+        "path and writes its own DocBin.", "",
         f"## 2. Dask engine, 1 vs 2 workers ({report['docs']:,} records per job, shards of "
         f"{report['shard_size']:,})", "",
         "| job | workers | wall (s) | docs/s | speedup | docs/s per worker | load per worker "
@@ -617,9 +599,15 @@ def main() -> None:
                         help="n_process runs: 1 and 2 processes alternately, this many times "
                              "each; the best of each is reported")
     parser.add_argument("--shard-size", type=int, default=10_000)
+    parser.add_argument("--n-process-only", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     from spacy_xlie.distributed.engine import versions
     from spacy_xlie.util.io import write_json, write_text
+
+    if args.n_process_only:  # part 1 alone, in the new process n_process_fresh starts
+        write_json(n_process_rates(args.work_dir.resolve(), args.data_dir.resolve(),
+                                   args.n_process_docs, args.repeats), args.n_process_only)
+        return
 
     state_start = machine_state()
     log(f"machine: {state_start}")
@@ -631,7 +619,7 @@ def main() -> None:
     ceiling = machine_scaling()
     other_cpu["machine_scaling"] = other.seconds()
     other = OtherCPU()
-    n_process = n_process_rates(work, args.data_dir, args.n_process_docs, args.repeats)
+    n_process = n_process_fresh(work, args.data_dir, args.n_process_docs, args.repeats)
     other_cpu["n_process"] = other.seconds()
     ceiling_after = machine_scaling()  # the ceiling varies: measured on both sides
     log(f"state after the n_process runs: {machine_state()}; other processes' CPU: "

@@ -26,19 +26,9 @@ the other attributes (a column that is 0 throughout the batch, as a new doc has 
 left out: ``MORPH`` costs a Python call per token). The cyclic garbage collector pauses
 while a batch is packed or rebuilt. The rebuilt doc has the same ``to_bytes()`` and user
 data as the worker's. A batch that cannot be pickled (an unpicklable user-data value)
-falls back to spaCy's ``Doc.to_bytes``.
-
-Two more savings, where they apply:
-
-- a doc given as input that a component changed in place, tokens unchanged (the labeler,
-  the projection aligner and the relation extractor all work so), comes back as an
-  update of the caller's own doc: the columns that changed, user data and extras. The
-  caller gets its docs back, changed, as ``nlp.pipe`` with one process gives them;
-- from a list or tuple, with workers started by ``fork``, the workers hold the items
-  already (they inherit the caller's memory): only each batch's positions travel.
-
-The caller's heap is frozen (``gc.freeze``) while the workers run, so that the collections
-that rebuilding docs triggers do not walk it again and again.
+falls back to spaCy's ``Doc.to_bytes``. The caller's heap is frozen (``gc.freeze``) while
+the workers run, so that the collections that rebuilding docs triggers do not walk it
+again and again.
 
 Workers freeze the objects they inherit (``gc.freeze``), so that the garbage collector
 never walks the parent's heap again (nor copies its pages, after ``fork``), and cap
@@ -60,21 +50,8 @@ import sys
 import threading
 import traceback
 import warnings
-from collections import deque
 from contextlib import contextmanager
-from typing import (
-    Any,
-    Callable,
-    Deque,
-    Iterable,
-    Iterator,
-    List,
-    NamedTuple,
-    Optional,
-    Sequence,
-    Set,
-    Tuple,
-)
+from typing import Any, Callable, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
 import numpy
 import srsly
@@ -129,62 +106,31 @@ def applies(nlp: Language) -> bool:
 
 
 # -- the codec ------------------------------------------------------------------------------
-class Base(NamedTuple):
-    """An input item of a batch as it was before the pipeline ran (see ``pack``)."""
-
-    index: int
-    attrs: numpy.ndarray
-
-
-def token_attrs(doc: Doc) -> numpy.ndarray:
-    """The doc's token attributes, columns as in :data:`ATTRS` (2-d for any doc)."""
-    return doc.to_array(_ATTRS_LIST)
-
-
 class DocPacker:
     """Packs batches of docs for one receiver, remembering which strings it has sent."""
 
     def __init__(self) -> None:
         self.sent: Set[int] = set()
 
-    def pack(self, docs: Sequence[Doc], bases: Optional[Sequence[Optional[Base]]] = None
-             ) -> bytes:
-        """One pickled payload for ``docs``; :func:`unpack_docs` rebuilds them.
-
-        ``bases[i]``, where given, says that ``docs[i]`` is item ``bases[i].index`` of the
-        batch the receiver sent, changed in place, and holds that item's attributes as
-        they were (:func:`token_attrs`). Where the tokens are still the same, only what
-        changed travels and the receiver updates its own doc (see :func:`unpack_docs`).
-        """
+    def pack(self, docs: Sequence[Doc]) -> bytes:
+        """One pickled payload for ``docs``; :func:`unpack_docs` rebuilds them."""
         with _no_gc():
-            return self._pack(docs, bases or [None] * len(docs))
+            return self._pack(docs)
 
-    def _pack(self, docs: Sequence[Doc], bases: Sequence[Optional[Base]]) -> bytes:
+    def _pack(self, docs: Sequence[Doc]) -> bytes:
         if docs:
             # (a list of 15 attributes: 2-d for any doc; a list is cheaper than a tuple)
-            array = numpy.concatenate([token_attrs(doc) for doc in docs])
+            array = numpy.concatenate([doc.to_array(_ATTRS_LIST) for doc in docs])
         else:
             array = numpy.zeros((0, len(ATTRS)), dtype="uint64")
-        lengths = [len(doc) for doc in docs]
-        updates = _same_tokens(bases, lengths, array)
-        # A new doc's tokens hold 0 in every column but SENT_START (1 on the first token),
-        # and an updated doc's hold what they held before: only the columns that are not
-        # 0 in a new doc or changed in an updated one travel.
-        full = numpy.repeat(numpy.logical_not(updates), lengths)
-        send = array[full].any(axis=0)
-        send[_SENT_START_COL] = not all(updates)
-        if any(updates):  # what changed in the docs the receiver updates
-            before = numpy.concatenate([base.attrs for base, update in zip(bases, updates)
-                                        if update])  # type: ignore[union-attr]
-            send |= (before != array[numpy.logical_not(full)]).any(axis=0)
-        cols = [i for i in _SET_COLS if send[i]]
+        # A new doc's tokens hold 0 in every column but SENT_START (1 on the first token):
+        # columns that are 0 throughout the batch need not travel.
+        cols = [i for i in _SET_COLS if i == _SENT_START_COL or array[:, i].any()]
         kept = set(cols)
-        string_cols = [i for i in _STRING_COLS if i in kept]
-        hashes = numpy.unique(array[:, string_cols]).tolist() if string_cols else []
-        if not all(updates):  # the receiver has the words of the docs it updates
-            hashes.extend(numpy.unique(array[full, _ORTH_COL]).tolist())
+        string_cols = [i for i in _STRING_COLS if i == _ORTH_COL or i in kept]
+        hashes = numpy.unique(array[:, string_cols]).tolist()
         metas = []
-        for doc, base, update in zip(docs, bases, updates):
+        for doc in docs:
             extra = None
             tensor = doc.tensor
             if (tensor.shape != _EMPTY_TENSOR_SHAPE or tensor.dtype is not _FLOAT32
@@ -194,7 +140,7 @@ class DocPacker:
                     extra["spans"] = doc.spans.to_bytes()
                     hashes.extend(_span_hashes(doc))
             metas.append((len(doc), doc.has_unknown_spaces, doc.user_data or None, extra,
-                          doc._context, base.index if update else None))  # type: ignore
+                          doc._context))
         new = list(set(hashes).difference(self.sent))
         body = numpy.ascontiguousarray(array[:, [_ORTH_COL, _SPACY_COL] + cols])
         payload = pickle.dumps(
@@ -204,26 +150,6 @@ class DocPacker:
             self.sent.clear()
         self.sent.update(new)  # only once the payload exists: it will be delivered
         return payload
-
-
-def _same_tokens(bases: Sequence[Optional[Base]], lengths: List[int],
-                 array: numpy.ndarray) -> List[bool]:
-    """Per doc: whether it has a base with the same words and spaces (``array``: the
-    docs' attributes, one after another)."""
-    same = [base is not None and len(base.attrs) == n for base, n in zip(bases, lengths)]
-    if not any(same):
-        return same
-    pair = [_ORTH_COL, _SPACY_COL]
-    before = numpy.concatenate([base.attrs[:, pair]  # type: ignore[union-attr]
-                                for base, ok in zip(bases, same) if ok])
-    after = array[numpy.repeat(same, lengths)][:, pair]
-    # differing tokens up to each row: a doc's own are the difference at its bounds
-    seen = numpy.concatenate([[0], numpy.cumsum((before != after).any(axis=1))]).tolist()
-    out, row = [], 0
-    for ok, n in zip(same, lengths):
-        out.append(ok and seen[row + n] == seen[row])
-        row += n if ok else 0
-    return out
 
 
 def _lookup(hashes: List[int], docs: Sequence[Doc]) -> List[str]:
@@ -274,8 +200,8 @@ def _no_gc() -> Iterator[None]:
 def _frozen_heap() -> Iterator[None]:
     """Move the objects that exist now out of the collector's reach until the block ends
     (``gc.freeze``), unless something else froze objects already. A full collection in
-    the main process walks every object it holds, the input docs of a list included:
-    with the docs' own transport cheap, such collections were most of its work."""
+    the main process walks every object it holds, the input docs of a list included,
+    and rebuilding docs triggers such collections again and again."""
     if gc.get_freeze_count():
         yield
         return
@@ -286,15 +212,13 @@ def _frozen_heap() -> Iterator[None]:
         gc.unfreeze()
 
 
-def unpack_docs(vocab: Any, payload: bytes, originals: Sequence[Any] = ()) -> List[Doc]:
-    """The docs of a :meth:`DocPacker.pack` payload, in ``vocab``; ``doc._context`` set.
-    A doc packed as an update of input item ``i`` is ``originals[i]``, updated in place
-    (as ``nlp.pipe`` with one process changes its input docs)."""
+def unpack_docs(vocab: Any, payload: bytes) -> List[Doc]:
+    """The docs of a :meth:`DocPacker.pack` payload, in ``vocab``; ``doc._context`` set."""
     with _no_gc():
-        return _unpack_docs(vocab, payload, originals)
+        return _unpack_docs(vocab, payload)
 
 
-def _unpack_docs(vocab: Any, payload: bytes, originals: Sequence[Any]) -> List[Doc]:
+def _unpack_docs(vocab: Any, payload: bytes) -> List[Doc]:
     strings, attrs, body, metas = pickle.loads(payload)
     add = vocab.strings.add
     for string in strings:
@@ -305,59 +229,33 @@ def _unpack_docs(vocab: Any, payload: bytes, originals: Sequence[Any]) -> List[D
     values = array[:, 2:]
     docs = []
     start = 0
-    for n_tokens, unknown_spaces, user_data, extra, context, base in metas:
+    for n_tokens, unknown_spaces, user_data, extra, context in metas:
         end = start + n_tokens
-        if base is None:
-            doc = Doc(vocab, words=orths[start:end], spaces=spaces[start:end])
-            if unknown_spaces:
-                doc.has_unknown_spaces = True
-        else:
-            doc = originals[base]
-            if extra is None:
-                _reset_extras(doc)
+        doc = Doc(vocab, words=orths[start:end], spaces=spaces[start:end])
         if n_tokens and attrs:
             doc.from_array(attrs, values[start:end])
         start = end
+        if unknown_spaces:
+            doc.has_unknown_spaces = True
         if extra is not None:
             doc.cats = extra["cats"]
             doc.sentiment = extra["sentiment"]
             doc.tensor = extra["tensor"]
-            doc.spans.clear()
             if "spans" in extra:
                 doc.spans.from_bytes(extra["spans"])
-        doc.user_data = user_data or {}  # (unpickled for this doc alone)
-        doc._context = context
+        if user_data:
+            doc.user_data.update(user_data)
+        if context is not None:
+            doc._context = context
         docs.append(doc)
     return docs
 
 
-def _reset_extras(doc: Doc) -> None:
-    """Give ``doc`` a new doc's tensor, cats, sentiment and span groups."""
-    if doc.tensor.shape != _EMPTY_TENSOR_SHAPE or doc.tensor.dtype is not _FLOAT32:
-        doc.tensor = numpy.zeros(_EMPTY_TENSOR_SHAPE, dtype=_FLOAT32)
-    if doc.cats:
-        doc.cats = {}
-    if doc.sentiment:
-        doc.sentiment = 0.0
-    if doc.spans:
-        doc.spans.clear()
-
-
 # -- messages -------------------------------------------------------------------------------
-# Main -> worker: ("items", texts, packed docs or None, contexts), texts[i] None where item
-# i is a Doc (taken in order from the packed docs), else the str or bytes spaCy accepts;
-# or ("range", start, stop): items start..stop of the input sequence, which a forked
-# worker holds already (:func:`_shared_inputs`).
+# Main -> worker: (texts, packed docs or None, contexts); texts[i] is None where item i is
+# a Doc (taken in order from the packed docs), else the str or bytes spaCy accepts.
 # Worker -> main: ("docs", payload, padding) | ("bytes", [(bytes, context)], padding) |
 # ("error", msgpack'd traceback, padding); padding = items the components dropped.
-def _shared_inputs(texts: Iterable[Any]) -> Optional[Sequence[Any]]:
-    """``texts`` where workers inherit it: a list or tuple, and workers started by fork
-    (they hold the parent's memory, so items need not travel: only their positions)."""
-    if isinstance(texts, (list, tuple)) and mp.get_start_method() == "fork":
-        return texts
-    return None
-
-
 def _pack_inputs(packer: DocPacker, batch: List[Tuple[Any, Any]]) -> tuple:
     texts, docs = [], []
     contexts = []
@@ -369,44 +267,26 @@ def _pack_inputs(packer: DocPacker, batch: List[Tuple[Any, Any]]) -> tuple:
             texts.append(doc_like)
         contexts.append(context)
     if not docs:
-        return "items", texts, None, contexts
+        return texts, None, contexts
     try:
-        return "items", texts, packer.pack(docs), contexts
+        return texts, packer.pack(docs), contexts
     except Exception:
         # e.g. a user-data value that pickle refuses: spaCy's own serialisation
         docs_iter = iter(docs)
-        return ("items", [next(docs_iter).to_bytes() if text is None else text
-                          for text in texts], None, contexts)
+        return ([next(docs_iter).to_bytes() if text is None else text for text in texts],
+                None, contexts)
 
 
-def _n_items(message: tuple) -> int:
-    return message[2] - message[1] if message[0] == "range" else len(message[1])
-
-
-def _unpack_inputs(vocab: Any, message: tuple,
-                   shared: Optional[Sequence[Any]] = None) -> List[Tuple[Any, Any]]:
-    if message[0] == "range":
-        assert shared is not None
-        return [(item, item._context if isinstance(item, Doc) else None)
-                for item in shared[message[1]:message[2]]]
-    _kind, texts, payload, contexts = message
+def _unpack_inputs(vocab: Any, message: tuple) -> List[Tuple[Any, Any]]:
+    texts, payload, contexts = message
     docs = iter(unpack_docs(vocab, payload) if payload is not None else [])
     return [(next(docs) if text is None else text, context)
             for text, context in zip(texts, contexts)]
 
 
-def _bases(items: List[Tuple[Any, Any]]) -> dict:
-    """id -> (doc, :class:`Base`) of the batch's input docs, before the pipeline runs."""
-    return {id(doc): (doc, Base(i, token_attrs(doc)))
-            for i, (doc, _context) in enumerate(items) if isinstance(doc, Doc)}
-
-
-def _pack_outputs(packer: DocPacker, docs: List[Doc], padding: int,
-                  bases: Optional[dict] = None) -> tuple:
-    found = [(bases or {}).get(id(doc)) for doc in docs]
+def _pack_outputs(packer: DocPacker, docs: List[Doc], padding: int) -> tuple:
     try:
-        return ("docs", packer.pack(docs, [entry[1] if entry and entry[0] is doc else None
-                                           for doc, entry in zip(docs, found)]), padding)
+        return ("docs", packer.pack(docs), padding)
     except Exception:
         # e.g. a user-data value that pickle refuses: spaCy's own serialisation
         return ("bytes", [(doc.to_bytes(), doc._context) for doc in docs], padding)
@@ -427,10 +307,8 @@ def _apply_pipes(
     sender: Any,
     underscore_state: Tuple[dict, dict, dict],
     n_process: int,
-    shared: Optional[Sequence[Any]] = None,
 ) -> None:
-    """Worker: spaCy's ``_apply_pipes`` with the payloads above; ``shared`` is the input
-    sequence where batches come as ranges of it."""
+    """Worker: spaCy's ``_apply_pipes`` with the payloads above."""
     vocab = ensure_doc.__self__.vocab  # type: ignore[attr-defined]  # the pipeline's
     Underscore.load_state(underscore_state)
     # The objects inherited from the parent (the pipeline, its KB or model, spaCy itself)
@@ -453,15 +331,14 @@ def _apply_pipes(
             message = receiver.get()
             if message is None:  # end of work
                 break
-            n_items = _n_items(message)
+            n_items = len(message[0])
             try:
-                items = _unpack_inputs(vocab, message, shared)
-                bases = _bases(items)
-                docs = (ensure_doc(doc_like, context) for doc_like, context in items)
+                docs = (ensure_doc(doc_like, context)
+                        for doc_like, context in _unpack_inputs(vocab, message))
                 for pipe in pipes:
                     docs = pipe(docs)
                 done = list(docs)
-                data = _pack_outputs(packer, done, n_items - len(done), bases)
+                data = _pack_outputs(packer, done, n_items - len(done))
             except Exception:
                 data = ("error", srsly.msgpack_dumps(traceback.format_exc()), n_items - 1)
             outbox.put(data)
@@ -488,13 +365,11 @@ def _send_loop(outbox: "queue.Queue[Optional[tuple]]", sender: Any,
             closed.set()
 
 
-def _results(vocab: Any, data: tuple, originals: Sequence[Any] = ()
-             ) -> Iterator[Tuple[Optional[Doc], Any, Optional[bytes]]]:
-    """(doc, context, error) per input item of one batch, as spaCy's worker sends them;
-    ``originals``: the batch's input items (docs come back as updates of them)."""
+def _results(vocab: Any, data: tuple) -> Iterator[Tuple[Optional[Doc], Any, Optional[bytes]]]:
+    """(doc, context, error) per input item of one batch, as spaCy's worker sends them."""
     kind, body, padding = data
     if kind == "docs":
-        for doc in unpack_docs(vocab, body, originals):
+        for doc in unpack_docs(vocab, body):
             yield doc, doc._context, None
     elif kind == "bytes":
         for byte_doc, context in body:
@@ -517,32 +392,18 @@ def _multiprocessing_pipe(
         assert _ORIGINAL is not None
         yield from _ORIGINAL(self, texts, pipes, n_process, batch_size)
         return
-    shared = _shared_inputs(texts)
-    batches: Iterator[Any]
-    if shared is not None:
-        batches = (range(start, min(start + batch_size, len(shared)))
-                   for start in range(0, len(shared), batch_size))
-    else:
-        items = ((t, t._context if isinstance(t, Doc) else None) for t in texts)
-        batches = minibatch(items, batch_size)
+    items = ((t, t._context if isinstance(t, Doc) else None) for t in texts)
+    batches = minibatch(items, batch_size)
     texts_q: List[Any] = [mp.Queue() for _ in range(n_process)]
     recv_ch, send_ch = zip(*[mp.Pipe(False) for _ in range(n_process)])
     packers = [DocPacker() for _ in range(n_process)]
-    # the input items of each batch sent and not yet received (docs come back as updates)
-    pending: Deque[Sequence[Any]] = deque()
     state = {"sent": 0, "steps": 0}
 
     def send() -> None:
         """Send n_process batches, one per worker in turn (spaCy's ``_Sender.send``)."""
         for batch in itertools.islice(batches, n_process):
             worker = state["sent"] % n_process
-            if shared is not None:
-                message: tuple = ("range", batch.start, batch.stop)
-                pending.append(shared[batch.start:batch.stop])
-            else:
-                message = _pack_inputs(packers[worker], batch)
-                pending.append([doc_like for doc_like, _context in batch])
-            texts_q[worker].put(message)
+            texts_q[worker].put(_pack_inputs(packers[worker], batch))
             state["sent"] += 1
 
     # send twice to keep the workers busy
@@ -551,7 +412,7 @@ def _multiprocessing_pipe(
     procs = [
         mp.Process(target=_apply_pipes,
                    args=(self._ensure_doc_with_context, pipes, rch, sch,
-                         Underscore.get_state(), n_process, shared))
+                         Underscore.get_state(), n_process))
         for rch, sch in zip(texts_q, send_ch)
     ]
     # The caller's heap (the input docs, the pipeline) outlives the run: frozen, the
@@ -567,7 +428,7 @@ def _multiprocessing_pipe(
             while received < state["sent"]:
                 data = recv_ch[received % n_process].recv()
                 received += 1
-                for doc, context, error in _results(self.vocab, data, pending.popleft()):
+                for doc, context, error in _results(self.vocab, data):
                     if doc is not None:
                         doc._context = context
                         yield doc
