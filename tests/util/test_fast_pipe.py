@@ -163,6 +163,29 @@ def test_contexts_and_doc_inputs_keep_their_order(monkeypatch):
     assert out[3][0].user_data["seen"] == ("text 3", {"i": 3})
 
 
+def test_the_callers_heap_is_frozen_while_the_workers_run(monkeypatch):
+    import gc
+
+    monkeypatch.setattr(fast_pipe, "applies", lambda nlp: True)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("test_fast_pipe_mark")
+    assert gc.get_freeze_count() == 0
+    docs = nlp.pipe(["a", "b", "c"], n_process=2, batch_size=1)
+    try:
+        next(docs)
+        assert gc.get_freeze_count() > 0
+    finally:
+        docs.close()  # stops the workers, also when the assertion fails
+    assert gc.get_freeze_count() == 0
+    gc.freeze()  # someone else froze objects: their freeze is left alone
+    try:
+        frozen = gc.get_freeze_count()
+        list(nlp.pipe(["a"], n_process=2))
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
+
+
 def test_component_error_reaches_the_error_handler(monkeypatch):
     monkeypatch.setattr(fast_pipe, "applies", lambda nlp: True)
     nlp = spacy.blank("en")
