@@ -290,7 +290,7 @@ def transport_costs(nlp, items: list, batch_size: int) -> Dict[str, float]:
 def n_process_fresh(work: Path, data_dir: Path, n_docs: int, repeats: int) -> Dict[str, Any]:
     """:func:`n_process_rates` in a new Python process, as a user's script would run
     ``nlp.pipe``: holding the pipeline and its input, not the heap left from building the
-    benchmark's inputs (the KB, the model, 100,000 docs). ``n_process`` forks the caller,
+    benchmark's inputs (the KB, the model, ``--docs`` records). ``n_process`` forks the caller,
     and every page that the caller or a worker then writes is copied, so a large leftover
     heap slows the runs with 2 processes and not the runs with 1."""
     out = work / "n_process.json"

@@ -196,20 +196,15 @@ def _no_gc() -> Iterator[None]:
         gc.enable()
 
 
-@contextmanager
-def _frozen_heap() -> Iterator[None]:
-    """Move the objects that exist now out of the collector's reach until the block ends
-    (``gc.freeze``), unless something else froze objects already. A full collection in
-    the main process walks every object it holds, the input docs of a list included,
-    and rebuilding docs triggers such collections again and again."""
+def _freeze_heap() -> bool:
+    """Move the objects that exist now out of the collector's reach (``gc.freeze``) and
+    say so, unless something else froze objects already (then leave theirs alone). A full
+    collection in the main process walks every object it holds, and rebuilding docs
+    triggers such collections again and again."""
     if gc.get_freeze_count():
-        yield
-        return
+        return False
     gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
+    return True
 
 
 def unpack_docs(vocab: Any, payload: bytes) -> List[Doc]:
@@ -415,45 +410,47 @@ def _multiprocessing_pipe(
                          Underscore.get_state(), n_process))
         for rch, sch in zip(texts_q, send_ch)
     ]
+    for proc in procs:
+        proc.start()
+    # Close the writing ends, so that reading does not block once a worker has closed.
+    for tx in send_ch:
+        tx.close()
     # The caller's heap (the input docs, the pipeline) outlives the run: frozen, the
     # collections that rebuilding docs triggers do not walk it again and again.
-    with _frozen_heap():
+    thaw = _freeze_heap()
+    try:
+        received = 0
+        while received < state["sent"]:
+            data = recv_ch[received % n_process].recv()
+            received += 1
+            for doc, context, error in _results(self.vocab, data):
+                if doc is not None:
+                    doc._context = context
+                    yield doc
+                elif error is not None:
+                    self.default_error_handler(
+                        None, None, None,
+                        ValueError(Errors.E871.format(error=srsly.msgpack_loads(error))))
+            # one batch consumed: after n_process of them, send n_process more
+            state["steps"] += 1
+            if state["steps"] >= n_process:
+                state["steps"] = 0
+                send()
+    finally:
+        if thaw:
+            gc.unfreeze()
+        # Orderly stop: the queues are empty, the sentinel ends each worker. Stop after an
+        # error: the sentinel comes last, and closing our ends lets a worker blocked on
+        # sending exit.
+        for q in texts_q:
+            q.put(None)
+            q.close()
+        for r in recv_ch:
+            r.close()
         for proc in procs:
-            proc.start()
-        # Close the writing ends, so that reading does not block once a worker has closed.
-        for tx in send_ch:
-            tx.close()
-        try:
-            received = 0
-            while received < state["sent"]:
-                data = recv_ch[received % n_process].recv()
-                received += 1
-                for doc, context, error in _results(self.vocab, data):
-                    if doc is not None:
-                        doc._context = context
-                        yield doc
-                    elif error is not None:
-                        self.default_error_handler(
-                            None, None, None,
-                            ValueError(Errors.E871.format(error=srsly.msgpack_loads(error))))
-                # one batch consumed: after n_process of them, send n_process more
-                state["steps"] += 1
-                if state["steps"] >= n_process:
-                    state["steps"] = 0
-                    send()
-        finally:
-            # Orderly stop: the queues are empty, the sentinel ends each worker. Stop after an
-            # error: the sentinel comes last, and closing our ends lets a worker blocked on
-            # sending exit.
-            for q in texts_q:
-                q.put(None)
-                q.close()
-            for r in recv_ch:
-                r.close()
-            for proc in procs:
-                proc.join()
-            if not all(proc.exitcode == 0 for proc in procs):
-                warnings.warn(Warnings.W127, stacklevel=2)
+            proc.join()
+        if not all(proc.exitcode == 0 for proc in procs):
+            warnings.warn(Warnings.W127, stacklevel=2)
 
 
 def install() -> None:
