@@ -179,9 +179,10 @@ def test_the_callers_heap_is_frozen_while_the_workers_run(monkeypatch):
     assert gc.get_freeze_count() == 0
     gc.freeze()  # someone else froze objects: their freeze is left alone
     try:
-        frozen = gc.get_freeze_count()
         list(nlp.pipe(["a"], n_process=2))
-        assert gc.get_freeze_count() == frozen
+        # not thawed (gc.unfreeze empties the frozen set; frozen objects that die during
+        # the run leave it, so the count itself may drop)
+        assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
 
