@@ -30,6 +30,13 @@ falls back to spaCy's ``Doc.to_bytes``. The caller's heap is frozen (``gc.freeze
 the workers run, so that the collections that rebuilding docs triggers do not walk it
 again and again.
 
+The main process is one of the ``n_process``: it starts ``n_process - 1`` workers, keeps
+each of them two batches ahead, and while the next result in input order is not back it
+runs the following batch through the pipeline itself (output order, contexts and error
+handling as for a worker's batch). With 2 processes on 2 cores, spaCy's layout ran
+three (two workers and a main process rebuilding docs) and sent every doc both ways;
+now about half the docs never travel, and two processes share the two cores.
+
 Workers freeze the objects they inherit (``gc.freeze``), so that the garbage collector
 never walks the parent's heap again (nor copies its pages, after ``fork``), and cap
 torch's intra-op threads at ``cpu_count // n_process`` so N workers do not each start one
@@ -41,7 +48,6 @@ spaCy's own implementation. ``XLIE_FAST_PIPE=0`` turns it off. :func:`install` r
 """
 
 import gc
-import itertools
 import multiprocessing as mp
 import os
 import pickle
@@ -50,6 +56,7 @@ import sys
 import threading
 import traceback
 import warnings
+from collections import deque
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
@@ -375,6 +382,48 @@ def _results(vocab: Any, data: tuple) -> Iterator[Tuple[Optional[Doc], Any, Opti
         yield None, None, None
 
 
+#: Batches each worker holds ahead of the main process (spaCy keeps 2 in flight too).
+_DEPTH = 2
+#: Batches the main process may process ahead of a worker's result it waits for.
+_LOCAL_AHEAD = 2
+
+
+class _Slot:
+    """One batch in input order: sent to ``worker``, or processed here (``worker`` None)."""
+
+    __slots__ = ("worker", "docs")
+
+    def __init__(self, worker: Optional[int], docs: Optional[List[Doc]] = None) -> None:
+        self.worker, self.docs = worker, docs
+
+
+def _process_here(
+    nlp: Language, pipes: Sequence[Callable[..., Iterator[Doc]]], batch: List[Tuple[Any, Any]]
+) -> Tuple[List[Doc], Optional[BaseException]]:
+    """A batch through the pipes in the main process, as a worker would run it: an error
+    drops the batch and goes to the error handler in the same form as a worker's."""
+    try:
+        docs = (nlp._ensure_doc_with_context(doc_like, context) for doc_like, context in batch)
+        for pipe in pipes:
+            docs = pipe(docs)
+        return list(docs), None
+    except Exception:
+        return [], ValueError(Errors.E871.format(error=traceback.format_exc()))
+
+
+@contextmanager
+def _threads_for(n_process: int) -> Iterator[None]:
+    """Cap torch's threads in the main process while it is one of ``n_process``."""
+    torch = sys.modules.get("torch")
+    before = torch.get_num_threads() if torch is not None else None
+    _limit_threads(n_process)
+    try:
+        yield
+    finally:
+        if torch is not None and before is not None:
+            torch.set_num_threads(before)
+
+
 def _multiprocessing_pipe(
     self: Language,
     texts: Iterable[Any],
@@ -382,28 +431,48 @@ def _multiprocessing_pipe(
     n_process: int,
     batch_size: int,
 ) -> Iterator[Doc]:
-    """``Language._multiprocessing_pipe`` with the payloads above (see the module)."""
+    """``Language._multiprocessing_pipe`` with the payloads above (see the module), and the
+    main process as one of the ``n_process``: ``n_process - 1`` workers are each kept
+    ``_DEPTH`` batches ahead, and while the main process waits for the next result in
+    input order it runs the following batch itself (at most ``_LOCAL_AHEAD`` ahead)."""
     if not applies(self):
         assert _ORIGINAL is not None
         yield from _ORIGINAL(self, texts, pipes, n_process, batch_size)
         return
+    pipes = list(pipes)
+    n_workers = max(1, n_process - 1)
     items = ((t, t._context if isinstance(t, Doc) else None) for t in texts)
-    batches = minibatch(items, batch_size)
-    texts_q: List[Any] = [mp.Queue() for _ in range(n_process)]
-    recv_ch, send_ch = zip(*[mp.Pipe(False) for _ in range(n_process)])
-    packers = [DocPacker() for _ in range(n_process)]
-    state = {"sent": 0, "steps": 0}
+    batches = iter(minibatch(items, batch_size))
+    texts_q: List[Any] = [mp.Queue() for _ in range(n_workers)]
+    recv_ch, send_ch = zip(*[mp.Pipe(False) for _ in range(n_workers)])
+    packers = [DocPacker() for _ in range(n_workers)]
+    in_flight = [0] * n_workers
+    order: deque[_Slot] = deque()
+    state = {"exhausted": False, "local": 0}
 
-    def send() -> None:
-        """Send n_process batches, one per worker in turn (spaCy's ``_Sender.send``)."""
-        for batch in itertools.islice(batches, n_process):
-            worker = state["sent"] % n_process
+    def next_batch() -> Optional[List[Tuple[Any, Any]]]:
+        batch = next(batches, None)
+        if batch is None:
+            state["exhausted"] = True
+        return batch
+
+    def feed() -> None:
+        """Send batches, in input order, to the workers with fewer than ``_DEPTH``."""
+        while not state["exhausted"]:
+            worker = min(range(n_workers), key=in_flight.__getitem__)
+            if in_flight[worker] >= _DEPTH:
+                return
+            batch = next_batch()
+            if batch is None:
+                return
             texts_q[worker].put(_pack_inputs(packers[worker], batch))
-            state["sent"] += 1
+            in_flight[worker] += 1
+            order.append(_Slot(worker))
 
-    # send twice to keep the workers busy
-    send()
-    send()
+    def report(error: BaseException) -> None:
+        self.default_error_handler(None, None, None, error)
+
+    feed()
     procs = [
         mp.Process(target=_apply_pipes,
                    args=(self._ensure_doc_with_context, pipes, rch, sch,
@@ -419,23 +488,37 @@ def _multiprocessing_pipe(
     # collections that rebuilding docs triggers do not walk it again and again.
     thaw = _freeze_heap()
     try:
-        received = 0
-        while received < state["sent"]:
-            data = recv_ch[received % n_process].recv()
-            received += 1
-            for doc, context, error in _results(self.vocab, data):
-                if doc is not None:
-                    doc._context = context
-                    yield doc
-                elif error is not None:
-                    self.default_error_handler(
-                        None, None, None,
-                        ValueError(Errors.E871.format(error=srsly.msgpack_loads(error))))
-            # one batch consumed: after n_process of them, send n_process more
-            state["steps"] += 1
-            if state["steps"] >= n_process:
-                state["steps"] = 0
-                send()
+        with _threads_for(n_process):
+            while order or not state["exhausted"]:
+                head = order[0] if order else None
+                if head is not None and head.worker is None:  # processed here
+                    order.popleft()
+                    state["local"] -= 1
+                    yield from head.docs or ()
+                    continue
+                if head is not None and (state["exhausted"] or state["local"] >= _LOCAL_AHEAD
+                                         or recv_ch[head.worker].poll()):
+                    order.popleft()
+                    data = recv_ch[head.worker].recv()
+                    in_flight[head.worker] -= 1
+                    feed()
+                    for doc, context, error in _results(self.vocab, data):
+                        if doc is not None:
+                            doc._context = context
+                            yield doc
+                        elif error is not None:
+                            report(ValueError(Errors.E871.format(
+                                error=srsly.msgpack_loads(error))))
+                    continue
+                # the next result is not back yet: run the next batch here meanwhile
+                batch = next_batch()
+                if batch is None:
+                    continue
+                docs, error = _process_here(self, pipes, batch)
+                if error is not None:
+                    report(error)
+                order.append(_Slot(None, docs))
+                state["local"] += 1
     finally:
         if thaw:
             gc.unfreeze()

@@ -2,6 +2,8 @@
 the codec keeps everything Doc.to_bytes keeps, and for the distant labeler, lexical
 projection and the CPU relation-extractor pipeline 2 processes give what 1 gives."""
 
+import os
+import time
 from pathlib import Path
 
 import numpy
@@ -125,17 +127,25 @@ def test_n_process_2_output_equals_n_process_1(make, monkeypatch):
     nlp, items = make()
     assert fast_pipe.applies(nlp)
     single = list(nlp.pipe(items(), batch_size=4))
-    batches = []
-    original = fast_pipe.unpack_docs
+    batches = {"worker": 0, "main": 0}
+    unpack, here = fast_pipe.unpack_docs, fast_pipe._process_here
 
-    def counting(vocab, payload):
-        docs = original(vocab, payload)
-        batches.append(len(docs))
+    def unpacked(vocab, payload):
+        docs = unpack(vocab, payload)
+        batches["worker"] += len(docs)
         return docs
 
-    monkeypatch.setattr(fast_pipe, "unpack_docs", counting)
+    def processed_here(nlp, pipes, batch):
+        batches["main"] += len(batch)
+        return here(nlp, pipes, batch)
+
+    monkeypatch.setattr(fast_pipe, "unpack_docs", unpacked)
+    monkeypatch.setattr(fast_pipe, "_process_here", processed_here)
     multi = list(nlp.pipe(items(), batch_size=4, n_process=2))
-    assert sum(batches) == len(single)  # every doc came through the fast transport
+    # the worker's docs came through the fast transport (the first 2 batches always go
+    # to it), the others were processed in the main process
+    assert batches["worker"] >= 8
+    assert batches["worker"] + batches["main"] == len(single)
     assert [d.to_bytes() for d in multi] == [d.to_bytes() for d in single]
     assert [d.user_data for d in multi] == [d.user_data for d in single]
     assert any(d._.relations for d in single)
@@ -161,6 +171,28 @@ def test_contexts_and_doc_inputs_keep_their_order(monkeypatch):
     assert [(d.text, c["i"]) for d, c in out] == [
         (f"text {i}" if i % 2 else f"doc {i}", i) for i in range(11)]
     assert out[3][0].user_data["seen"] == ("text 3", {"i": 3})
+
+
+@Language.component("test_fast_pipe_slow_pid")
+def slow_pid(doc):
+    time.sleep(0.05)
+    doc.user_data["pid"] = os.getpid()
+    return doc
+
+
+def test_the_main_process_runs_batches_while_it_waits_for_the_worker(monkeypatch):
+    monkeypatch.setattr(fast_pipe, "applies", lambda nlp: True)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("test_fast_pipe_slow_pid")
+    texts = [f"doc {i}" for i in range(12)]
+    docs = list(nlp.pipe(texts, n_process=2, batch_size=1))
+    assert [d.text for d in docs] == texts
+    pids = [d.user_data["pid"] for d in docs]
+    # the first 2 batches go to the one worker; while it sleeps on them, the main process
+    # takes the next ones itself
+    assert pids[0] == pids[1] != os.getpid()
+    assert os.getpid() in pids[2:]
+    assert len(set(pids)) == 2
 
 
 def test_the_callers_heap_is_frozen_while_the_workers_run(monkeypatch):
@@ -192,11 +224,27 @@ def test_component_error_reaches_the_error_handler(monkeypatch):
     nlp = spacy.blank("en")
     nlp.add_pipe("test_fast_pipe_mark")
     with pytest.raises(ValueError, match="component failed on purpose"):
+        list(nlp.pipe(["boom", "b", "c"], n_process=2, batch_size=1))  # in the worker
+    with pytest.raises(ValueError, match="component failed on purpose"):
         list(nlp.pipe(["a", "b", "boom", "c"], n_process=2, batch_size=1))
-    # a handler that skips the doc (it runs in the worker): the doc is dropped, in order
+    # a handler that skips the doc (in the worker or the main process): the doc is
+    # dropped, in order
     nlp.set_error_handler(lambda name, proc, docs, e: None)
     out = [d.text for d in nlp.pipe(["a", "boom", "c", "d", "e"], n_process=2, batch_size=2)]
     assert out == ["a", "c", "d", "e"]
+
+
+def test_an_error_in_the_main_process_takes_the_workers_path():
+    nlp = spacy.blank("en")
+    pipes = [lambda docs: (mark(doc) for doc in docs)]
+    docs, error = fast_pipe._process_here(nlp, pipes, [("a", None), ("b", {"c": 1})])
+    assert [d.text for d in docs] == ["a", "b"] and error is None
+    assert docs[1]._context == {"c": 1}
+    docs, error = fast_pipe._process_here(nlp, pipes, [("a", None), ("boom", None)])
+    # the batch is dropped, and the handler gets what a worker's error gives it (E871)
+    assert docs == []
+    assert isinstance(error, ValueError)
+    assert "E871" in str(error) and "component failed on purpose" in str(error)
 
 
 def test_unpicklable_user_data_falls_back_to_spacy_bytes():
