@@ -520,8 +520,7 @@ class LexicalAligner(SpanAligner):
     def _pair(self, src: Doc, tgt: Doc, spans: Sequence[TokenSpan]) -> List[List[Candidate]]:
         source, target = _Tokens(src), _Tokens(tgt)
         names = _gazetteer(src.lang_, tgt.lang_) if self.gazetteer else {}
-        abjad = (_ABJAD.search("".join(target.texts)) is not None
-                 and _ABJAD.search("".join(source.texts)) is None)
+        abjad: Optional[bool] = None  # looked at once an entity has no string match
         out = []
         for start, end in spans:
             needle = "".join(source.forms[start:end])
@@ -536,6 +535,9 @@ class LexicalAligner(SpanAligner):
                     more, _ = self._search(target, translit(bare), "gazetteer")
                     found += [replace(c, score=c.score - ARTICLE_COST) for c in more
                               if not any(c.overlaps(w.start, w.end) for w in whole)]
+            if not found and abjad is None:
+                abjad = (_ABJAD.search("".join(target.texts)) is not None
+                         and _ABJAD.search("".join(source.texts)) is None)
             if abjad and not found:
                 found += self._skeleton_matches(target, skeleton(needle))
             if not found:

@@ -299,12 +299,13 @@ def _apply(
     new_spans: Dict[Optional[str], List[Span]] = {}
     for ((key, start, end), span), cand, cands, usable, reason in zip(
             units, assignment.chosen, candidates, assignment.usable, assignment.reasons):
-        record = EntityProjection((start, end), span.text, span.label_, span.kb_id_, key)
+        label, kb_id = span.label_, span.kb_id_
+        record = EntityProjection((start, end), span.text, label, kb_id, key)
         result.entities.append(record)
         if cand is None:
             record.reason = reason if usable else _reason(cands)
             continue
-        new = Span(tgt, cand.start, cand.end, label=span.label_, kb_id=span.kb_id_)
+        new = Span(tgt, cand.start, cand.end, label=label, kb_id=kb_id)
         new_spans.setdefault(key, []).append(new)
         record.target = (cand.start, cand.end)
         record.target_text = new.text
