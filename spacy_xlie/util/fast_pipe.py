@@ -389,12 +389,14 @@ _LOCAL_AHEAD = 2
 
 
 class _Slot:
-    """One batch in input order: sent to ``worker``, or processed here (``worker`` None)."""
+    """One batch in input order: sent to ``worker``, or processed here (``worker`` None,
+    with its docs and error, reported when the batch's turn comes)."""
 
-    __slots__ = ("worker", "docs")
+    __slots__ = ("worker", "docs", "error")
 
-    def __init__(self, worker: Optional[int], docs: Optional[List[Doc]] = None) -> None:
-        self.worker, self.docs = worker, docs
+    def __init__(self, worker: Optional[int], docs: Optional[List[Doc]] = None,
+                 error: Optional[BaseException] = None) -> None:
+        self.worker, self.docs, self.error = worker, docs, error
 
 
 def _process_here(
@@ -494,6 +496,8 @@ def _multiprocessing_pipe(
                 if head is not None and head.worker is None:  # processed here
                     order.popleft()
                     state["local"] -= 1
+                    if head.error is not None:
+                        report(head.error)
                     yield from head.docs or ()
                     continue
                 if head is not None and (state["exhausted"] or state["local"] >= _LOCAL_AHEAD
@@ -514,10 +518,7 @@ def _multiprocessing_pipe(
                 batch = next_batch()
                 if batch is None:
                     continue
-                docs, error = _process_here(self, pipes, batch)
-                if error is not None:
-                    report(error)
-                order.append(_Slot(None, docs))
+                order.append(_Slot(None, *_process_here(self, pipes, batch)))
                 state["local"] += 1
     finally:
         if thaw:

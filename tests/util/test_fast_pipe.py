@@ -195,6 +195,27 @@ def test_the_main_process_runs_batches_while_it_waits_for_the_worker(monkeypatch
     assert len(set(pids)) == 2
 
 
+@Language.component("test_fast_pipe_slow_boom")
+def slow_boom(doc):
+    if doc.text == "boom":
+        raise RuntimeError("component failed on purpose")
+    time.sleep(0.05)
+    return doc
+
+
+def test_an_error_in_the_main_process_comes_in_input_order(monkeypatch):
+    monkeypatch.setattr(fast_pipe, "applies", lambda nlp: True)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("test_fast_pipe_slow_boom")
+    seen = []
+    # "a" and "b" go to the worker (slow); "boom" fails in the main process meanwhile,
+    # and its error is raised only after "a" and "b" came out, as with 1 process
+    with pytest.raises(ValueError, match="component failed on purpose"):
+        for doc in nlp.pipe(["a", "b", "boom", "d"], n_process=2, batch_size=1):
+            seen.append(doc.text)
+    assert seen == ["a", "b"]
+
+
 def test_the_callers_heap_is_frozen_while_the_workers_run(monkeypatch):
     import gc
 
