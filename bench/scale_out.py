@@ -7,9 +7,9 @@ writes ``scale_out.json`` and ``scale_out.md`` to ``--out``; work files go to
 
 0. the machine's own ceiling: pure-Python arithmetic and allocation, 2 processes vs 1;
 1. ``nlp.pipe`` throughput with ``n_process=1`` and ``2`` (the main process and one
-   worker, whose docs come back serialised) for the distant labeler, the lexical projection aligner
-   component and the CPU relation-extractor pipeline, in a new Python process that holds
-   only the pipeline and its input, as a user's script does;
+   worker, whose docs come back serialised) for the distant labeler, the lexical
+   projection aligner component and the CPU relation-extractor pipeline, in a new Python
+   process that holds only the pipeline and its input, as a user's script does;
 2. the three corpus jobs on a Dask ``LocalCluster`` (single-threaded worker processes,
    started and warmed up before the clock starts) with 1 and with 2 workers, each over
    ``--docs`` records cut into shards of ``--shard-size``:

@@ -382,6 +382,20 @@ def _results(vocab: Any, data: tuple) -> Iterator[Tuple[Optional[Doc], Any, Opti
         yield None, None, None
 
 
+def _worker_batch(vocab: Any, data: tuple) -> Tuple[List[Doc], Optional[BaseException]]:
+    """A worker's batch as the main process's own (:func:`_process_here`): the docs, with
+    their contexts, and the error for the handler (a failed batch has no docs)."""
+    docs: List[Doc] = []
+    failure: Optional[BaseException] = None
+    for doc, context, error in _results(vocab, data):
+        if doc is not None:
+            doc._context = context
+            docs.append(doc)
+        elif error is not None:
+            failure = ValueError(Errors.E871.format(error=srsly.msgpack_loads(error)))
+    return docs, failure
+
+
 #: Batches each worker holds ahead of the main process (spaCy keeps 2 in flight too).
 _DEPTH = 2
 #: Batches the main process may process ahead of a worker's result it waits for.
@@ -389,8 +403,8 @@ _LOCAL_AHEAD = 2
 
 
 class _Slot:
-    """One batch in input order: sent to ``worker``, or processed here (``worker`` None,
-    with its docs and error, reported when the batch's turn comes)."""
+    """One batch in input order: sent to ``worker`` (``None``: processed here), with its
+    docs and error once known; the error is reported when the batch's turn comes."""
 
     __slots__ = ("worker", "docs", "error")
 
@@ -450,7 +464,7 @@ def _multiprocessing_pipe(
     packers = [DocPacker() for _ in range(n_workers)]
     in_flight = [0] * n_workers
     order: deque[_Slot] = deque()
-    state = {"exhausted": False, "local": 0}
+    state = {"exhausted": False}
 
     def next_batch() -> Optional[List[Tuple[Any, Any]]]:
         batch = next(batches, None)
@@ -471,9 +485,6 @@ def _multiprocessing_pipe(
             in_flight[worker] += 1
             order.append(_Slot(worker))
 
-    def report(error: BaseException) -> None:
-        self.default_error_handler(None, None, None, error)
-
     feed()
     procs = [
         mp.Process(target=_apply_pipes,
@@ -493,33 +504,23 @@ def _multiprocessing_pipe(
         with _threads_for(n_process):
             while order or not state["exhausted"]:
                 head = order[0] if order else None
-                if head is not None and head.worker is None:  # processed here
+                if head is not None and (
+                        head.worker is None or state["exhausted"] or recv_ch[head.worker].poll()
+                        or sum(slot.worker is None for slot in order) >= _LOCAL_AHEAD):
                     order.popleft()
-                    state["local"] -= 1
+                    if head.worker is not None:
+                        head.docs, head.error = _worker_batch(
+                            self.vocab, recv_ch[head.worker].recv())
+                        in_flight[head.worker] -= 1
+                        feed()
                     if head.error is not None:
-                        report(head.error)
+                        self.default_error_handler(None, None, None, head.error)
                     yield from head.docs or ()
-                    continue
-                if head is not None and (state["exhausted"] or state["local"] >= _LOCAL_AHEAD
-                                         or recv_ch[head.worker].poll()):
-                    order.popleft()
-                    data = recv_ch[head.worker].recv()
-                    in_flight[head.worker] -= 1
-                    feed()
-                    for doc, context, error in _results(self.vocab, data):
-                        if doc is not None:
-                            doc._context = context
-                            yield doc
-                        elif error is not None:
-                            report(ValueError(Errors.E871.format(
-                                error=srsly.msgpack_loads(error))))
                     continue
                 # the next result is not back yet: run the next batch here meanwhile
                 batch = next_batch()
-                if batch is None:
-                    continue
-                order.append(_Slot(None, *_process_here(self, pipes, batch)))
-                state["local"] += 1
+                if batch is not None:
+                    order.append(_Slot(None, *_process_here(self, pipes, batch)))
     finally:
         if thaw:
             gc.unfreeze()
