@@ -44,14 +44,29 @@ class Relation:
 
     def to_dict(self) -> dict:
         """Plain-data record, as stored in ``doc.user_data``."""
-        return {
-            "head": [self.head.start, self.head.end],
-            "tail": [self.tail.start, self.tail.end],
-            "label": self.label,
-            "score": float(self.score),
-            "source": self.source,
-            "spans_key": self.spans_key,
-        }
+        return relation_record((self.head.start, self.head.end), (self.tail.start, self.tail.end),
+                               self.label, self.score, self.source, self.spans_key)
+
+
+def relation_record(
+    head: Tuple[int, int],
+    tail: Tuple[int, int],
+    label: str,
+    score: float = 1.0,
+    source: Optional[str] = None,
+    spans_key: Optional[str] = None,
+) -> dict:
+    """The plain-data record of a relation between the entities at token offsets ``head``
+    and ``tail`` (what :meth:`Relation.to_dict` returns; for hot paths that know the
+    offsets and need no ``Span``)."""
+    return {
+        "head": [head[0], head[1]],
+        "tail": [tail[0], tail[1]],
+        "label": label,
+        "score": float(score),
+        "source": source,
+        "spans_key": spans_key,
+    }
 
 
 def _entity_pool(doc: Doc, spans_key: Optional[str]) -> Sequence[Span]:

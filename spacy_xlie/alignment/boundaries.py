@@ -50,23 +50,26 @@ def _protected(doc: Doc) -> Set[int]:
     return tokens
 
 
-#: String hashes (the same in every vocab) of tokens seen, by whether they may need a split.
+#: String hashes (the same in every vocab) of the tokens seen, and of those that may need a
+#: split.
+_SEEN: Set[int] = set()
 _SPLIT: Set[int] = set()
-_NO_SPLIT: Set[int] = set()
 
 
 def _may_split(doc: Doc) -> bool:
     """The fast check of :func:`split_target`: set operations on the token hashes, each
     string looked at once per process."""
-    orths = set(doc.to_array(ORTH).tolist())
-    unseen = orths - _NO_SPLIT - _SPLIT
-    if unseen:
-        if len(_NO_SPLIT) > 1 << 18:
-            _NO_SPLIT.clear()
+    orths = doc.to_array(ORTH).tolist()
+    if not _SEEN.issuperset(orths):
+        if len(_SEEN) > 1 << 18:
+            _SEEN.clear()
+            _SPLIT.clear()
         strings = doc.vocab.strings
-        for orth in unseen:
-            (_SPLIT if _HAS_SPLIT.search(strings[orth]) else _NO_SPLIT).add(orth)
-    return not orths.isdisjoint(_SPLIT)
+        for orth in set(orths).difference(_SEEN):
+            _SEEN.add(orth)
+            if _HAS_SPLIT.search(strings[orth]):
+                _SPLIT.add(orth)
+    return not _SPLIT.isdisjoint(orths)
 
 
 def token_texts(doc: Doc) -> List[str]:

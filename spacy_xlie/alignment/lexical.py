@@ -189,6 +189,8 @@ class WordTable:
         self.loose = [loose_key(t) for t in self.norms]
         self.lengths = [len(t) for t in self.norms]
         self.max_length = max(self.lengths, default=0)
+        self.short = [j for j, n in enumerate(self.lengths) if n <= 3]
+        self._longer: Dict[int, List[int]] = {}
         self.digits = [_digits(t) for t in self.norms]
         self.any_digits = any(self.digits)
         self._numbers: Dict[str, List[float]] = {}
@@ -216,6 +218,12 @@ class WordTable:
         if digits not in self._numbers:
             self._numbers[digits] = [0.9 if d == digits else 0.0 for d in self.digits]
         return self._numbers[digits]
+
+    def longer(self, size: int) -> List[int]:
+        """The words (columns) longer than ``size`` characters."""
+        if size not in self._longer:
+            self._longer[size] = [j for j, n in enumerate(self.lengths) if n > size]
+        return self._longer[size]
 
     def cut(self, size: int, end: bool = False, loose: bool = False) -> List[str]:
         """Each word's first (last) ``size`` characters, or its loose spelling's (cutting
@@ -299,14 +307,20 @@ def word_scores(
     sims: List[List[float]] = []
     parts: List[List[float]] = []
     for source, size, plan, r, lo in zip(sources, sizes, plans, raw, loose):
-        row = [w if w >= 0.95 * v else 0.95 * v for w, v in zip(r[:cols], lo)]
+        digits = _digits(source)
+        if digits:  # a number matches the same number only
+            row = list(table.numbers(digits))
+        elif size <= 3:  # words of up to three characters match only when equal
+            row = [1.0 if w == 1.0 else 0.0 for w in r[:cols]]
+        else:
+            row = [w if w >= 0.95 * v else 0.95 * v for w, v in zip(r[:cols], lo)]
         part = [0.0] * cols
         if plan is not None:
             at, loose_at, tail_at, tail_loose_at = plan
             prefix = r[at : at + cols]
-            for j, (p, n) in enumerate(zip(prefix, lengths)):
-                if n > size:
-                    p -= PREFIX_COST * (n - size)
+            if not digits:
+                for j in table.longer(size):
+                    p = prefix[j] - PREFIX_COST * (lengths[j] - size)
                     if p > row[j]:
                         row[j] = p
             if loose_at is not None:
@@ -318,17 +332,10 @@ def word_scores(
                     best = [max(b, t if t >= 0.95 * v else 0.95 * v)
                             for b, (t, v) in zip(best, tail)]
                 part = [PART_FACTOR * b if n >= size + 3 else 0.0 for b, n in zip(best, lengths)]
-        # Words of up to three characters match only when equal.
-        if size <= 3:
-            row = [1.0 if w == 1.0 else 0.0 for w in r[:cols]]
-        else:
-            for j, n in enumerate(lengths):
-                if n <= 3:
-                    row[j] = 1.0 if r[j] == 1.0 else 0.0
-        digits = _digits(source)
-        if digits:  # a number matches the same number only
-            row = list(table.numbers(digits))
-        elif table.any_digits:  # and a word without digits no number
+        if not digits and size > 3:  # nor target words of up to three characters
+            for j in table.short:
+                row[j] = 1.0 if r[j] == 1.0 else 0.0
+        if not digits and table.any_digits:  # and a word without digits no number
             row = [0.0 if d else w for w, d in zip(row, table.digits)]
         sims.append(row)
         parts.append(part)
@@ -400,12 +407,23 @@ class _Tokens:
     def __init__(self, doc: Doc) -> None:
         self.doc = doc
         self.texts, self.forms = _token_forms(doc)
-        self.ends = list(accumulate(map(len, self.forms)))
-        self.starts = [0, *self.ends[:-1]]
-        self.joined = "".join(self.forms)
+        self._joined: Optional[str] = None
+        #: Each token's offsets in :attr:`joined` (set with it).
+        self.starts: List[int] = []
+        self.ends: List[int] = []
         self._stops: Optional[List[bool]] = None
         self._words: Optional[_Words] = None
         self._skeleton: Optional[Tuple[str, List[int], List[int]]] = None
+
+    @property
+    def joined(self) -> str:
+        """The forms joined without spaces (built at the first search: a source doc is
+        searched only to disambiguate repeated names)."""
+        if self._joined is None:
+            self._joined = "".join(self.forms)
+            self.ends = list(accumulate(map(len, self.forms)))
+            self.starts = [0, *self.ends[:-1]]
+        return self._joined
 
     def token_at(self, pos: int) -> int:
         """The token holding character ``pos`` of the joined string."""
@@ -542,9 +560,11 @@ class LexicalAligner(SpanAligner):
                 found += self._skeleton_matches(target, skeleton(needle))
             if not found:
                 found = self._fuzzy_matches(source, start, end, target, names)
-            found = _best_per_place(found)
-            found = _disambiguate(found, source, target, start, end, needle, self.tie_break)
-            found.sort(key=lambda c: (-c.score, c.start))
+            if len(found) > 1:
+                found = _best_per_place(found)
+                found = _disambiguate(found, source, target, start, end, needle,
+                                      self.tie_break)
+                found.sort(key=lambda c: (-c.score, c.start))
             out.append(found[: self.max_candidates] if found else blocked[:1])
         return out
 
@@ -715,11 +735,11 @@ def _no_function_parts(
     for part, func in zip(parts, ent_function):
         if func:
             part[:] = [0.0] * cols
-    if any(win_function):
+    function_cols = [j for j, func in enumerate(win_function) if func]
+    if function_cols:
         for part in parts:
-            for j, func in enumerate(win_function):
-                if func:
-                    part[j] = 0.0
+            for j in function_cols:
+                part[j] = 0.0
 
 
 def _merge_parts(sims: List[List[float]], parts: Sequence[Sequence[float]]) -> None:
@@ -727,6 +747,8 @@ def _merge_parts(sims: List[List[float]], parts: Sequence[Sequence[float]]) -> N
     derivation, a hyphenated word) may also be its one-to-one match (``Mexico`` ~
     ``mexikanischen``), where the part similarity reaches ``PART_FLOOR``."""
     for row, part in zip(sims, parts):
+        if not part or max(part) < PART_FLOOR:
+            continue
         for j, p in enumerate(part):
             if p >= PART_FLOOR and p > row[j]:
                 row[j] = p
@@ -772,13 +794,12 @@ def _matching_score(
     rows, cols = len(sims), len(sims[0])
     weights = [FUNCTION_WEIGHT if f else 1.0 for f in ent_function]
     pairs = sorted(
-        ((sims[i][j], i, j) for i in range(rows) for j in range(cols)), reverse=True
+        [(sim, i, j) for i, row in enumerate(sims) for j, sim in enumerate(row) if sim >= floor],
+        reverse=True,
     )
     row_of: Dict[int, int] = {}
     total = 0.0
     for sim, i, j in pairs:
-        if sim < floor:
-            break
         if i not in row_of.values() and j not in row_of:
             row_of[j] = i
             total += weights[i] * sim

@@ -32,7 +32,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
-from ..relations import DATA_ATTR, Relation, add_entities, register_extensions
+from ..relations import DATA_ATTR, add_entities, register_extensions, relation_record
 from .base import CROSSES_TOKEN_BOUNDARY, Candidate, SpanAligner
 from .boundaries import split_target
 
@@ -234,7 +234,35 @@ class _Assignment:
         self.projected.setdefault(key, []).append((cand.start, cand.end))
         self.taken.setdefault(key, []).append((cand.start, cand.end))
 
+    def _settled(self) -> bool:
+        """Choose every unit's best candidate at once where the greedy loop could only
+        choose those (the common case): each best place is free, overlaps no other
+        unit's best place of its key, and has no other place as good."""
+        bests: List[Candidate] = []
+        places: List[Tuple[Optional[str], int, int]] = []
+        for key, usable in zip(self.keys, self.usable):
+            if not usable or (len(usable) > 1 and _tied(usable, usable[0])):
+                return False
+            best = usable[0]
+            start, end = best.start, best.end
+            for other, s, e in places:
+                if other == key and s < end and start < e:
+                    return False
+            for s, e in self.taken.get(key, ()):
+                if s < end and start < e:
+                    return False
+            bests.append(best)
+            places.append((key, start, end))
+        self.chosen = bests  # (projected and taken are read only by the greedy loop)
+        return True
+
     def run(self) -> None:
+        if not self._settled():
+            self._greedy()
+
+    def _greedy(self) -> None:
+        """Assign the most confident free candidate first, reporting ties (see the module
+        docstring)."""
         open_units: Set[int] = set(range(len(self.keys)))
         while open_units:
             free = {}
@@ -295,7 +323,7 @@ def _apply(
     assignment = _Assignment(units, candidates, tgt, min_score)
     assignment.run()
     result = ProjectionResult(tgt, method)
-    by_unit: Dict[_Unit, Tuple[Span, float]] = {}
+    by_unit: Dict[_Unit, Tuple[Tuple[int, int], float]] = {}
     new_spans: Dict[Optional[str], List[Span]] = {}
     for ((key, start, end), span), cand, cands, usable, reason in zip(
             units, assignment.chosen, candidates, assignment.usable, assignment.reasons):
@@ -309,9 +337,9 @@ def _apply(
         new_spans.setdefault(key, []).append(new)
         record.target = (cand.start, cand.end)
         record.target_text = new.text
-        record.score = float(cand.score)
+        record.score = score = float(cand.score)
         record.method = cand.method
-        by_unit[(key, start, end)] = (new, float(cand.score))
+        by_unit[(key, start, end)] = (record.target, score)
     for key, spans in new_spans.items():
         if key is None:  # never overlapping (the assignment saw to it): no checks needed
             tgt.set_ents(spans, default="unmodified")
@@ -333,8 +361,8 @@ def _apply(
             record.reason = f"{ARGUMENT_MISSING}: {' and '.join(missing)}"
             continue
         record.score = min(head[1], tail[1])
-        records.append(Relation(head[0], tail[0], rec["label"], record.score, PROJECTED,
-                                key).to_dict())
+        records.append(relation_record(head[0], tail[0], rec["label"], record.score, PROJECTED,
+                                       key))
     tgt_ext.set(DATA_ATTR, records)
     tgt_ext.set(RECORD_ATTR, result.to_dict())
     return result

@@ -148,3 +148,39 @@ def test_record_holds_every_field_as_plain_data():
     (rel,) = record["relations"]
     assert list(rel) == [f.name for f in dataclasses.fields(RelationProjection)]
     assert (rel["head"], rel["tail"], rel["projected"]) == ([0, 1], [4, 6], False)
+
+
+def test_choosing_every_best_at_once_agrees_with_the_greedy_loop():
+    # The shortcut for the common case (each unit's best place free, unshared and untied)
+    # must choose what the greedy loop chooses, on random candidates (ties, overlaps,
+    # blocked places, entities the target already has, a span group).
+    import random
+
+    from spacy_xlie.alignment.projection import _Assignment
+
+    rng = random.Random(3)
+    nlp = spacy.blank("en")
+    shortcuts = 0
+    for _ in range(3000):
+        tgt = nlp(" ".join(["w"] * 12))
+        if rng.random() < 0.3:
+            tgt.ents = [Span(tgt, 2, 4, label="X")]
+        keys = [rng.choice([None, None, "sc"]) for _ in range(rng.randint(1, 4))]
+        units = [((key, i, i + 1), None) for i, key in enumerate(keys)]
+        candidates = []
+        for _ in keys:
+            cands = []
+            for _ in range(rng.randint(0, 3)):
+                start = rng.randint(0, 10)
+                blocked = None if rng.random() < 0.9 else "crosses_token_boundary"
+                cands.append(Candidate(start, start + rng.randint(1, 2),
+                                       rng.choice([0.4, 0.8, 0.9, 1.0]), "m", blocked))
+            candidates.append(cands)
+        fast = _Assignment(units, candidates, tgt, 0.5)
+        if fast._settled():
+            shortcuts += 1
+            loop = _Assignment(units, candidates, tgt, 0.5)
+            loop._greedy()
+            assert fast.chosen == loop.chosen
+            assert loop.reasons == [None] * len(keys)
+    assert shortcuts > 300
