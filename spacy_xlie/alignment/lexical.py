@@ -381,9 +381,9 @@ _TEXTS: Dict[int, str] = {}
 _FORMS: Dict[int, str] = {}
 
 
-def _token_forms(doc: Doc) -> Tuple[List[str], List[str]]:
-    """The text and the transliterated form of every token, from one ORTH array and a
-    cache by string hash (each string is looked up once per process)."""
+def _token_forms(doc: Doc) -> Tuple[List[int], List[str]]:
+    """The string hash and the transliterated form of every token, from one ORTH array and
+    a cache by string hash (each string is looked up once per process)."""
     orths = doc.to_array(ORTH).tolist()
     try:
         forms = list(map(_FORMS.__getitem__, orths))
@@ -397,7 +397,7 @@ def _token_forms(doc: Doc) -> Tuple[List[str], List[str]]:
                 text = _TEXTS[orth] = strings[orth]
                 _FORMS[orth] = translit(text)
         forms = list(map(_FORMS.__getitem__, orths))
-    return list(map(_TEXTS.__getitem__, orths)), forms
+    return orths, forms
 
 
 class _Tokens:
@@ -406,7 +406,8 @@ class _Tokens:
 
     def __init__(self, doc: Doc) -> None:
         self.doc = doc
-        self.texts, self.forms = _token_forms(doc)
+        self.orths, self.forms = _token_forms(doc)
+        self._texts: Optional[List[str]] = None
         self._joined: Optional[str] = None
         #: Each token's offsets in :attr:`joined` (set with it).
         self.starts: List[int] = []
@@ -414,6 +415,23 @@ class _Tokens:
         self._stops: Optional[List[bool]] = None
         self._words: Optional[_Words] = None
         self._skeleton: Optional[Tuple[str, List[int], List[int]]] = None
+
+    def texts_of(self, start: int, end: int) -> List[str]:
+        """The text of tokens ``[start, end)`` (most searches read only an entity's or a
+        match's: looking up every token's costs more)."""
+        orths = self.orths[start:end]
+        try:
+            return list(map(_TEXTS.__getitem__, orths))
+        except KeyError:  # the cache was emptied since this doc's forms were read
+            strings = self.doc.vocab.strings
+            return [strings[orth] for orth in orths]
+
+    @property
+    def texts(self) -> List[str]:
+        """The text of every token."""
+        if self._texts is None:
+            self._texts = self.texts_of(0, len(self.orths))
+        return self._texts
 
     @property
     def joined(self) -> str:
@@ -431,7 +449,7 @@ class _Tokens:
 
     def raw(self, start: int, end: int) -> str:
         """Original text of tokens ``[start, end)`` without whitespace."""
-        return "".join("".join(self.texts[start:end]).split())
+        return "".join("".join(self.texts_of(start, end)).split())
 
     @property
     def stops(self) -> List[bool]:
@@ -442,7 +460,7 @@ class _Tokens:
 
     def words(self) -> "_Words":
         if self._words is None:
-            self._words = _Words(self, range(len(self.texts)))
+            self._words = _Words(self, range(len(self.orths)))
         return self._words
 
     def skeleton_view(self) -> Tuple[str, List[int], List[int]]:
@@ -485,6 +503,8 @@ class _Words:
 
 def _level(source: str, target: str) -> str:
     """Finest string level at which two raw texts (without whitespace) are equal."""
+    if source == target:  # most matches: no normalising needed
+        return "exact"
     source, target = unicodedata.normalize("NFC", source), unicodedata.normalize("NFC", target)
     if source == target:
         return "exact"
@@ -647,7 +667,7 @@ class LexicalAligner(SpanAligner):
             return []
         words = target.words()
         # A window stays inside one clause unless the entity spans clause punctuation too.
-        one_clause = not any(map(is_break, source.texts[start:end]))
+        one_clause = not any(map(is_break, source.texts_of(start, end)))
         found: List[Candidate] = []
         for norms, function in variants:
             found += self._fuzzy_windows(norms, function, words, one_clause)
