@@ -553,11 +553,20 @@ class LexicalAligner(SpanAligner):
         self.gazetteer = gazetteer
 
     def candidates_batch(self, tasks: Sequence[AlignmentTask]) -> List[List[List[Candidate]]]:
-        return [self._pair(src, tgt, spans) for src, tgt, spans in tasks]
+        out = []
+        vocabs = None
+        names: Dict[str, Tuple[str, ...]] = {}
+        for src, tgt, spans in tasks:
+            if self.gazetteer and (src.vocab, tgt.vocab) != vocabs:  # a batch: one pair
+                vocabs = (src.vocab, tgt.vocab)
+                names = _gazetteer(src.lang_, tgt.lang_)
+            out.append(self._pair(src, tgt, spans, names))
+        return out
 
-    def _pair(self, src: Doc, tgt: Doc, spans: Sequence[TokenSpan]) -> List[List[Candidate]]:
+    def _pair(
+        self, src: Doc, tgt: Doc, spans: Sequence[TokenSpan], names: Dict[str, Tuple[str, ...]]
+    ) -> List[List[Candidate]]:
         source, target = _Tokens(src), _Tokens(tgt)
-        names = _gazetteer(src.lang_, tgt.lang_) if self.gazetteer else {}
         abjad: Optional[bool] = None  # looked at once an entity has no string match
         out = []
         for start, end in spans:
