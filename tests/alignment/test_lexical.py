@@ -152,3 +152,16 @@ def test_part_similarity():
     assert part_similarity("division", "infanteriedivision") < 0.65  # not the head
     assert part_similarity("actor", "drehbuchautor") < 0.65  # the end: only for a head
     assert part_similarity("mexico", "mexikanischen") > 0.65
+
+
+def test_token_texts_survive_the_text_cache_being_emptied():
+    # Texts are looked up when a search reads them; another doc's lookups may have
+    # emptied the process-wide cache in between.
+    from spacy_xlie.alignment import lexical
+
+    doc = spacy.blank("tr")("Erdoğan Ankara'da konuştu .")
+    tokens = lexical._Tokens(doc)
+    lexical._TEXTS.clear()
+    assert tokens.texts_of(0, 2) == ["Erdoğan", "Ankara'da"]
+    assert tokens.raw(0, 2) == "ErdoğanAnkara'da"
+    assert tokens.texts == [t.text for t in doc]
