@@ -72,13 +72,6 @@ def _may_split(doc: Doc) -> bool:
     return not _SPLIT.isdisjoint(orths)
 
 
-def token_texts(doc: Doc) -> List[str]:
-    """The text of every token (from the ORTH array: iterating ``Token`` objects, or
-    ``doc.text``, costs several times more on the lexical aligner's hot path)."""
-    strings = doc.vocab.strings
-    return [strings[orth] for orth in doc.to_array(ORTH).tolist()]
-
-
 def split_target(doc: Doc) -> Doc:
     """Split ``doc``'s tokens in place at apostrophe suffixes and between CJK characters.
 

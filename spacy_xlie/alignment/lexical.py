@@ -310,36 +310,48 @@ def word_scores(
         digits = _digits(source)
         if digits:  # a number matches the same number only
             row = list(table.numbers(digits))
-        elif size <= 3:  # words of up to three characters match only when equal
-            row = [1.0 if w == 1.0 else 0.0 for w in r[:cols]]
         else:
-            row = [w if w >= 0.95 * v else 0.95 * v for w, v in zip(r[:cols], lo)]
+            row = _word_row(size, plan, r, lo, table)
         part = [0.0] * cols
-        if plan is not None:
+        if plan is not None and plan[1] is not None:
             at, loose_at, tail_at, tail_loose_at = plan
             prefix = r[at : at + cols]
-            if not digits:
-                for j in table.longer(size):
-                    p = prefix[j] - PREFIX_COST * (lengths[j] - size)
-                    if p > row[j]:
-                        row[j] = p
-            if loose_at is not None:
-                best = [p if p >= 0.95 * v else 0.95 * v
-                        for p, v in zip(prefix, lo[loose_at : loose_at + cols])]
-                if tail_at is not None:
-                    tail = zip(r[tail_at : tail_at + cols],
-                               lo[tail_loose_at : tail_loose_at + cols])
-                    best = [max(b, t if t >= 0.95 * v else 0.95 * v)
-                            for b, (t, v) in zip(best, tail)]
-                part = [PART_FACTOR * b if n >= size + 3 else 0.0 for b, n in zip(best, lengths)]
-        if not digits and size > 3:  # nor target words of up to three characters
-            for j in table.short:
-                row[j] = 1.0 if r[j] == 1.0 else 0.0
-        if not digits and table.any_digits:  # and a word without digits no number
-            row = [0.0 if d else w for w, d in zip(row, table.digits)]
+            best = [p if p >= 0.95 * v else 0.95 * v
+                    for p, v in zip(prefix, lo[loose_at : loose_at + cols])]
+            if tail_at is not None:
+                tail = zip(r[tail_at : tail_at + cols],
+                           lo[tail_loose_at : tail_loose_at + cols])
+                best = [max(b, t if t >= 0.95 * v else 0.95 * v)
+                        for b, (t, v) in zip(best, tail)]
+            part = [PART_FACTOR * b if n >= size + 3 else 0.0 for b, n in zip(best, lengths)]
         sims.append(row)
         parts.append(part)
     return sims, parts
+
+
+def _word_row(
+    size: int, plan: Optional[List[Optional[int]]], raw: List[float], loose: List[float],
+    table: WordTable,
+) -> List[float]:
+    """Whole-word similarities of a source word without digits (``size`` characters; its
+    ``raw`` and ``loose`` scores against the words and their cuts, the cuts at the
+    offsets in ``plan``) with every target word (see :func:`word_scores`)."""
+    cols = len(table.norms)
+    if size <= 3:  # words of up to three characters match only when equal
+        row = [1.0 if w == 1.0 else 0.0 for w in raw[:cols]]
+    else:
+        row = [w if w >= 0.95 * v else 0.95 * v for w, v in zip(raw[:cols], loose)]
+        if plan is not None:  # a longer word starting with it, a little lower
+            prefix, lengths = raw[plan[0] : plan[0] + cols], table.lengths
+            for j in table.longer(size):
+                p = prefix[j] - PREFIX_COST * (lengths[j] - size)
+                if p > row[j]:
+                    row[j] = p
+        for j in table.short:  # nor target words of up to three characters
+            row[j] = 1.0 if raw[j] == 1.0 else 0.0
+    if table.any_digits:  # and a word without digits no number
+        row = [0.0 if d else w for w, d in zip(row, table.digits)]
+    return row
 
 
 def piece_scores(sources: Sequence[str], table: WordTable) -> Optional[List[List[float]]]:
@@ -408,10 +420,7 @@ class _Tokens:
         self.doc = doc
         self.orths, self.forms = _token_forms(doc)
         self._texts: Optional[List[str]] = None
-        self._joined: Optional[str] = None
-        #: Each token's offsets in :attr:`joined` (set with it).
-        self.starts: List[int] = []
-        self.ends: List[int] = []
+        self._view: Optional[Tuple[str, List[int], List[int]]] = None
         self._stops: Optional[List[bool]] = None
         self._words: Optional[_Words] = None
         self._skeleton: Optional[Tuple[str, List[int], List[int]]] = None
@@ -433,19 +442,14 @@ class _Tokens:
             self._texts = self.texts_of(0, len(self.orths))
         return self._texts
 
-    @property
-    def joined(self) -> str:
-        """The forms joined without spaces (built at the first search: a source doc is
-        searched only to disambiguate repeated names)."""
-        if self._joined is None:
-            self._joined = "".join(self.forms)
-            self.ends = list(accumulate(map(len, self.forms)))
-            self.starts = [0, *self.ends[:-1]]
-        return self._joined
-
-    def token_at(self, pos: int) -> int:
-        """The token holding character ``pos`` of the joined string."""
-        return bisect_right(self.starts, pos) - 1
+    def view(self) -> Tuple[str, List[int], List[int]]:
+        """The forms joined without spaces, with each token's offsets in the joined string
+        (built at the first search: a source doc is searched only to disambiguate
+        repeated names)."""
+        if self._view is None:
+            ends = list(accumulate(map(len, self.forms)))
+            self._view = ("".join(self.forms), [0, *ends[:-1]], ends)
+        return self._view
 
     def raw(self, start: int, end: int) -> str:
         """Original text of tokens ``[start, end)`` without whitespace."""
@@ -557,7 +561,7 @@ class LexicalAligner(SpanAligner):
         vocabs = None
         names: Dict[str, Tuple[str, ...]] = {}
         for src, tgt, spans in tasks:
-            if self.gazetteer and (src.vocab, tgt.vocab) != vocabs:  # a batch: one pair
+            if self.gazetteer and (src.vocab, tgt.vocab) != vocabs:  # once per language pair
                 vocabs = (src.vocab, tgt.vocab)
                 names = _gazetteer(src.lang_, tgt.lang_)
             out.append(self._pair(src, tgt, spans, names))
@@ -606,15 +610,15 @@ class LexicalAligner(SpanAligner):
         blocked: List[Candidate] = []
         if not needle:
             return found, blocked
-        joined = target.joined
+        joined, starts, ends = target.view()
         at = joined.find(needle)
         while at != -1:
             end = at + len(needle)
-            first, last = target.token_at(at), target.token_at(end - 1)
-            suffix = target.ends[last] - end
-            if target.starts[first] != at or suffix > min(self.max_suffix, len(needle) // 2):
-                if len(needle) >= MIN_BLOCKED_LENGTH and (
-                        target.starts[first] == at or suffix == 0):
+            first = bisect_right(starts, at) - 1
+            last = bisect_right(starts, end - 1) - 1
+            suffix = ends[last] - end
+            if starts[first] != at or suffix > min(self.max_suffix, len(needle) // 2):
+                if len(needle) >= MIN_BLOCKED_LENGTH and (starts[first] == at or suffix == 0):
                     blocked.append(Candidate(first, last + 1, 0.0, "lexical:partial",
                                              blocked=CROSSES_TOKEN_BOUNDARY))
             elif suffix:
@@ -881,13 +885,14 @@ def _non_overlapping(found: List[Candidate]) -> List[Candidate]:
 def _occurrences(source: _Tokens, needle: str) -> List[int]:
     """First tokens of the whole-token occurrences of ``needle`` in the source."""
     out = []
-    at = source.joined.find(needle) if needle else -1
+    joined, starts, ends = source.view()
+    at = joined.find(needle) if needle else -1
     while at != -1:
-        first = source.token_at(at)
-        last = source.token_at(at + len(needle) - 1)
-        if source.starts[first] == at and source.ends[last] == at + len(needle):
+        first = bisect_right(starts, at) - 1
+        last = bisect_right(starts, at + len(needle) - 1) - 1
+        if starts[first] == at and ends[last] == at + len(needle):
             out.append(first)
-        at = source.joined.find(needle, at + 1)
+        at = joined.find(needle, at + 1)
     return out
 
 

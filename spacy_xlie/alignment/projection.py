@@ -253,7 +253,8 @@ class _Assignment:
                     return False
             bests.append(best)
             places.append((key, start, end))
-        self.chosen = bests  # (projected and taken are read only by the greedy loop)
+        for unit, best in enumerate(bests):
+            self._project(unit, best)
         return True
 
     def run(self) -> None:

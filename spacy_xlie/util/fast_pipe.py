@@ -464,17 +464,18 @@ def _multiprocessing_pipe(
     packers = [DocPacker() for _ in range(n_workers)]
     in_flight = [0] * n_workers
     order: deque[_Slot] = deque()
-    state = {"exhausted": False}
+    exhausted = False
 
     def next_batch() -> Optional[List[Tuple[Any, Any]]]:
+        nonlocal exhausted
         batch = next(batches, None)
         if batch is None:
-            state["exhausted"] = True
+            exhausted = True
         return batch
 
     def feed() -> None:
         """Send batches, in input order, to the workers with fewer than ``_DEPTH``."""
-        while not state["exhausted"]:
+        while not exhausted:
             worker = min(range(n_workers), key=in_flight.__getitem__)
             if in_flight[worker] >= _DEPTH:
                 return
@@ -502,10 +503,10 @@ def _multiprocessing_pipe(
     thaw = _freeze_heap()
     try:
         with _threads_for(n_process):
-            while order or not state["exhausted"]:
+            while order or not exhausted:
                 head = order[0] if order else None
                 if head is not None and (
-                        head.worker is None or state["exhausted"] or recv_ch[head.worker].poll()
+                        head.worker is None or exhausted or recv_ch[head.worker].poll()
                         or sum(slot.worker is None for slot in order) >= _LOCAL_AHEAD):
                     order.popleft()
                     if head.worker is not None:
