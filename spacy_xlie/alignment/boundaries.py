@@ -19,7 +19,7 @@ Tokens inside existing entities or span groups are not split.
 """
 
 import re
-from typing import List, Set
+from typing import Dict, List, Set, Tuple
 
 from spacy.attrs import ORTH
 from spacy.tokens import Doc
@@ -27,7 +27,6 @@ from spacy.tokens import Doc
 _APOSTROPHE_SUFFIX = re.compile(r"^(\w[^'’ʼ]*)(['’ʼ][^\W\d_]{1,6})$")
 _CJK = "\u3000-\u303f\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
 _CJK_CHAR = re.compile(f"[{_CJK}]")
-_HAS_SPLIT = re.compile(f"['’ʼ]|[{_CJK}]")
 _CJK_PIECES = re.compile(f"[{_CJK}]|[^{_CJK}]+")
 
 
@@ -50,47 +49,42 @@ def _protected(doc: Doc) -> Set[int]:
     return tokens
 
 
-#: String hashes (the same in every vocab) of the tokens seen, and of those that may need a
-#: split.
-_SEEN: Set[int] = set()
-_SPLIT: Set[int] = set()
+#: String hash (the same in every vocab) -> the token's pieces where it is split, ``()``
+#: where it is not.
+_PIECES: Dict[int, Tuple[str, ...]] = {}
 
 
-def _may_split(doc: Doc) -> bool:
-    """The fast check of :func:`split_target`: set operations on the token hashes, each
-    string looked at once per process."""
+def _splits(doc: Doc) -> List[Tuple[int, Tuple[str, ...]]]:
+    """The tokens to split and their pieces: one look-up per token hash, each string
+    looked at once per process (most docs have none, and are not walked token by
+    token)."""
     orths = doc.to_array(ORTH).tolist()
-    if not _SEEN.issuperset(orths):
-        if len(_SEEN) > 1 << 18:
-            _SEEN.clear()
-            _SPLIT.clear()
+    try:
+        pieces = list(map(_PIECES.__getitem__, orths))
+    except KeyError:
+        if len(_PIECES) > 1 << 18:
+            _PIECES.clear()
         strings = doc.vocab.strings
-        for orth in set(orths).difference(_SEEN):
-            _SEEN.add(orth)
-            if _HAS_SPLIT.search(strings[orth]):
-                _SPLIT.add(orth)
-    return not _SPLIT.isdisjoint(orths)
+        for orth in orths:
+            if orth not in _PIECES:
+                split = _pieces(strings[orth])
+                _PIECES[orth] = tuple(split) if len(split) > 1 else ()
+        pieces = list(map(_PIECES.__getitem__, orths))
+    return [(i, split) for i, split in enumerate(pieces) if split]
 
 
 def split_target(doc: Doc) -> Doc:
     """Split ``doc``'s tokens in place at apostrophe suffixes and between CJK characters.
 
-    Returns ``doc``. Docs with neither an apostrophe nor a CJK character are untouched
-    (a fast check on the token hashes).
+    Returns ``doc``. Tokens inside entities or span groups are left alone.
     """
-    if not _may_split(doc):
-        return doc
-    protected = _protected(doc)
-    splits = []
-    for token in doc:
-        if token.i in protected:
-            continue
-        pieces = _pieces(token.text)
-        if len(pieces) > 1:
-            splits.append((token, pieces))
+    splits = _splits(doc)
+    if splits:
+        protected = _protected(doc)
+        splits = [(doc[i], pieces) for i, pieces in splits if i not in protected]
     if splits:
         with doc.retokenize() as retokenizer:
             for token, pieces in splits:
                 heads = [(token, k) for k in range(len(pieces))]
-                retokenizer.split(token, pieces, heads=heads)
+                retokenizer.split(token, list(pieces), heads=heads)
     return doc

@@ -194,7 +194,7 @@ class WordTable:
         self.digits = [_digits(t) for t in self.norms]
         self.any_digits = any(self.digits)
         self._numbers: Dict[str, List[float]] = {}
-        self._cuts: Dict[Tuple[int, bool, bool], List[str]] = {}
+        self._cuts: Dict[Tuple[int, int, bool, bool], List[str]] = {}
         self._pieces: Optional[Tuple[List[int], Optional[WordTable]]] = None
 
     def pieces(self) -> Tuple[List[int], Optional["WordTable"]]:
@@ -225,32 +225,36 @@ class WordTable:
             self._longer[size] = [j for j, n in enumerate(self.lengths) if n > size]
         return self._longer[size]
 
-    def cut(self, size: int, end: bool = False, loose: bool = False) -> List[str]:
-        """Each word's first (last) ``size`` characters, or its loose spelling's (cutting
-        the whole word's spelling, cached per word, costs far less than spelling every
-        cut piece)."""
-        key = (size, end, loose)
+    def cut(self, size: int, longer: int, end: bool = False, loose: bool = False) -> List[str]:
+        """The first (last) ``size`` characters of each word longer than ``longer``
+        characters (:meth:`longer`: only a longer word can start or end with a source
+        word), or of its loose spelling (cutting the whole word's spelling, cached per
+        word, costs far less than spelling every cut piece)."""
+        key = (size, longer, end, loose)
         if key not in self._cuts:
             words = self.loose if loose else self.norms
-            self._cuts[key] = [t[-size:] for t in words] if end else [t[:size] for t in words]
+            cols = self.longer(longer)
+            self._cuts[key] = ([words[j][-size:] for j in cols] if end
+                               else [words[j][:size] for j in cols])
         return self._cuts[key]
 
 
 class _Choices:
-    """Strings to compare with in one ``cdist`` call: the target words, then the cuts of
-    them (each added once, at its offset)."""
+    """Strings to compare with in one ``cdist`` call: the target words, then cuts of the
+    longer ones (each list of cuts added once, at its offset)."""
 
     def __init__(self, table: WordTable, loose: bool) -> None:
         self.table, self.loose = table, loose
         self.strings = list(table.loose if loose else table.norms)
-        self._offsets: Dict[Tuple[int, bool], int] = {}
+        self._offsets: Dict[Tuple[int, int, bool], int] = {}
 
-    def at(self, size: int, end: bool = False) -> int:
-        """Offset of the words cut to ``size`` (added at the first call)."""
-        key = (size, end)
+    def at(self, size: int, longer: int, end: bool = False) -> int:
+        """Offset of the cuts to ``size`` of the words longer than ``longer``
+        (:meth:`WordTable.cut`; added at the first call)."""
+        key = (size, longer, end)
         if key not in self._offsets:
             self._offsets[key] = len(self.strings)
-            self.strings += self.table.cut(size, end, self.loose)
+            self.strings += self.table.cut(size, longer, end, self.loose)
         return self._offsets[key]
 
     def scores(self, queries: Sequence[str]) -> List[List[float]]:
@@ -295,12 +299,12 @@ def word_scores(
     for i, size in enumerate(sizes):
         plan = None
         if 3 < size < table.max_length:  # a longer word may start with it
-            plan = [raw_choices.at(size), None, None, None]
+            plan = [raw_choices.at(size, size), None, None, None]
             if size >= 5 and table.max_length >= size + 3:  # a compound may start with it
-                plan[1] = loose_choices.at(len(looses[i]))
+                plan[1] = loose_choices.at(len(looses[i]), size)
                 if i == head:  # the head may end a compound
-                    plan[2] = raw_choices.at(size, end=True)
-                    plan[3] = loose_choices.at(len(looses[i]), end=True)
+                    plan[2] = raw_choices.at(size, size, end=True)
+                    plan[3] = loose_choices.at(len(looses[i]), size, end=True)
         plans.append(plan)
     raw = raw_choices.scores(sources)
     loose = loose_choices.scores(looses)
@@ -313,17 +317,19 @@ def word_scores(
         else:
             row = _word_row(size, plan, r, lo, table)
         part = [0.0] * cols
-        if plan is not None and plan[1] is not None:
+        if plan is not None and plan[1] is not None:  # the cuts of the longer words
             at, loose_at, tail_at, tail_loose_at = plan
-            prefix = r[at : at + cols]
+            longer = table.longer(size)
+            n = len(longer)
             best = [p if p >= 0.95 * v else 0.95 * v
-                    for p, v in zip(prefix, lo[loose_at : loose_at + cols])]
+                    for p, v in zip(r[at : at + n], lo[loose_at : loose_at + n])]
             if tail_at is not None:
-                tail = zip(r[tail_at : tail_at + cols],
-                           lo[tail_loose_at : tail_loose_at + cols])
+                tail = zip(r[tail_at : tail_at + n], lo[tail_loose_at : tail_loose_at + n])
                 best = [max(b, t if t >= 0.95 * v else 0.95 * v)
                         for b, (t, v) in zip(best, tail)]
-            part = [PART_FACTOR * b if n >= size + 3 else 0.0 for b, n in zip(best, lengths)]
+            for j, b in zip(longer, best):
+                if lengths[j] >= size + 3:
+                    part[j] = PART_FACTOR * b
         sims.append(row)
         parts.append(part)
     return sims, parts
@@ -342,9 +348,9 @@ def _word_row(
     else:
         row = [w if w >= 0.95 * v else 0.95 * v for w, v in zip(raw[:cols], loose)]
         if plan is not None:  # a longer word starting with it, a little lower
-            prefix, lengths = raw[plan[0] : plan[0] + cols], table.lengths
-            for j in table.longer(size):
-                p = prefix[j] - PREFIX_COST * (lengths[j] - size)
+            lengths = table.lengths
+            for j, p in zip(table.longer(size), raw[plan[0] :]):
+                p -= PREFIX_COST * (lengths[j] - size)
                 if p > row[j]:
                     row[j] = p
         for j in table.short:  # nor target words of up to three characters
@@ -388,58 +394,71 @@ def part_similarity(source: str, target: str, *, head: bool = False) -> float:
 
 
 #: Token string hash (the same in every vocab) -> the token's text, and its transliterated
-#: form (:func:`translit`).
+#: form (:func:`translit`); filled and emptied together.
 _TEXTS: Dict[int, str] = {}
 _FORMS: Dict[int, str] = {}
 
 
-def _token_forms(doc: Doc) -> Tuple[List[int], List[str]]:
-    """The string hash and the transliterated form of every token, from one ORTH array and
-    a cache by string hash (each string is looked up once per process)."""
-    orths = doc.to_array(ORTH).tolist()
+def _cached(table: Dict[int, str], doc: Doc, orths: List[int]) -> List[str]:
+    """``table``'s entry (:data:`_TEXTS` or :data:`_FORMS`) for each token hash of ``doc``,
+    each string looked up and transliterated once per process."""
     try:
-        forms = list(map(_FORMS.__getitem__, orths))
+        return list(map(table.__getitem__, orths))
     except KeyError:
         if len(_FORMS) > 1 << 18:
             _TEXTS.clear()
             _FORMS.clear()
         strings = doc.vocab.strings
         for orth in orths:
-            if orth not in _FORMS:
+            if orth not in table:
                 text = _TEXTS[orth] = strings[orth]
                 _FORMS[orth] = translit(text)
-        forms = list(map(_FORMS.__getitem__, orths))
-    return orths, forms
+        return list(map(table.__getitem__, orths))
 
 
 class _Tokens:
-    """A doc's tokens prepared once for searching: transliterated forms joined without
-    spaces, with each token's offsets in the joined string."""
+    """A doc's tokens prepared for searching: transliterated forms joined without spaces,
+    with each token's offsets in the joined string. Only the string hashes are read up
+    front; texts and forms are looked up as a search needs them (a source doc's are
+    mostly needed for its entities only)."""
 
     def __init__(self, doc: Doc) -> None:
         self.doc = doc
-        self.orths, self.forms = _token_forms(doc)
+        self.orths: List[int] = doc.to_array(ORTH).tolist()
+        self._forms: Optional[List[str]] = None
         self._texts: Optional[List[str]] = None
         self._view: Optional[Tuple[str, List[int], List[int]]] = None
         self._stops: Optional[List[bool]] = None
         self._words: Optional[_Words] = None
         self._skeleton: Optional[Tuple[str, List[int], List[int]]] = None
 
+    def __len__(self) -> int:
+        return len(self.orths)
+
+    def forms_of(self, start: int, end: int) -> List[str]:
+        """The transliterated form of tokens ``[start, end)``."""
+        if self._forms is not None:
+            return self._forms[start:end]
+        return _cached(_FORMS, self.doc, self.orths[start:end])
+
+    @property
+    def forms(self) -> List[str]:
+        """The transliterated form of every token."""
+        if self._forms is None:
+            self._forms = _cached(_FORMS, self.doc, self.orths)
+        return self._forms
+
     def texts_of(self, start: int, end: int) -> List[str]:
-        """The text of tokens ``[start, end)`` (most searches read only an entity's or a
-        match's: looking up every token's costs more)."""
-        orths = self.orths[start:end]
-        try:
-            return list(map(_TEXTS.__getitem__, orths))
-        except KeyError:  # the cache was emptied since this doc's forms were read
-            strings = self.doc.vocab.strings
-            return [strings[orth] for orth in orths]
+        """The text of tokens ``[start, end)``."""
+        if self._texts is not None:
+            return self._texts[start:end]
+        return _cached(_TEXTS, self.doc, self.orths[start:end])
 
     @property
     def texts(self) -> List[str]:
         """The text of every token."""
         if self._texts is None:
-            self._texts = self.texts_of(0, len(self.orths))
+            self._texts = _cached(_TEXTS, self.doc, self.orths)
         return self._texts
 
     def view(self) -> Tuple[str, List[int], List[int]]:
@@ -455,16 +474,20 @@ class _Tokens:
         """Original text of tokens ``[start, end)`` without whitespace."""
         return "".join("".join(self.texts_of(start, end)).split())
 
-    @property
-    def stops(self) -> List[bool]:
-        """Stop-word flag per token (the language's function words)."""
-        if self._stops is None:
+    def stops_of(self, start: int, end: int) -> List[bool]:
+        """Stop-word flag (the language's function words) of tokens ``[start, end)``: the
+        whole doc's in one array, a few tokens' one by one."""
+        if self._stops is None and (start, end) == (0, len(self.orths)):
             self._stops = [bool(flag) for flag in self.doc.to_array(IS_STOP).tolist()]
-        return self._stops
+        if self._stops is not None:
+            return self._stops[start:end]
+        doc = self.doc
+        return [doc[i].is_stop for i in range(start, end)]
 
     def words(self) -> "_Words":
+        """The doc's words (:class:`_Words`)."""
         if self._words is None:
-            self._words = _Words(self, range(len(self.orths)))
+            self._words = _Words(self, 0, len(self.orths))
         return self._words
 
     def skeleton_view(self) -> Tuple[str, List[int], List[int]]:
@@ -477,15 +500,17 @@ class _Tokens:
 
 
 class _Words:
-    """Word tokens (``indices``) of a doc or span in fuzzy form, with function-word flags."""
+    """Word tokens (``indices``) of tokens ``[start, end)`` in fuzzy form, with
+    function-word flags."""
 
-    def __init__(self, tokens: _Tokens, indices: Sequence[int]) -> None:
-        texts = tokens.texts
-        self.indices = [i for i in indices if _is_word(texts[i])]
-        self.norms = [fuzzy_form(texts[i]) for i in self.indices]
-        stops = tokens.stops
-        self.function = [stops[i] for i in self.indices]
-        self._texts = texts
+    def __init__(self, tokens: _Tokens, start: int, end: int) -> None:
+        texts = tokens.texts_of(start, end)
+        stops = tokens.stops_of(start, end)
+        kept = [k for k, text in enumerate(texts) if _is_word(text)]
+        self.indices = [start + k for k in kept]
+        self.norms = [fuzzy_form(texts[k]) for k in kept]
+        self.function = [stops[k] for k in kept]
+        self._texts, self._kept = texts, kept
         self._table: Optional[WordTable] = None
         self._breaks: Optional[List[int]] = None
 
@@ -495,7 +520,7 @@ class _Words:
         words ``i`` and ``j`` are in one clause where the counts are equal."""
         if self._breaks is None:
             before = list(accumulate(map(is_break, self._texts), initial=0))
-            self._breaks = [before[i] for i in self.indices]
+            self._breaks = [before[k] for k in self._kept]
         return self._breaks
 
     @property
@@ -574,7 +599,7 @@ class LexicalAligner(SpanAligner):
         abjad: Optional[bool] = None  # looked at once an entity has no string match
         out = []
         for start, end in spans:
-            needle = "".join(source.forms[start:end])
+            needle = "".join(source.forms_of(start, end))
             found, blocked = self._string_matches(source, target, start, end, needle)
             translations = names.get(needle, ())
             for name in translations:
@@ -660,15 +685,15 @@ class LexicalAligner(SpanAligner):
     ) -> List[Candidate]:
         """Fuzzy windows for the entity, and for its variants with a translated name
         (``Victoria of the United Kingdom`` -> ``Victoria of the Royaume-Uni``)."""
-        ent = _Words(source, range(start, end))
+        ent = _Words(source, start, end)
         variants = [(ent.norms, ent.function)]
         vocab = target.doc.vocab
         for a in range(start, end):
             for b in range(a + 1, end + 1):
-                for name in names.get("".join(source.forms[a:b]), ()):
+                for name in names.get("".join(source.forms_of(a, b)), ()):
                     parts = _WORD.findall(name)
-                    before = _Words(source, range(start, a))
-                    after = _Words(source, range(b, end))
+                    before = _Words(source, start, a)
+                    after = _Words(source, b, end)
                     variants.append((
                         before.norms + [fuzzy_form(p) for p in parts] + after.norms,
                         before.function + [vocab[p].is_stop for p in parts] + after.function,
@@ -897,8 +922,8 @@ def _occurrences(source: _Tokens, needle: str) -> List[int]:
 
 
 def _context(tokens: _Tokens, start: int, end: int) -> Tuple[str, str]:
-    before = tokens.forms[start - 1] if start > 0 else ""
-    after = tokens.forms[end] if end < len(tokens.forms) else ""
+    before = tokens.forms_of(start - 1, start)[0] if start > 0 else ""
+    after = tokens.forms_of(end, end + 1)[0] if end < len(tokens) else ""
     return before, after
 
 
@@ -939,9 +964,9 @@ def _disambiguate(
         if len(occurrences) == len(tied) and start in occurrences:
             chosen = tied[occurrences.index(start)]
         elif tie_break == "position":
-            expected = (start + end) / 2 / max(len(source.forms), 1)
+            expected = (start + end) / 2 / max(len(source), 1)
             nearest = min(tied, key=lambda c: abs((c.start + c.end) / 2 /
-                                                  max(len(target.forms), 1) - expected))
+                                                  max(len(target), 1) - expected))
             chosen = replace(nearest, method=nearest.method + POSITION_MARK)
             found = [chosen if c is nearest else c for c in found]
             tied = [chosen if c is nearest else c for c in tied]

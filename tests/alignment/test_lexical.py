@@ -154,14 +154,18 @@ def test_part_similarity():
     assert part_similarity("mexico", "mexikanischen") > 0.65
 
 
-def test_token_texts_survive_the_text_cache_being_emptied():
-    # Texts are looked up when a search reads them; another doc's lookups may have
-    # emptied the process-wide cache in between.
+@pytest.mark.parametrize("emptied", [("_TEXTS",), ("_FORMS",), ("_TEXTS", "_FORMS")])
+def test_token_texts_survive_the_text_cache_being_emptied(emptied):
+    # Texts and forms are looked up when a search reads them; another doc's lookups may
+    # have emptied the process-wide caches in between.
     from spacy_xlie.alignment import lexical
 
     doc = spacy.blank("tr")("Erdoğan Ankara'da konuştu .")
     tokens = lexical._Tokens(doc)
-    lexical._TEXTS.clear()
+    assert tokens.forms_of(0, 1) == ["erdogan"]
+    for name in emptied:
+        getattr(lexical, name).clear()
     assert tokens.texts_of(0, 2) == ["Erdoğan", "Ankara'da"]
     assert tokens.raw(0, 2) == "ErdoğanAnkara'da"
+    assert tokens.forms_of(1, 3) == ["ankara'da", "konustu"]
     assert tokens.texts == [t.text for t in doc]
