@@ -51,7 +51,7 @@ from bisect import bisect_right
 from dataclasses import replace
 from functools import lru_cache
 from itertools import accumulate
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
 import numpy
 from anyascii import anyascii
@@ -97,6 +97,7 @@ POSITION_MARK = "+position"
 MIN_BLOCKED_LENGTH = 4
 
 _WORD = re.compile(r"\w+")
+_V = TypeVar("_V")
 #: Scripts that write no short vowels: matched by consonant skeleton.
 _ABJAD = re.compile("[\u0590-\u05ff\u0600-\u06ff\u0700-\u074f\u0750-\u077f\u08a0-\u08ff]")
 _SKELETON_DROP = str.maketrans("", "", "aeiouwy'`-.")
@@ -184,14 +185,19 @@ class WordTable:
     """Target words prepared once per doc for fuzzy scoring: lengths, loose spellings,
     digits, and their prefixes and suffixes of each length (shared by all entities)."""
 
-    def __init__(self, norms: Sequence[str]) -> None:
+    def __init__(
+        self, norms: Sequence[str], loose: Optional[Sequence[str]] = None,
+        digits: Optional[Sequence[str]] = None,
+    ) -> None:
+        """``loose`` and ``digits``: the words' :func:`loose_key` and digits where the
+        caller has them (a doc's words: :data:`_WORDS`)."""
         self.norms = list(norms)
-        self.loose = [loose_key(t) for t in self.norms]
+        self.loose = list(loose) if loose is not None else [loose_key(t) for t in self.norms]
         self.lengths = [len(t) for t in self.norms]
         self.max_length = max(self.lengths, default=0)
         self.short = [j for j, n in enumerate(self.lengths) if n <= 3]
         self._longer: Dict[int, List[int]] = {}
-        self.digits = [_digits(t) for t in self.norms]
+        self.digits = list(digits) if digits is not None else [_digits(t) for t in self.norms]
         self.any_digits = any(self.digits)
         self._numbers: Dict[str, List[float]] = {}
         self._cuts: Dict[Tuple[int, int, bool, bool], List[str]] = {}
@@ -393,27 +399,41 @@ def part_similarity(source: str, target: str, *, head: bool = False) -> float:
     return word_scores([source], WordTable([target]), head=0 if head else None)[1][0][0]
 
 
-#: Token string hash (the same in every vocab) -> the token's text, and its transliterated
-#: form (:func:`translit`); filled and emptied together.
-_TEXTS: Dict[int, str] = {}
-_FORMS: Dict[int, str] = {}
+class _ByHash(Dict[int, _V]):
+    """Token string hash (the same in every vocab) -> a value computed from the token's
+    text once per process: one dict look-up per token where a search needs it (cheaper
+    than several ``lru_cache`` look-ups by text). Emptied when it grows too large."""
+
+    def __init__(self, compute: Callable[[str], _V], max_size: int = 1 << 18) -> None:
+        super().__init__()
+        self.compute, self.max_size = compute, max_size
+
+    def of(self, doc: Doc, orths: List[int]) -> List[_V]:
+        """The value for each of ``doc``'s token hashes ``orths``."""
+        try:
+            return list(map(self.__getitem__, orths))
+        except KeyError:
+            if len(self) > self.max_size:
+                self.clear()
+            strings = doc.vocab.strings
+            for orth in orths:
+                if orth not in self:
+                    self[orth] = self.compute(strings[orth])
+            return list(map(self.__getitem__, orths))
 
 
-def _cached(table: Dict[int, str], doc: Doc, orths: List[int]) -> List[str]:
-    """``table``'s entry (:data:`_TEXTS` or :data:`_FORMS`) for each token hash of ``doc``,
-    each string looked up and transliterated once per process."""
-    try:
-        return list(map(table.__getitem__, orths))
-    except KeyError:
-        if len(_FORMS) > 1 << 18:
-            _TEXTS.clear()
-            _FORMS.clear()
-        strings = doc.vocab.strings
-        for orth in orths:
-            if orth not in table:
-                text = _TEXTS[orth] = strings[orth]
-                _FORMS[orth] = translit(text)
-        return list(map(table.__getitem__, orths))
+def _word_record(text: str) -> Tuple[str, str, str, bool, bool]:
+    """What fuzzy matching reads of a token: its fuzzy form, the form's loose spelling and
+    digits, whether it is a word, whether it is clause punctuation."""
+    norm = fuzzy_form(text)
+    return norm, loose_key(norm), _digits(norm), _is_word(text), is_break(text)
+
+
+#: A token's text, its transliterated form (:func:`translit`), and its word record
+#: (:func:`_word_record`), by string hash.
+_TEXTS: _ByHash[str] = _ByHash(str)
+_FORMS: _ByHash[str] = _ByHash(translit)
+_WORDS: _ByHash[Tuple[str, str, str, bool, bool]] = _ByHash(_word_record)
 
 
 class _Tokens:
@@ -439,26 +459,26 @@ class _Tokens:
         """The transliterated form of tokens ``[start, end)``."""
         if self._forms is not None:
             return self._forms[start:end]
-        return _cached(_FORMS, self.doc, self.orths[start:end])
+        return _FORMS.of(self.doc, self.orths[start:end])
 
     @property
     def forms(self) -> List[str]:
         """The transliterated form of every token."""
         if self._forms is None:
-            self._forms = _cached(_FORMS, self.doc, self.orths)
+            self._forms = _FORMS.of(self.doc, self.orths)
         return self._forms
 
     def texts_of(self, start: int, end: int) -> List[str]:
         """The text of tokens ``[start, end)``."""
         if self._texts is not None:
             return self._texts[start:end]
-        return _cached(_TEXTS, self.doc, self.orths[start:end])
+        return _TEXTS.of(self.doc, self.orths[start:end])
 
     @property
     def texts(self) -> List[str]:
         """The text of every token."""
         if self._texts is None:
-            self._texts = _cached(_TEXTS, self.doc, self.orths)
+            self._texts = _TEXTS.of(self.doc, self.orths)
         return self._texts
 
     def view(self) -> Tuple[str, List[int], List[int]]:
@@ -504,13 +524,13 @@ class _Words:
     function-word flags."""
 
     def __init__(self, tokens: _Tokens, start: int, end: int) -> None:
-        texts = tokens.texts_of(start, end)
+        records = _WORDS.of(tokens.doc, tokens.orths[start:end])
         stops = tokens.stops_of(start, end)
-        kept = [k for k, text in enumerate(texts) if _is_word(text)]
+        kept = [k for k, record in enumerate(records) if record[3]]
         self.indices = [start + k for k in kept]
-        self.norms = [fuzzy_form(texts[k]) for k in kept]
+        self.norms = [records[k][0] for k in kept]
         self.function = [stops[k] for k in kept]
-        self._texts, self._kept = texts, kept
+        self._records, self._kept = records, kept
         self._table: Optional[WordTable] = None
         self._breaks: Optional[List[int]] = None
 
@@ -519,14 +539,16 @@ class _Words:
         """The number of clause punctuation tokens (:func:`is_break`) before each word:
         words ``i`` and ``j`` are in one clause where the counts are equal."""
         if self._breaks is None:
-            before = list(accumulate(map(is_break, self._texts), initial=0))
+            before = list(accumulate((record[4] for record in self._records), initial=0))
             self._breaks = [before[k] for k in self._kept]
         return self._breaks
 
     @property
     def table(self) -> WordTable:
         if self._table is None:
-            self._table = WordTable(self.norms)
+            records = self._records
+            self._table = WordTable(self.norms, [records[k][1] for k in self._kept],
+                                    [records[k][2] for k in self._kept])
         return self._table
 
 
