@@ -19,10 +19,12 @@ Tokens inside existing entities or span groups are not split.
 """
 
 import re
-from typing import Dict, List, Set, Tuple
+from typing import List, Set, Tuple
 
 from spacy.attrs import ORTH
 from spacy.tokens import Doc
+
+from ..util.by_hash import ByHash
 
 _APOSTROPHE_SUFFIX = re.compile(r"^(\w[^'’ʼ]*)(['’ʼ][^\W\d_]{1,6})$")
 _CJK = "\u3000-\u303f\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
@@ -49,28 +51,15 @@ def _protected(doc: Doc) -> Set[int]:
     return tokens
 
 
-#: String hash (the same in every vocab) -> the token's pieces where it is split, ``()``
-#: where it is not.
-_PIECES: Dict[int, Tuple[str, ...]] = {}
+def _split_pieces(text: str) -> Tuple[str, ...]:
+    """A token's pieces where it is split, ``()`` where it is not."""
+    pieces = _pieces(text)
+    return tuple(pieces) if len(pieces) > 1 else ()
 
 
-def _splits(doc: Doc) -> List[Tuple[int, Tuple[str, ...]]]:
-    """The tokens to split and their pieces: one look-up per token hash, each string
-    looked at once per process (most docs have none, and are not walked token by
-    token)."""
-    orths = doc.to_array(ORTH).tolist()
-    try:
-        pieces = list(map(_PIECES.__getitem__, orths))
-    except KeyError:
-        if len(_PIECES) > 1 << 18:
-            _PIECES.clear()
-        strings = doc.vocab.strings
-        for orth in orths:
-            if orth not in _PIECES:
-                split = _pieces(strings[orth])
-                _PIECES[orth] = tuple(split) if len(split) > 1 else ()
-        pieces = list(map(_PIECES.__getitem__, orths))
-    return [(i, split) for i, split in enumerate(pieces) if split]
+#: The pieces of each token, by string hash (most docs have no token to split, and are
+#: not walked token by token).
+_PIECES: ByHash[Tuple[str, ...]] = ByHash(_split_pieces)
 
 
 def split_target(doc: Doc) -> Doc:
@@ -78,7 +67,8 @@ def split_target(doc: Doc) -> Doc:
 
     Returns ``doc``. Tokens inside entities or span groups are left alone.
     """
-    splits = _splits(doc)
+    per_token = _PIECES.of(doc, doc.to_array(ORTH).tolist())
+    splits = [(i, pieces) for i, pieces in enumerate(per_token) if pieces]
     if splits:
         protected = _protected(doc)
         splits = [(doc[i], pieces) for i, pieces in splits if i not in protected]

@@ -51,7 +51,7 @@ from bisect import bisect_right
 from dataclasses import replace
 from functools import lru_cache
 from itertools import accumulate
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy
 from anyascii import anyascii
@@ -60,6 +60,7 @@ from rapidfuzz.process import cdist
 from spacy.attrs import IS_STOP, ORTH
 from spacy.tokens import Doc
 
+from ..util.by_hash import ByHash
 from .base import CROSSES_TOKEN_BOUNDARY, AlignmentTask, Candidate, SpanAligner, TokenSpan
 
 #: Confidence of a match at each string level (fuzzy matches score at most ``FUZZY_MAX``).
@@ -97,7 +98,6 @@ POSITION_MARK = "+position"
 MIN_BLOCKED_LENGTH = 4
 
 _WORD = re.compile(r"\w+")
-_V = TypeVar("_V")
 #: Scripts that write no short vowels: matched by consonant skeleton.
 _ABJAD = re.compile("[\u0590-\u05ff\u0600-\u06ff\u0700-\u074f\u0750-\u077f\u08a0-\u08ff]")
 _SKELETON_DROP = str.maketrans("", "", "aeiouwy'`-.")
@@ -399,29 +399,6 @@ def part_similarity(source: str, target: str, *, head: bool = False) -> float:
     return word_scores([source], WordTable([target]), head=0 if head else None)[1][0][0]
 
 
-class _ByHash(Dict[int, _V]):
-    """Token string hash (the same in every vocab) -> a value computed from the token's
-    text once per process: one dict look-up per token where a search needs it (cheaper
-    than several ``lru_cache`` look-ups by text). Emptied when it grows too large."""
-
-    def __init__(self, compute: Callable[[str], _V], max_size: int = 1 << 18) -> None:
-        super().__init__()
-        self.compute, self.max_size = compute, max_size
-
-    def of(self, doc: Doc, orths: List[int]) -> List[_V]:
-        """The value for each of ``doc``'s token hashes ``orths``."""
-        try:
-            return list(map(self.__getitem__, orths))
-        except KeyError:
-            if len(self) > self.max_size:
-                self.clear()
-            strings = doc.vocab.strings
-            for orth in orths:
-                if orth not in self:
-                    self[orth] = self.compute(strings[orth])
-            return list(map(self.__getitem__, orths))
-
-
 def _word_record(text: str) -> Tuple[str, str, str, bool, bool]:
     """What fuzzy matching reads of a token: its fuzzy form, the form's loose spelling and
     digits, whether it is a word, whether it is clause punctuation."""
@@ -431,9 +408,9 @@ def _word_record(text: str) -> Tuple[str, str, str, bool, bool]:
 
 #: A token's text, its transliterated form (:func:`translit`), and its word record
 #: (:func:`_word_record`), by string hash.
-_TEXTS: _ByHash[str] = _ByHash(str)
-_FORMS: _ByHash[str] = _ByHash(translit)
-_WORDS: _ByHash[Tuple[str, str, str, bool, bool]] = _ByHash(_word_record)
+_TEXTS: ByHash[str] = ByHash(str)
+_FORMS: ByHash[str] = ByHash(translit)
+_WORDS: ByHash[Tuple[str, str, str, bool, bool]] = ByHash(_word_record)
 
 
 class _Tokens:
