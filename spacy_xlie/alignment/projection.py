@@ -85,6 +85,10 @@ def get_source(tgt_doc: Doc, vocab: Optional[Vocab] = None) -> Optional[Doc]:
     return Doc(vocab or tgt_doc.vocab).from_bytes(data)
 
 
+def _span(offsets: Optional[Sequence[int]]) -> Optional[Tuple[int, int]]:
+    return None if offsets is None else (offsets[0], offsets[1])
+
+
 @dataclass
 class EntityProjection:
     """One source entity and where it went (``target`` is ``None`` when nowhere)."""
@@ -100,6 +104,12 @@ class EntityProjection:
     method: Optional[str] = None
     reason: Optional[str] = None
 
+    @classmethod
+    def from_dict(cls, record: dict) -> "EntityProjection":
+        """From its plain record (:func:`entity_record`)."""
+        return cls(**{**record, "source": _span(record["source"]),
+                      "target": _span(record["target"])})
+
 
 @dataclass
 class RelationProjection:
@@ -113,15 +123,53 @@ class RelationProjection:
     spans_key: Optional[str] = None
     reason: Optional[str] = None
 
+    @classmethod
+    def from_dict(cls, record: dict) -> "RelationProjection":
+        """From its plain record (:func:`relation_projection_record`)."""
+        return cls(**{**record, "head": _span(record["head"]), "tail": _span(record["tail"])})
+
+
+def entity_record(
+    source: Sequence[int], text: str, label: str, kb_id: str = "",
+    spans_key: Optional[str] = None, target: Optional[Sequence[int]] = None,
+    target_text: Optional[str] = None, score: float = 0.0, method: Optional[str] = None,
+    reason: Optional[str] = None,
+) -> dict:
+    """The plain record of an :class:`EntityProjection` (its fields, offsets as lists)."""
+    return {"source": list(source), "text": text, "label": label, "kb_id": kb_id,
+            "spans_key": spans_key, "target": None if target is None else list(target),
+            "target_text": target_text, "score": score, "method": method, "reason": reason}
+
+
+def relation_projection_record(
+    head: Sequence[int], tail: Sequence[int], label: str, projected: bool,
+    score: float = 0.0, spans_key: Optional[str] = None, reason: Optional[str] = None,
+) -> dict:
+    """The plain record of a :class:`RelationProjection` (its fields, offsets as lists)."""
+    return {"head": list(head), "tail": list(tail), "label": label, "projected": projected,
+            "score": score, "spans_key": spans_key, "reason": reason}
+
 
 @dataclass
 class ProjectionResult:
-    """The projected target doc and the record of every entity and relation."""
+    """The projected target doc and the record of every entity and relation.
+
+    The records are kept as the plain data stored in ``doc._.xlie_projection`` (the same
+    lists); :attr:`entities` and :attr:`relations` read them as dataclasses.
+    """
 
     doc: Doc
     method: str
-    entities: List[EntityProjection] = field(default_factory=list)
-    relations: List[RelationProjection] = field(default_factory=list)
+    entity_records: List[dict] = field(default_factory=list)
+    relation_records: List[dict] = field(default_factory=list)
+
+    @property
+    def entities(self) -> List[EntityProjection]:
+        return [EntityProjection.from_dict(rec) for rec in self.entity_records]
+
+    @property
+    def relations(self) -> List[RelationProjection]:
+        return [RelationProjection.from_dict(rec) for rec in self.relation_records]
 
     @property
     def unprojected_entities(self) -> List[EntityProjection]:
@@ -133,28 +181,8 @@ class ProjectionResult:
 
     def to_dict(self) -> dict:
         """Plain data (lists, strings, floats), as stored in ``doc._.xlie_projection``."""
-        return {
-            "method": self.method,
-            "entities": [_plain_entity(ent) for ent in self.entities],
-            "relations": [_plain_relation(rel) for rel in self.relations],
-        }
-
-
-def _plain_entity(ent: EntityProjection) -> dict:
-    """An entity record as a dict, offsets as lists (``dataclasses.asdict`` deep-copies:
-    slow)."""
-    return {"source": list(ent.source), "text": ent.text, "label": ent.label,
-            "kb_id": ent.kb_id, "spans_key": ent.spans_key,
-            "target": None if ent.target is None else list(ent.target),
-            "target_text": ent.target_text, "score": ent.score, "method": ent.method,
-            "reason": ent.reason}
-
-
-def _plain_relation(rel: RelationProjection) -> dict:
-    """A relation record as a dict, offsets as lists."""
-    return {"head": list(rel.head), "tail": list(rel.tail), "label": rel.label,
-            "projected": rel.projected, "score": rel.score, "spans_key": rel.spans_key,
-            "reason": rel.reason}
+        return {"method": self.method, "entities": self.entity_records,
+                "relations": self.relation_records}
 
 
 _Unit = Tuple[Optional[str], int, int]
@@ -323,24 +351,22 @@ def _apply(
 ) -> ProjectionResult:
     assignment = _Assignment(units, candidates, tgt, min_score)
     assignment.run()
-    result = ProjectionResult(tgt, method)
+    entities: List[dict] = []
     by_unit: Dict[_Unit, Tuple[Tuple[int, int], float]] = {}
     new_spans: Dict[Optional[str], List[Span]] = {}
     for ((key, start, end), span), cand, cands, usable, reason in zip(
             units, assignment.chosen, candidates, assignment.usable, assignment.reasons):
         label, kb_id = span.label_, span.kb_id_
-        record = EntityProjection((start, end), span.text, label, kb_id, key)
-        result.entities.append(record)
         if cand is None:
-            record.reason = reason if usable else _reason(cands)
+            entities.append(entity_record((start, end), span.text, label, kb_id, key,
+                                          reason=reason if usable else _reason(cands)))
             continue
         new = Span(tgt, cand.start, cand.end, label=label, kb_id=kb_id)
         new_spans.setdefault(key, []).append(new)
-        record.target = (cand.start, cand.end)
-        record.target_text = new.text
-        record.score = score = float(cand.score)
-        record.method = cand.method
-        by_unit[(key, start, end)] = (record.target, score)
+        target, score = (cand.start, cand.end), float(cand.score)
+        entities.append(entity_record((start, end), span.text, label, kb_id, key, target,
+                                      new.text, score, cand.method))
+        by_unit[(key, start, end)] = (target, score)
     for key, spans in new_spans.items():
         if key is None:  # never overlapping (the assignment saw to it): no checks needed
             tgt.set_ents(spans, default="unmodified")
@@ -348,23 +374,23 @@ def _apply(
             add_entities(tgt, spans, spans_key=key)
     tgt_ext = tgt._
     records = list(tgt_ext.get(DATA_ATTR) or [])
+    projected_relations: List[dict] = []
     for rec in relations:
         key = rec.get("spans_key")
         head = by_unit.get((key, *rec["head"]))
         tail = by_unit.get((key, *rec["tail"]))
-        record = RelationProjection(
-            tuple(rec["head"]), tuple(rec["tail"]), rec["label"],
-            projected=head is not None and tail is not None, spans_key=key,
-        )
-        result.relations.append(record)
         if head is None or tail is None:
             missing = [name for name, arg in (("head", head), ("tail", tail)) if arg is None]
-            record.reason = f"{ARGUMENT_MISSING}: {' and '.join(missing)}"
+            projected_relations.append(relation_projection_record(
+                rec["head"], rec["tail"], rec["label"], False, spans_key=key,
+                reason=f"{ARGUMENT_MISSING}: {' and '.join(missing)}"))
             continue
-        record.score = min(head[1], tail[1])
-        records.append(relation_record(head[0], tail[0], rec["label"], record.score, PROJECTED,
-                                       key))
+        score = min(head[1], tail[1])
+        projected_relations.append(relation_projection_record(
+            rec["head"], rec["tail"], rec["label"], True, score, key))
+        records.append(relation_record(head[0], tail[0], rec["label"], score, PROJECTED, key))
     tgt_ext.set(DATA_ATTR, records)
+    result = ProjectionResult(tgt, method, entities, projected_relations)
     tgt_ext.set(RECORD_ATTR, result.to_dict())
     return result
 
