@@ -51,7 +51,7 @@ from bisect import bisect_right
 from dataclasses import replace
 from functools import lru_cache
 from itertools import accumulate
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy
 from anyascii import anyascii
@@ -399,18 +399,27 @@ def part_similarity(source: str, target: str, *, head: bool = False) -> float:
     return word_scores([source], WordTable([target]), head=0 if head else None)[1][0][0]
 
 
-def _word_record(text: str) -> Tuple[str, str, str, bool, bool]:
-    """What fuzzy matching reads of a token: its fuzzy form, the form's loose spelling and
-    digits, whether it is a word, whether it is clause punctuation."""
+class _WordRecord(NamedTuple):
+    """What fuzzy matching reads of a token (:func:`fuzzy_form`, :func:`loose_key`,
+    digits, :func:`is_break`)."""
+
+    norm: str
+    loose: str
+    digits: str
+    is_word: bool
+    is_break: bool
+
+
+def _word_record(text: str) -> _WordRecord:
     norm = fuzzy_form(text)
-    return norm, loose_key(norm), _digits(norm), _is_word(text), is_break(text)
+    return _WordRecord(norm, loose_key(norm), _digits(norm), _is_word(text), is_break(text))
 
 
 #: A token's text, its transliterated form (:func:`translit`), and its word record
 #: (:func:`_word_record`), by string hash.
 _TEXTS: ByHash[str] = ByHash(str)
 _FORMS: ByHash[str] = ByHash(translit)
-_WORDS: ByHash[Tuple[str, str, str, bool, bool]] = ByHash(_word_record)
+_WORDS: ByHash[_WordRecord] = ByHash(_word_record)
 
 
 class _Tokens:
@@ -503,9 +512,9 @@ class _Words:
     def __init__(self, tokens: _Tokens, start: int, end: int) -> None:
         records = _WORDS.of(tokens.doc, tokens.orths[start:end])
         stops = tokens.stops_of(start, end)
-        kept = [k for k, record in enumerate(records) if record[3]]
+        kept = [k for k, record in enumerate(records) if record.is_word]
         self.indices = [start + k for k in kept]
-        self.norms = [records[k][0] for k in kept]
+        self.norms = [records[k].norm for k in kept]
         self.function = [stops[k] for k in kept]
         self._records, self._kept = records, kept
         self._table: Optional[WordTable] = None
@@ -516,7 +525,7 @@ class _Words:
         """The number of clause punctuation tokens (:func:`is_break`) before each word:
         words ``i`` and ``j`` are in one clause where the counts are equal."""
         if self._breaks is None:
-            before = list(accumulate((record[4] for record in self._records), initial=0))
+            before = list(accumulate((record.is_break for record in self._records), initial=0))
             self._breaks = [before[k] for k in self._kept]
         return self._breaks
 
@@ -524,8 +533,8 @@ class _Words:
     def table(self) -> WordTable:
         if self._table is None:
             records = self._records
-            self._table = WordTable(self.norms, [records[k][1] for k in self._kept],
-                                    [records[k][2] for k in self._kept])
+            self._table = WordTable(self.norms, [records[k].loose for k in self._kept],
+                                    [records[k].digits for k in self._kept])
         return self._table
 
 
