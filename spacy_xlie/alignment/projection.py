@@ -85,7 +85,8 @@ def get_source(tgt_doc: Doc, vocab: Optional[Vocab] = None) -> Optional[Doc]:
     return Doc(vocab or tgt_doc.vocab).from_bytes(data)
 
 
-def _span(offsets: Optional[Sequence[int]]) -> Optional[Tuple[int, int]]:
+def _offsets(offsets: Optional[Sequence[int]]) -> Optional[Tuple[int, int]]:
+    """A record's offsets (a list after JSON or msgpack) as a tuple."""
     return None if offsets is None else (offsets[0], offsets[1])
 
 
@@ -107,8 +108,8 @@ class EntityProjection:
     @classmethod
     def from_dict(cls, record: dict) -> "EntityProjection":
         """From its plain record (:func:`entity_record`)."""
-        return cls(**{**record, "source": _span(record["source"]),
-                      "target": _span(record["target"])})
+        return cls(**{**record, "source": _offsets(record["source"]),
+                      "target": _offsets(record["target"])})
 
 
 @dataclass
@@ -126,7 +127,7 @@ class RelationProjection:
     @classmethod
     def from_dict(cls, record: dict) -> "RelationProjection":
         """From its plain record (:func:`relation_projection_record`)."""
-        return cls(**{**record, "head": _span(record["head"]), "tail": _span(record["tail"])})
+        return cls(**{**record, "head": _offsets(record["head"]), "tail": _offsets(record["tail"])})
 
 
 def entity_record(

@@ -150,6 +150,25 @@ def test_record_holds_every_field_as_plain_data():
     assert (rel["head"], rel["tail"], rel["projected"]) == ([0, 1], [4, 6], False)
 
 
+def test_result_reads_the_stored_records_as_dataclasses():
+    from spacy_xlie.alignment.projection import EntityProjection, RelationProjection
+
+    src, tgt = pair()
+    aligner = FixedAligner([[Candidate(0, 1, 0.9, "x")], []])
+    result = project(src, tgt, aligner)
+    assert result.entities == [
+        EntityProjection((0, 1), "Apple", "ORG", "Q312", None, (0, 1), "Apple", 0.9, "x"),
+        EntityProjection((4, 6), "Steve Jobs", "PER", reason="not_found"),
+    ]
+    assert result.relations == [RelationProjection(
+        (0, 1), (4, 6), "founded_by", False, reason="argument_not_projected: tail")]
+    assert result.to_dict() == result.doc._.xlie_projection
+    assert [e.text for e in result.unprojected_entities] == ["Steve Jobs"]
+    both = FixedAligner([[Candidate(0, 1, 0.9, "x")], [Candidate(3, 5, 0.7, "x")]])
+    assert project(src, tgt, both).relations == [
+        RelationProjection((0, 1), (4, 6), "founded_by", True, 0.7)]
+
+
 def test_choosing_every_best_at_once_agrees_with_the_greedy_loop():
     # The shortcut for the common case (each unit's best place free, unshared and untied)
     # must choose what the greedy loop chooses, on random candidates (ties, overlaps,
