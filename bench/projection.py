@@ -163,6 +163,15 @@ def checks(report: dict) -> list:
     return result
 
 
+def _speed_rows(speeds: Dict[str, Dict[str, float]]) -> list:
+    """A Markdown table of pairs per second, one row per aligner."""
+    return ["| aligner | pairs | passes | pairs / s (wall) | pairs / CPU-second |",
+            "|---|---|---|---|---|"] + [
+        f"| {name} | {value['pairs']} | {value['passes']} | "
+        f"{value['wall_pairs_per_s']:.1f} | {value['cpu_pairs_per_s']:.1f} |"
+        for name, value in speeds.items()]
+
+
 def markdown(report: dict) -> str:
     m = report["machine"]
     lines = [
@@ -205,18 +214,10 @@ def markdown(report: dict) -> str:
     lines += ["", f"Speed on RELX EN→{report['speed_lang']} pairs, one run (best of the "
               "passes; the lexical aligners' passes alternate; the garbage collector off "
               "during a pass, as in `timeit`):", "",
-              "| aligner | pairs | passes | pairs / s (wall) | pairs / CPU-second |",
-              "|---|---|---|---|---|"]
-    for name, value in report["pairs_per_second"].items():
-        lines.append(f"| {name} | {value['pairs']} | {value['passes']} | "
-                     f"{value['wall_pairs_per_s']:.1f} | {value['cpu_pairs_per_s']:.1f} |")
+              *_speed_rows(report["pairs_per_second"])]
     lines += ["", "The same lexical passes with the garbage collector on (timed after the ones "
               "above; its pauses depend on what else the process holds):", "",
-              "| aligner | pairs | passes | pairs / s (wall) | pairs / CPU-second |",
-              "|---|---|---|---|---|"]
-    for name, value in report.get("pairs_per_second_collector_on", {}).items():
-        lines.append(f"| {name} | {value['pairs']} | {value['passes']} | "
-                     f"{value['wall_pairs_per_s']:.1f} | {value['cpu_pairs_per_s']:.1f} |")
+              *_speed_rows(report.get("pairs_per_second_collector_on", {}))]
     for name, ratio in report.get("speed_ratios", {}).items():
         lines.append(f"\n{name}: **{ratio['wall']:.1f}×** (wall), "
                      f"**{ratio['cpu']:.1f}×** (CPU time).")

@@ -51,7 +51,7 @@ from bisect import bisect_right
 from dataclasses import replace
 from functools import lru_cache
 from itertools import accumulate
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy
 from anyascii import anyascii
@@ -521,6 +521,11 @@ class _Words:
         self._breaks: Optional[List[int]] = None
 
     @property
+    def has_break(self) -> bool:
+        """Whether any of the tokens is clause punctuation (:func:`is_break`)."""
+        return any(record.is_break for record in self._records)
+
+    @property
     def breaks(self) -> List[int]:
         """The number of clause punctuation tokens (:func:`is_break`) before each word:
         words ``i`` and ``j`` are in one clause where the counts are equal."""
@@ -644,11 +649,8 @@ class LexicalAligner(SpanAligner):
         if not needle:
             return found, blocked
         joined, starts, ends = target.view()
-        at = joined.find(needle)
-        while at != -1:
+        for at, first, last in _places(joined, starts, needle):
             end = at + len(needle)
-            first = bisect_right(starts, at) - 1
-            last = bisect_right(starts, end - 1) - 1
             suffix = ends[last] - end
             if starts[first] != at or suffix > min(self.max_suffix, len(needle) // 2):
                 if len(needle) >= MIN_BLOCKED_LENGTH and (starts[first] == at or suffix == 0):
@@ -660,7 +662,6 @@ class LexicalAligner(SpanAligner):
             else:
                 grade = level or _level(source_raw, target.raw(first, last + 1))
                 found.append(Candidate(first, last + 1, LEVEL_SCORES[grade], f"lexical:{grade}"))
-            at = joined.find(needle, at + 1)
         return found, blocked
 
     def _string_matches(
@@ -674,17 +675,13 @@ class LexicalAligner(SpanAligner):
             return []
         text, starts, ends = target.skeleton_view()
         found = []
-        at = text.find(needle)
-        while at != -1:
+        for at, first, last in _places(text, starts, needle):
             end = at + len(needle)
-            first = bisect_right(starts, at) - 1
-            last = bisect_right(starts, end - 1) - 1
             extra = (at - starts[first]) + (ends[last] - end)
             if at - starts[first] <= MAX_PROCLITIC and ends[last] - end <= self.max_suffix:
                 found.append(Candidate(first, last + 1,
                                        LEVEL_SCORES["skeleton"] - SUFFIX_COST * extra,
                                        "lexical:skeleton"))
-            at = text.find(needle, at + 1)
         return found
 
     def _fuzzy_matches(
@@ -713,7 +710,7 @@ class LexicalAligner(SpanAligner):
             return []
         words = target.words()
         # A window stays inside one clause unless the entity spans clause punctuation too.
-        one_clause = not any(map(is_break, source.texts_of(start, end)))
+        one_clause = not ent.has_break
         found: List[Candidate] = []
         for norms, function in variants:
             found += self._fuzzy_windows(norms, function, words, one_clause)
@@ -917,16 +914,20 @@ def _non_overlapping(found: List[Candidate]) -> List[Candidate]:
 
 def _occurrences(source: _Tokens, needle: str) -> List[int]:
     """First tokens of the whole-token occurrences of ``needle`` in the source."""
-    out = []
     joined, starts, ends = source.view()
-    at = joined.find(needle) if needle else -1
+    return [first for at, first, last in _places(joined, starts, needle)
+            if starts[first] == at and ends[last] == at + len(needle)]
+
+
+def _places(text: str, starts: Sequence[int], needle: str) -> Iterator[Tuple[int, int, int]]:
+    """Every place of ``needle`` in a view's joined ``text`` (token ``starts``): its
+    character offset and the tokens holding its first and last characters."""
+    if not needle:
+        return
+    at = text.find(needle)
     while at != -1:
-        first = bisect_right(starts, at) - 1
-        last = bisect_right(starts, at + len(needle) - 1) - 1
-        if starts[first] == at and ends[last] == at + len(needle):
-            out.append(first)
-        at = joined.find(needle, at + 1)
-    return out
+        yield at, bisect_right(starts, at) - 1, bisect_right(starts, at + len(needle) - 1) - 1
+        at = text.find(needle, at + 1)
 
 
 def _context(tokens: _Tokens, start: int, end: int) -> Tuple[str, str]:

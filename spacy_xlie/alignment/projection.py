@@ -380,16 +380,16 @@ def _apply(
         key = rec.get("spans_key")
         head = by_unit.get((key, *rec["head"]))
         tail = by_unit.get((key, *rec["tail"]))
+        score, reason = 0.0, None
         if head is None or tail is None:
             missing = [name for name, arg in (("head", head), ("tail", tail)) if arg is None]
-            projected_relations.append(relation_projection_record(
-                rec["head"], rec["tail"], rec["label"], False, spans_key=key,
-                reason=f"{ARGUMENT_MISSING}: {' and '.join(missing)}"))
-            continue
-        score = min(head[1], tail[1])
+            reason = f"{ARGUMENT_MISSING}: {' and '.join(missing)}"
+        else:
+            score = min(head[1], tail[1])
+            records.append(relation_record(head[0], tail[0], rec["label"], score, PROJECTED,
+                                           key))
         projected_relations.append(relation_projection_record(
-            rec["head"], rec["tail"], rec["label"], True, score, key))
-        records.append(relation_record(head[0], tail[0], rec["label"], score, PROJECTED, key))
+            rec["head"], rec["tail"], rec["label"], reason is None, score, key, reason))
     tgt_ext.set(DATA_ATTR, records)
     result = ProjectionResult(tgt, method, entities, projected_relations)
     tgt_ext.set(RECORD_ATTR, result.to_dict())

@@ -169,3 +169,16 @@ def test_token_texts_survive_the_text_cache_being_emptied(emptied):
     assert tokens.raw(0, 2) == "ErdoğanAnkara'da"
     assert tokens.forms_of(1, 3) == ["ankara'da", "konustu"]
     assert tokens.texts == [t.text for t in doc]
+
+
+def test_equal_strings_with_no_telling_context_map_by_whole_token_occurrence():
+    # Neither neighbour agrees, so the k-th of the source's n equal names takes the k-th of
+    # n equal places; a name inside a longer token is no occurrence, and then (without a
+    # position tie-break) the tie stays and the entity is reported as ambiguous.
+    aligner = LexicalAligner(tie_break=None)
+    src = source("Losi met Losi", [(2, 3, "PER")])
+    result = project(src, spacy.blank("de")("Losi traf Losi"), aligner)
+    assert tuple(result.entities[0].target) == (2, 3)
+    src = source("Losis met Losi", [(2, 3, "PER")])
+    result = project(src, spacy.blank("de")("Losi traf Losi"), aligner)
+    assert result.entities[0].reason == "ambiguous"
