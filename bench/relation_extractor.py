@@ -241,8 +241,8 @@ def keyed_markdown(key: str, entry: Dict[str, Any]) -> List[str]:
         curve = ", ".join(f"{h['step']}: {h['dev_macro_f']:.3f}"
                           for h in training["dev_history"])
         lines += [f"Training: **{training['train_minutes']} min** wall time "
-                  f"({training['steps']} steps; {training['source']}). Dev macro-F1 by "
-                  f"step: {curve}.", ""]
+                  f"({training['steps']} steps; {training['source']}). Dev score (the "
+                  f"config's score weights) by step: {curve}.", ""]
     lines += [f"- KBP37 test macro-F1: **{entry['kbp37_test_macro_f']:.3f}** "
               f"(micro-F1 {entry['kbp37_test_micro_f']:.3f})",
               f"- RELX macro-F1 (zero-shot for DE/FR): {relx}",

@@ -4,18 +4,28 @@
 # is given, its predictions for the same entities (`spacy-xlie predict --entities given`),
 # drawn by `spacy-xlie show` and photographed by Debian's headless Chromium.
 #
+# With --raw, the picture is of raw German and French text (docs/raw_examples.jsonl, no
+# entities given) through a pipeline that finds its own entities (`xx_xlie_e5small`):
+# docs/relations_raw.png.
+#
 #   bash docs/screenshot.sh [PIPELINE]
+#   bash docs/screenshot.sh --raw PIPELINE
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-.venv/bin/python}
 work=bench/work/screenshot
 mkdir -p "$work"
 src=docs/examples.jsonl
-if [ $# -ge 1 ]; then
+png=docs/relations.png
+if [ "${1:-}" = "--raw" ]; then
+    "$python" -m spacy_xlie predict "$2" docs/raw_examples.jsonl "$work/raw.spacy"
+    src="$work/raw.spacy"
+    png=docs/relations_raw.png
+elif [ $# -ge 1 ]; then
     "$python" -m spacy_xlie predict "$1" "$src" "$work/examples.spacy" --entities given
     src="$work/examples.spacy"
 fi
 "$python" -m spacy_xlie show "$src" --out "$work/relations.html"
 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=760,700 \
-    --screenshot=docs/relations.png "file://$PWD/$work/relations.html" 2>/dev/null
-ls -l docs/relations.png
+    --screenshot="$png" "file://$PWD/$work/relations.html" 2>/dev/null
+ls -l "$png"

@@ -1,8 +1,8 @@
 """Workflow step ``prepare``: the project's data sets as DocBins.
 
-Converts KBP37 (train/dev/test) and every RELX language present into ``.spacy`` files
-and writes the RELX-Distant sentences, stripped of their annotations, as raw JSONL for
-distant labeling.
+Converts KBP37 (train/dev/test), every RELX language present and every WikiANN split
+present (named entities, for the entity recognizer) into ``.spacy`` files and writes the
+RELX-Distant sentences, stripped of their annotations, as raw JSONL for distant labeling.
 
     python scripts/prepare.py [ASSETS_DIR] [CORPUS_DIR] [--relx-langs en,de,fr,es,tr]
 """
@@ -14,6 +14,7 @@ import typer
 from wasabi import msg
 
 from spacy_xlie.corpora.marked import read_marked
+from spacy_xlie.corpora.wikiann import read_wikiann
 from spacy_xlie.errors import XlieDataError
 from spacy_xlie.kb.relx_distant import lang_of, read_relx_distant
 from spacy_xlie.util.io import write_docbin, write_jsonl
@@ -31,8 +32,10 @@ def main(
 
     Writes ``kbp37_{train,dev}.spacy`` and, under ``eval/``, ``kbp37_test.spacy`` and
     ``relx_{lang}.spacy``: the evaluation sets, one table row each. A RELX language whose
-    file is absent (optional asset) is skipped with a warning. The RELX-Distant sentences
-    go, stripped of their annotations, to ``relx_distant_raw.jsonl`` for distant labeling.
+    file is absent (optional asset) is skipped with a warning. WikiANN files
+    (``wikiann/LANG/SPLIT.conllu``) go to ``ner/wikiann_LANG_SPLIT.spacy``. The
+    RELX-Distant sentences go, stripped of their annotations, to
+    ``relx_distant_raw.jsonl`` for distant labeling.
     """
     jobs = [
         (assets_dir / "kbp37" / f"{split}.txt", "en", True, corpus_dir / f"kbp37_{split}.spacy")
@@ -53,6 +56,14 @@ def main(
     for src, lang, pretokenized, out in jobs:
         try:
             n = write_docbin(read_marked(src, lang, pretokenized=pretokenized), out)
+        except XlieDataError as err:
+            msg.fail(str(err), exits=1)
+        msg.good(f"{out}: {n} docs")
+    for src in sorted((assets_dir / "wikiann").glob("*/*.conllu")):
+        lang, split = src.parent.name, src.stem
+        out = corpus_dir / "ner" / f"wikiann_{lang}_{split}.spacy"
+        try:
+            n = write_docbin(read_wikiann(src, lang), out)
         except XlieDataError as err:
             msg.fail(str(err), exits=1)
         msg.good(f"{out}: {n} docs")

@@ -16,6 +16,7 @@ so an extractor behind a typed NER never scores, say, a DATE–DATE pair. Untype
 (the gazetteer's and the training data's ``ENT``) pair with every type.
 """
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, FrozenSet, List, Optional, Tuple, Union
 
@@ -113,6 +114,36 @@ def ner_label_pairs(
             if any(fits(a_type, head) and fits(b_type, tail) for head, tail in wanted):
                 pairs.add(tuple(sorted((a, b))))
     return [list(pair) for pair in sorted(pairs)]
+
+
+@dataclass(frozen=True)
+class ArgumentTypeFilter:
+    """Whether a relation type may hold between entities of two labels: ``filter(label,
+    head_label, tail_label)``. Entity labels map to argument types by ``scheme``; an
+    untyped label (:data:`ANY`) or one the scheme does not know fits every type, and so
+    does a relation type without argument types. Picklable (``nlp.pipe(n_process=...)``)."""
+
+    types: Dict[str, Tuple[FrozenSet[str], FrozenSet[str]]]
+    scheme: Dict[str, str]
+
+    def __call__(self, label: str, head_label: str, tail_label: str) -> bool:
+        if label not in self.types:
+            return True
+        heads, tails = self.types[label]
+        head = self.scheme.get(head_label, ANY)
+        tail = self.scheme.get(tail_label, ANY)
+        return (head == ANY or head in heads) and (tail == ANY or tail in tails)
+
+
+@registry.misc("spacy_xlie.argument_types.v1")
+def argument_type_filter(
+    relations: str = "kbp37", scheme: Union[str, Dict[str, str]] = "tac"
+) -> ArgumentTypeFilter:
+    """The ``argument_types`` setting of ``xlie_relation_extractor``: relation types of
+    ``relations`` (:data:`ARGUMENT_TYPES`) only between entities whose labels, read by
+    ``scheme`` (a :data:`LABEL_SCHEMES` name or a mapping), fit their argument types."""
+    mapping = LABEL_SCHEMES[scheme] if isinstance(scheme, str) else dict(scheme)
+    return ArgumentTypeFilter(dict(ARGUMENT_TYPES[relations]), dict(mapping))
 
 
 def relation_extractors(nlp: Language) -> List[str]:

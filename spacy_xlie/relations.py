@@ -20,6 +20,10 @@ from spacy.tokens import Doc, Span
 DATA_ATTR = "xlie_relations_data"
 #: Label that means "no relation holds": never stored, never scored as positive.
 NO_RELATION = "no_relation"
+#: Span group of a training doc's gold relation arguments, where they are not
+#: ``doc.ents`` (see :mod:`spacy_xlie.corpora.joint`): the relation extractor learns from
+#: pairs of them (and of the entities a recognizer predicted) as its candidates.
+GOLD_ARGUMENTS_KEY = "xlie_gold_arguments"
 
 
 class RelationError(ValueError):

@@ -94,11 +94,21 @@ def score_relations(
             per_type[key[4]].fn += 1
         for label in unrepresentable_labels(eg.reference):
             per_type[label].fn += 1
+    scores = prf_report(per_type, labels)
+    if mode == "multilabel":
+        scores["rel_threshold"] = threshold
+    return scores
+
+
+def prf_report(per_type: Dict[str, PRFScore], labels: Optional[Iterable[str]] = None
+               ) -> Dict[str, Any]:
+    """Micro P/R/F over ``per_type`` counts, the official macro-F over the types of
+    ``per_type`` and ``labels``, and the per-type scores (``rel_*`` keys)."""
     types = sorted(set(labels or ()) | set(per_type))
     micro = PRFScore()
     for score in per_type.values():
         micro += score
-    scores: Dict[str, Any] = {
+    return {
         "rel_micro_p": micro.precision,
         "rel_micro_r": micro.recall,
         "rel_micro_f": micro.fscore,
@@ -108,9 +118,6 @@ def score_relations(
         ),
         "rel_f_per_type": {t: per_type[t].to_dict() for t in types},
     }
-    if mode == "multilabel":
-        scores["rel_threshold"] = threshold
-    return scores
 
 
 def example_language(eg: Example, default: str = "unknown") -> str:
@@ -129,3 +136,71 @@ def score_relations_by_language(
     for lang in sorted(groups):
         results[lang] = {"docs": len(groups[lang]), **score_relations(groups[lang], **kwargs)}
     return results
+
+
+#: How a predicted argument must meet a gold one in :func:`score_annotated_pairs`.
+BOUNDARIES = ("exact", "overlap")
+
+
+def _meets(span: Tuple[int, int], gold: Tuple[int, int], boundaries: str) -> bool:
+    if boundaries == "exact":
+        return span == gold
+    return span[0] < gold[1] and gold[0] < span[1]
+
+
+def score_annotated_pairs(
+    examples: Iterable[Example],
+    *,
+    boundaries: str = "exact",
+    labels: Optional[Iterable[str]] = None,
+    source: Optional[str] = PREDICTED,
+) -> Dict[str, Any]:
+    """Relation scores of a pipeline that found its own entities, on data that annotates
+    one entity pair a doc (KBP37, RELX), compared by character offsets.
+
+    Only predicted relations between the annotated pair's two entities are scored: one
+    whose head meets one gold entity and whose tail meets the other (``boundaries``
+    ``"exact"``: same offsets; ``"overlap"``: at least one shared character). It is a true
+    positive when its head meets the gold head, its tail the gold tail and the labels
+    agree (each gold relation matched once), else a false positive; relations between
+    other pairs are not scored, since the data says nothing about them. Gold relations
+    left unmatched (unrepresentable ones included) are false negatives.
+
+    Returns :func:`prf_report`'s keys plus ``pair_found``: the share of docs with two
+    gold entities whose both entities meet a predicted entity (``doc.ents``).
+    """
+    if boundaries not in BOUNDARIES:
+        raise ValueError(f"boundaries must be one of {BOUNDARIES}, not {boundaries!r}")
+    per_type: Dict[str, PRFScore] = defaultdict(PRFScore)
+    found = pairs = 0
+    for eg in examples:
+        args = [(e.start_char, e.end_char) for e in eg.reference.ents]
+        predicted_ents = [(e.start_char, e.end_char) for e in eg.predicted.ents]
+        if len(args) == 2:
+            pairs += 1
+            found += all(any(_meets(p, a, boundaries) for p in predicted_ents) for a in args)
+        gold = [(key[:2], key[2:4], key[4]) for key in sorted(relation_keys(eg.reference))]
+        matched = [False] * len(gold)
+        for key in sorted(relation_keys(eg.predicted, source=source)):
+            head, tail, label = key[:2], key[2:4], key[4]
+            on_pair = len(args) == 2 and any(
+                _meets(head, a, boundaries) and _meets(tail, b, boundaries)
+                for a, b in (args, args[::-1]))
+            if not on_pair:
+                continue
+            hit = next((i for i, (g_head, g_tail, g_label) in enumerate(gold)
+                        if not matched[i] and g_label == label
+                        and _meets(head, g_head, boundaries)
+                        and _meets(tail, g_tail, boundaries)), None)
+            if hit is None:
+                per_type[label].fp += 1
+            else:
+                matched[hit] = True
+                per_type[label].tp += 1
+        for (_, _, label), hit in zip(gold, matched):
+            if not hit:
+                per_type[label].fn += 1
+        for label in unrepresentable_labels(eg.reference):
+            per_type[label].fn += 1
+    return {**prf_report(per_type, labels), "pair_found": found / pairs if pairs else 0.0,
+            "docs": pairs}

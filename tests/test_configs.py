@@ -1,4 +1,5 @@
-"""configs/cpu.cfg, xlmr.cfg and e5small.cfg: valid, and `spacy train` runs end to end."""
+"""configs/cpu.cfg, xlmr.cfg, e5small.cfg and e5small-predicted.cfg: valid, and
+`spacy train` runs end to end."""
 
 import json
 import subprocess
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import spacy
+from spacy.tokens import Doc, Span
 
 from spacy_xlie.util.io import write_docbin
 from tests.rel_examples import make_examples
@@ -20,6 +22,15 @@ def corpus(tmp_path_factory) -> Path:
     docs = [eg.reference for eg in make_examples(spacy.blank("xx").vocab)]
     write_docbin(docs, tmp / "train.spacy")
     write_docbin(docs[:4], tmp / "dev.spacy")
+    # named entities for the recognizer (WikiANN-like: typed, no relations)
+    ner_docs = []
+    for doc in docs:
+        typed = Doc(doc.vocab, words=[t.text for t in doc],
+                    spaces=[bool(t.whitespace_) for t in doc])
+        typed.ents = [Span(typed, e.start, e.end, label="ORG" if i == 0 else "LOC")
+                      for i, e in enumerate(doc.ents)]
+        ner_docs.append(typed)
+    write_docbin(ner_docs, tmp / "ner.spacy")
     return tmp
 
 
@@ -65,28 +76,65 @@ def test_train_xlmr_tiny(corpus, tiny_xlmr, tmp_path):
 
 
 @pytest.mark.slow
-def test_train_e5small_freezes_the_bottom(corpus, tiny_xlmr, tmp_path):
-    """The e5small recipe (truncated encoder, frozen embeddings and lower layers, a JSONL
-    training log) on a tiny random encoder: the frozen word embeddings leave training
-    bit-identical to the checkpoint's."""
+def test_train_e5small_recognizer_and_extractor_then_predicted_entities(corpus, tiny_xlmr,
+                                                                         tmp_path):
+    """The e5small recipe on a tiny random encoder. Stage 1 (e5small.cfg: truncated
+    encoder, frozen embeddings and lower layers, a recognizer and a relation extractor on
+    one encoder, a JSONL training log): the frozen word embeddings stay bit-identical to
+    the checkpoint's. Stage 2 (e5small-predicted.cfg): encoder and recognizer frozen and
+    annotating, only the relation head changes."""
     from safetensors.numpy import load_file
 
     log = tmp_path / "log.jsonl"
-    spacy_cli("train", str(CONFIGS / "e5small.cfg"), "--output", str(tmp_path),
+    joint = tmp_path / "joint"
+    spacy_cli("train", str(CONFIGS / "e5small.cfg"), "--output", str(joint),
               "--paths.encoder", str(tiny_xlmr), "--paths.train_log", str(log),
               "--paths.train", str(corpus / "train.spacy"),
               "--paths.dev", str(corpus / "dev.spacy"),
+              "--paths.ner_train", str(corpus / "ner.spacy"),
+              "--paths.ner_dev", str(corpus / "ner.spacy"),
               "--components.transformer.model.transformer_config.num_hidden_layers", "2",
               "--initialize.after_init.freeze_layers", "1",
               "--components.transformer.model.get_spans.window", "32",
               "--components.transformer.model.get_spans.stride", "24",
               "--training.max_steps", "4", "--training.eval_frequency", "2")
-    nlp = spacy.load(tmp_path / "model-last")
-    assert nlp.pipe_names == ["transformer", "xlie_relation_extractor"]
-    (shim,) = [s for node in nlp.get_pipe("transformer").model.walk() for s in node.shims]
-    trained = shim._model
+    nlp = spacy.load(joint / "model-last")
+    assert nlp.pipe_names == ["sentencizer", "transformer", "ner", "xlie_relation_extractor"]
+    # ORG/LOC from the entity docs; PER only from a relation's typed argument
+    # (per:employee_of's head)
+    assert set(nlp.get_pipe("ner").labels) == {"LOC", "ORG", "PER"}
+    trained = _hf_model(nlp)
     assert len(trained.encoder.layer) == 2
     original = load_file(str(tiny_xlmr / "model.safetensors"))
     embeddings = trained.embeddings.word_embeddings.weight.detach().numpy()
     assert (embeddings == original["embeddings.word_embeddings.weight"]).all()
     assert [row["step"] for row in map(json.loads, log.read_text().splitlines())] == [0, 2, 4]
+
+    from spacy.cli.debug_config import debug_config
+
+    debug_config(CONFIGS / "e5small-predicted.cfg",
+                 overrides={"paths.base": str(joint / "model-last")})
+    final = tmp_path / "final"
+    spacy_cli("train", str(CONFIGS / "e5small-predicted.cfg"), "--output", str(final),
+              "--paths.base", str(joint / "model-last"),
+              "--paths.train", str(corpus / "train.spacy"),
+              "--paths.dev", str(corpus / "dev.spacy"),
+              "--paths.ner_dev", str(corpus / "ner.spacy"),
+              "--training.max_steps", "4", "--training.eval_frequency", "2")
+    tuned = spacy.load(final / "model-last")
+    assert tuned.pipe_names == nlp.pipe_names
+    before, after = _hf_model(nlp).state_dict(), _hf_model(tuned).state_dict()
+    assert all((before[k] == after[k]).all() for k in before)
+    head = [p.tobytes() for p in _params(nlp.get_pipe("xlie_relation_extractor").model)]
+    tuned_head = [p.tobytes() for p in _params(tuned.get_pipe("xlie_relation_extractor").model)]
+    assert head != tuned_head
+
+
+def _hf_model(nlp):
+    (shim,) = [s for node in nlp.get_pipe("transformer").model.walk() for s in node.shims]
+    return shim._model
+
+
+def _params(model):
+    return [node.get_param(name) for node in model.walk() for name in node.param_names
+            if node.has_param(name)]

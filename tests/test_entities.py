@@ -153,3 +153,17 @@ relation_labels = ["per:employee_of"]
     allowed = nlp.get_pipe("xlie_relation_extractor").candidates.allowed_label_pairs
     assert ("ORG", "PERSON") in allowed and ("GPE", "PERSON") in allowed
     assert ("ORG", "ORG") not in allowed
+
+
+def test_argument_type_filter():
+    from spacy_xlie.entities import argument_type_filter
+
+    allowed = argument_type_filter("kbp37", "tac")
+    assert allowed("per:employee_of", "PER", "ORG")
+    assert not allowed("per:employee_of", "ORG", "PER")
+    assert allowed("per:title", "PERSON", "TITLE") and not allowed("per:title", "PER", "LOC")
+    # untyped entities, labels the scheme does not know and unknown relation types fit
+    assert allowed("per:employee_of", "ENT", "ORG") and allowed("per:spouse", "PER", "WHAT")
+    assert allowed("made:up", "ORG", "ORG")
+    conll = argument_type_filter("kbp37", "conll")
+    assert not conll("org:founded", "ORG", "LOC") and conll("org:founded", "ORG", "MISC") is False

@@ -134,3 +134,45 @@ def test_by_language():
     assert by_lang["en"]["docs"] == 1 and by_lang["en"]["rel_macro_f"] == 1.0
     assert by_lang["de"]["docs"] == 2 and by_lang["de"]["rel_micro_f"] == pytest.approx(0.5)
     assert by_lang["unknown"]["rel_micro_r"] == 0.0
+
+
+def raw_example(gold_args, gold_rel, pred_ents, pred_rels, words=None):
+    """A pipeline's own entities (``pred_ents``, token offsets) and relations (indices into
+    them) against an annotated pair (``gold_args``, ``gold_rel`` as (0|1, 0|1, label))."""
+    words = words or "Barack Obama is the president of the United States".split()
+    gold = Doc(Vocab(), words=words)
+    args = add_entities(gold, [span_from_tokens(gold, s, e, "ENT") for s, e in gold_args])
+    if gold_rel:
+        add_relation(gold, args[gold_rel[0]], args[gold_rel[1]], gold_rel[2], source="gold")
+    pred = Doc(gold.vocab, words=words)
+    ents = add_entities(pred, [span_from_tokens(pred, s, e, "PER") for s, e in pred_ents])
+    for h, t, label in pred_rels:
+        add_relation(pred, ents[h], ents[t], label, source="predicted")
+    return Example(pred, gold)
+
+
+def test_annotated_pair_exact_and_overlapping_boundaries():
+    from spacy_xlie.scorers import score_annotated_pairs
+
+    gold = [(0, 2), (3, 5)]  # "Barack Obama", "the president"
+    rel = (0, 1, "per:title")
+    examples = [
+        # overlapping boundaries ("Obama", "president"): right label and direction
+        raw_example(gold, rel, [(1, 2), (4, 5)], [(0, 1, "per:title")]),
+        # exact boundaries, wrong direction: a false positive and a miss
+        raw_example(gold, rel, [(0, 2), (3, 5)], [(1, 0, "per:title")]),
+        # a relation between other entities is not scored; the gold one is missed
+        raw_example(gold, rel, [(0, 2), (8, 9)], [(0, 1, "per:employee_of")]),
+    ]
+    exact = score_annotated_pairs(examples, boundaries="exact")
+    overlap = score_annotated_pairs(examples, boundaries="overlap")
+    assert exact["rel_f_per_type"]["per:title"] == {"p": 0.0, "r": 0.0, "f": 0.0}
+    assert (exact["rel_micro_p"], exact["rel_micro_r"]) == (0.0, 0.0)
+    assert "per:employee_of" not in exact["rel_f_per_type"]
+    # overlap: 1 TP, 1 FP (direction), 2 FN -> P 1/2, R 1/3
+    assert overlap["rel_micro_p"] == pytest.approx(1 / 2)
+    assert overlap["rel_micro_r"] == pytest.approx(1 / 3)
+    assert exact["pair_found"] == pytest.approx(1 / 3)
+    assert overlap["pair_found"] == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="boundaries"):
+        score_annotated_pairs(examples, boundaries="loose")

@@ -18,6 +18,7 @@ from .marked import read_marked
 from .opennre import read_opennre
 from .prodigy import read_prodigy
 from .relx_distant import read_relx_distant
+from .wikiann import read_wikiann
 
 PathLike = Union[str, Path]
 Reader = Callable[..., Iterator[Doc]]
@@ -59,6 +60,7 @@ READERS: Dict[str, Reader] = {
     "prodigy": read_prodigy,
     "opennre": read_opennre,
     "jsonl": read_jsonl,
+    "wikiann": read_wikiann,
     "spacy": read_docbin,
 }
 
@@ -86,4 +88,5 @@ __all__ = [
     "read_prodigy",
     "read_relx",
     "read_relx_distant",
+    "read_wikiann",
 ]

@@ -113,7 +113,12 @@ def _pool(model: Model, X: Floats2d, starts: numpy.ndarray, ends: numpy.ndarray)
     gathered = X[index_d]
     parts = []
     callbacks = []
-    if pooling in ("mean", "mean_max"):
+    if pooling in ("mean", "mean_max") and not index.size:
+        # Every segment empty (one doc whose only pair is two adjacent entities): thinc's
+        # reduce_mean reads past an empty buffer, so the zeros are made here.
+        parts.append(ops.alloc2f(len(lengths), X.shape[1]))
+        callbacks.append(lambda d: ops.alloc2f(0, X.shape[1]))
+    elif pooling in ("mean", "mean_max"):
         parts.append(ops.reduce_mean(gathered, lengths_d))
         callbacks.append(lambda d: ops.backprop_reduce_mean(d, lengths_d))
     if pooling == "mean_max":

@@ -59,7 +59,10 @@ class CandidatePairs:
         return [unique[key] for key in sorted(unique)]
 
     def __call__(self, doc: Doc) -> List[Pair]:
-        ents = self.entities(doc)
+        return self.pairs(doc, self.entities(doc))
+
+    def pairs(self, doc: Doc, ents: Sequence[Span]) -> List[Pair]:
+        """The candidate pairs among ``ents`` (spans of ``doc`` sorted by start)."""
         sent_ids = self._sentence_ids(doc, ents)
         pairs = []
         for i, first in enumerate(ents):

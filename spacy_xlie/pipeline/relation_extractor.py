@@ -18,6 +18,18 @@ Two decoding modes:
 Predicted relations carry ``source="predicted"`` and the probability as their score;
 they replace earlier predicted relations and leave relations from other sources alone.
 
+In training, a doc whose gold arguments sit in the span group
+:data:`~spacy_xlie.relations.GOLD_ARGUMENTS_KEY` (``spacy_xlie.JointCorpus.v1``) is learned
+from the pairs of its gold arguments *and* of the entities a recognizer predicted on it
+(with ``ner`` in ``[training.annotating_components]``): a predicted span that overlaps a
+gold argument carries that argument's relation, so the extractor learns to hold up on an
+NER's boundaries, and every other pair is a negative, so it learns that most pairs of
+names in a sentence hold no relation (on raw text it scores them all).
+
+``argument_types`` (``spacy_xlie.argument_types.v1``) forbids the relation types whose
+argument types do not fit the entity labels: behind a typed recognizer a ``per:*``
+relation never gets an ``ORG`` head. Untyped entities (``ENT``) fit every type.
+
 A gold relation whose pair is not a candidate (an argument is not an entity of the
 predicted doc, or the pair falls outside ``max_distance``, ``max_candidates``,
 ``same_sentence`` or ``allowed_label_pairs``) can be neither learned nor predicted:
@@ -39,7 +51,7 @@ from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from thinc.types import Floats2d, Ints2d
 
 from ..ml import relation_model  # noqa: F401  (registers spacy_xlie.RelationClassifier.v1)
-from ..relations import add_relation, clear_relations
+from ..relations import GOLD_ARGUMENTS_KEY, add_relation, clear_relations
 from ..scorers import PREDICTED, relation_keys, score_relations
 from .candidates import CandidatePairs
 
@@ -89,6 +101,7 @@ PairLists = List[List[Tuple[Span, Span]]]
         "candidates": {"@misc": "spacy_xlie.candidate_pairs.v1"},
         "mode": "exclusive",
         "threshold": 0.5,
+        "argument_types": None,
         "scorer": {"@scorers": "spacy_xlie.relation_scorer.v1"},
     },
     default_score_weights={
@@ -106,12 +119,13 @@ def make_relation_extractor(
     candidates: CandidatePairs,
     mode: str,
     threshold: float,
+    argument_types: Optional[Callable[[str, str, str], bool]],
     scorer: Optional[Callable],
 ) -> "RelationExtractor":
     """Create an ``xlie_relation_extractor`` (see the module docstring)."""
     return RelationExtractor(
         nlp.vocab, model, name, candidates=candidates, mode=mode, threshold=threshold,
-        scorer=scorer,
+        argument_types=argument_types, scorer=scorer,
     )
 
 
@@ -127,6 +141,7 @@ class RelationExtractor(TrainablePipe):
         candidates: CandidatePairs,
         mode: str = "exclusive",
         threshold: float = 0.5,
+        argument_types: Optional[Callable[[str, str, str], bool]] = None,
         scorer: Optional[Callable] = score_relations,
     ) -> None:
         if mode not in MODES:
@@ -135,6 +150,7 @@ class RelationExtractor(TrainablePipe):
         self.model = model
         self.name = name
         self.candidates = candidates
+        self.argument_types = argument_types
         self.scorer = scorer
         self.cfg: Dict[str, Any] = {"labels": [], "mode": mode, "threshold": threshold}
 
@@ -173,10 +189,32 @@ class RelationExtractor(TrainablePipe):
 
     def scored_pairs(self, doc: Doc) -> List[Tuple[Span, Span]]:
         """The pairs the model scores: unordered (exclusive) or both orders (multilabel)."""
-        pairs = self.candidates(doc)
+        return self._ordered(self.candidates(doc))
+
+    def _ordered(self, pairs: List[Tuple[Span, Span]]) -> List[Tuple[Span, Span]]:
         if self.mode == "multilabel":
             return [p for first, second in pairs for p in ((first, second), (second, first))]
         return pairs
+
+    def training_pairs(self, eg: Example) -> List[Tuple[Span, Span]]:
+        """The pairs learned from ``eg``: the predicted doc's candidates or, when the
+        reference keeps its gold arguments in :data:`GOLD_ARGUMENTS_KEY`, the candidates
+        among those arguments and the predicted entities, except pairs of two readings of
+        one mention (overlapping spans)."""
+        doc = eg.predicted
+        if GOLD_ARGUMENTS_KEY not in eg.reference.spans:
+            return self.scored_pairs(doc)
+        gold = []
+        for span in eg.reference.spans[GOLD_ARGUMENTS_KEY]:
+            copy = doc.char_span(span.start_char, span.end_char, label=span.label,
+                                 alignment_mode="expand")
+            if copy is not None:
+                gold.append(copy)
+        found = {(s.start, s.end): s for s in self.candidates.entities(doc)}
+        found.update({(s.start, s.end): s for s in gold})
+        ents = [found[key] for key in sorted(found)]
+        pairs = [(a, b) for a, b in self.candidates.pairs(doc, ents) if a.end <= b.start]
+        return self._ordered(pairs)
 
     def unreachable_gold(self, examples: Iterable[Example]) -> Tuple[int, int]:
         """``(missed, total)``: gold relations of ``examples`` whose pair is not a candidate
@@ -185,7 +223,7 @@ class RelationExtractor(TrainablePipe):
         for eg in examples:
             pairs = {
                 frozenset(((a.start_char, a.end_char), (b.start_char, b.end_char)))
-                for a, b in self.candidates(eg.predicted)
+                for a, b in self.training_pairs(eg)
             }
             for head_start, head_end, tail_start, tail_end, _ in relation_keys(eg.reference):
                 total += 1
@@ -193,8 +231,11 @@ class RelationExtractor(TrainablePipe):
                 missed += pair not in pairs
         return missed, total
 
-    def _model_input(self, docs: Sequence[Doc]) -> Tuple[Tuple[List[Doc], List[Ints2d]], PairLists]:
-        pair_lists = [self.scored_pairs(doc) for doc in docs]
+    def _model_input(
+        self, docs: Sequence[Doc], pair_lists: Optional[PairLists] = None
+    ) -> Tuple[Tuple[List[Doc], List[Ints2d]], PairLists]:
+        if pair_lists is None:
+            pair_lists = [self.scored_pairs(doc) for doc in docs]
         arrays = [
             numpy.array(
                 [[a.start, a.end, b.start, b.end] for a, b in pairs], dtype="int32"
@@ -233,13 +274,24 @@ class RelationExtractor(TrainablePipe):
                                  spans_key=key)
                 row += 1
 
+    def _fits(self, label: str, head: Span, tail: Span) -> bool:
+        """Whether the entity labels of ``head`` and ``tail`` fit ``label``'s argument
+        types (always, without ``argument_types``)."""
+        return self.argument_types is None or self.argument_types(label, head.label_,
+                                                                  tail.label_)
+
     def _decode(self, first: Span, second: Span, probs: numpy.ndarray, labels: Sequence[str]):
         if self.mode == "multilabel":
             threshold = self.cfg["threshold"]
             for i, label in enumerate(labels):
-                if probs[i] >= threshold:
+                if probs[i] >= threshold and self._fits(label, first, second):
                     yield first, second, label, float(probs[i])
             return
+        if self.argument_types is not None:
+            probs = probs.copy()
+            for i, label in enumerate(labels):
+                probs[1 + 2 * i] *= self._fits(label, first, second)
+                probs[2 + 2 * i] *= self._fits(label, second, first)
         best = int(probs.argmax())
         if best == 0:
             return
@@ -262,10 +314,13 @@ class RelationExtractor(TrainablePipe):
         losses.setdefault(self.name, 0.0)
         examples = list(examples)
         validate_examples(examples, "RelationExtractor.update")
-        inputs, pair_lists = self._model_input([eg.predicted for eg in examples])
-        if not any(pair_lists):
-            return losses
+        inputs, pair_lists = self._model_input(
+            [eg.predicted for eg in examples], [self.training_pairs(eg) for eg in examples]
+        )
         set_dropout_rate(self.model, drop)
+        if not any(pair_lists):
+            self._pass_encoder_gradients(inputs[0])
+            return losses
         logits, backprop = self.model.begin_update(inputs)
         loss, d_logits = self.get_loss(examples, (pair_lists, logits))
         backprop(d_logits)
@@ -273,6 +328,15 @@ class RelationExtractor(TrainablePipe):
             self.finish_update(sgd)
         losses[self.name] += loss
         return losses
+
+    def _pass_encoder_gradients(self, docs: List[Doc]) -> None:
+        """Run the encoder's backward pass with a zero gradient from this pipe. With a
+        shared encoder (a listener) the last listener's backward is what updates it with
+        every listener's gradients, so a batch without pairs (entity-only docs) must
+        still make it, or the other tasks' gradients for the batch are lost."""
+        tok2vec = self.model.get_ref("tok2vec")
+        vectors, backprop = tok2vec.begin_update(docs)
+        backprop([self.model.ops.alloc2f(*v.shape) for v in vectors])
 
     def _truth(self, examples: Sequence[Example], pair_lists: PairLists) -> numpy.ndarray:
         """Gold targets: class indices (exclusive) or a multi-hot matrix (multilabel)."""
@@ -285,13 +349,13 @@ class RelationExtractor(TrainablePipe):
             for first, second in pairs:
                 a = (first.start_char, first.end_char)
                 b = (second.start_char, second.end_char)
-                forward = [index[lab] for lab in gold.get(a + b, []) if lab in index]
+                forward = [index[lab] for lab in _gold_labels(gold, a, b) if lab in index]
                 if self.mode == "multilabel":
                     target = numpy.zeros(len(index), dtype="float32")
                     target[forward] = 1.0
                     rows.append(target)
                     continue
-                backward = [index[lab] for lab in gold.get(b + a, []) if lab in index]
+                backward = [index[lab] for lab in _gold_labels(gold, b, a) if lab in index]
                 if forward:
                     rows.append(1 + 2 * min(forward))
                 elif backward:
@@ -351,8 +415,9 @@ class RelationExtractor(TrainablePipe):
                 "doc._.relations and no labels were given"
             )
         self.model.get_ref("output_layer").set_dim("nO", self.n_classes)
-        sample = [eg.predicted for eg in islice(get_examples(), 10)]
-        inputs, _ = self._model_input(sample)
+        sample = list(islice(get_examples(), 10))
+        inputs, _ = self._model_input([eg.predicted for eg in sample],
+                                      [self.training_pairs(eg) for eg in sample])
         self.model.initialize(X=inputs)
 
     def log_unreachable_gold(self, examples: Iterable[Example]) -> int:
@@ -374,3 +439,18 @@ class RelationExtractor(TrainablePipe):
         """Relation scores (``rel_*``); see :mod:`spacy_xlie.scorers`."""
         validate_examples(examples, "RelationExtractor.score")
         return super().score(examples, **kwargs)
+
+
+def _gold_labels(
+    gold: Dict[Tuple[int, int, int, int], List[str]], head: Tuple[int, int],
+    tail: Tuple[int, int],
+) -> List[str]:
+    """Labels of the gold relations from ``head`` to ``tail`` (character offsets): those
+    with exactly these arguments or, failing that, with arguments that ``head`` and
+    ``tail`` overlap (a predicted entity reads its gold argument's relation)."""
+    exact = gold.get(head + tail)
+    if exact is not None:
+        return exact
+    return [label for (h0, h1, t0, t1), labels in gold.items()
+            if head[0] < h1 and h0 < head[1] and tail[0] < t1 and t0 < tail[1]
+            for label in labels]

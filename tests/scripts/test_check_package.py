@@ -35,3 +35,25 @@ def test_check_results_need_an_entity_source_and_two_entities():
     assert len(check_results("p", "some warning\n" + header + found)) == 1
     with pytest.raises(ValueError, match=r"fewer than two entities .* in: Nichts hier$"):
         check_results("p", header + found + alone)
+
+
+def test_a_pipeline_with_a_recognizer_needs_typed_entities_and_a_correct_relation():
+    script = load_script("check_package")
+    text, expected = script.RAW_SAMPLES[0]
+    head, label, tail = expected[0]
+    header = ('{"pipeline": ["transformer", "ner", "xlie_relation_extractor"], '
+              '"entity_pipes": ["ner"], "entity_factories": {"ner": "ner"}}\n')
+
+    def result(t, ents, rels):
+        import json
+        return json.dumps({"text": t, "entities": ents, "relations": rels}) + "\n"
+
+    typed = [[head, "ORG", ""], [tail, "LOC", ""]]
+    right = result(text, typed, [[head, label, tail, 0.9]])
+    wrong = result(text, typed, [[tail, label, head, 0.9]])
+    untyped = result(text, [[head, "ENT", ""], [tail, "LOC", ""]], [[head, label, tail, 0.9]])
+    assert len(script.check_results("p", header + right)) == 1
+    with pytest.raises(ValueError, match="no expected relation"):
+        script.check_results("p", header + wrong)
+    with pytest.raises(ValueError, match="fewer than two typed entities"):
+        script.check_results("p", header + untyped)

@@ -1,0 +1,130 @@
+"""``spacy_xlie.JointCorpus.v1``: one training stream for an entity recognizer and a
+relation extractor that share an encoder (multi-task ``spacy train``).
+
+Two kinds of data, each *missing* (not negative) for the other task:
+
+* relation docs (KBP37: two marked entities a sentence, one relation or none). Their
+  arguments move to the span group :data:`~spacy_xlie.relations.GOLD_ARGUMENTS_KEY`,
+  which the relation extractor reads as its gold candidates in training; ``doc.ents``
+  keeps only the arguments whose type the relation fixes (``per:title`` → a ``TITLE``
+  tail, see :data:`spacy_xlie.entities.ARGUMENT_TYPES`) and every other token is
+  *missing* for the recognizer, since KBP37 does not annotate the other names in a
+  sentence;
+* entity docs (WikiANN): fully annotated ``doc.ents`` and no relation annotation, so the
+  relation extractor takes no loss from them (they have no gold arguments and, in
+  training, no predicted entities).
+
+The predicted docs carry tokens and ids only: entities preset on them would constrain
+spaCy's ``ner`` (it respects existing entities) and hide the oracle's signal.
+"""
+
+import random
+from pathlib import Path
+from typing import Callable, Dict, FrozenSet, Iterable, Iterator, List, Optional, Tuple, Union
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+from spacy.training import Example
+
+from ..entities import ARGUMENT_TYPES
+from ..relations import DATA_ATTR, GOLD_ARGUMENTS_KEY, NO_RELATION
+from .reader import RelationCorpus
+
+#: Argument types of each relation label: (head types, tail types).
+ArgumentTypes = Dict[str, Tuple[FrozenSet[str], FrozenSet[str]]]
+
+
+@spacy.registry.readers("spacy_xlie.JointCorpus.v1")
+def create_joint_corpus(
+    relations: Union[str, Path],
+    entities: Optional[Union[str, Path]] = None,
+    argument_types: Optional[str] = "kbp37",
+    relations_limit: int = 0,
+    entities_limit: int = 0,
+    shuffle: bool = False,
+    max_length: int = 0,
+) -> Callable[[Language], Iterable[Example]]:
+    """Reader for ``[corpora]``: relation DocBins (``relations``) and entity DocBins
+    (``entities``, optional), as examples for a pipeline with a recognizer and a relation
+    extractor on one encoder.
+
+    argument_types: the relation scheme of :data:`spacy_xlie.entities.ARGUMENT_TYPES`
+        whose fixed argument types label the relation arguments for the recognizer
+        (``null``: relation docs teach the recognizer nothing).
+    relations_limit, entities_limit: the first N docs of each (0: all).
+    shuffle: shuffle both kinds together on every pass (for training).
+    max_length: skip docs longer than this many tokens (0: no limit).
+    """
+    types = None if argument_types is None else ARGUMENT_TYPES[argument_types]
+    return JointCorpus(
+        RelationCorpus(relations, gold_ents=False, limit=relations_limit,
+                       max_length=max_length),
+        None if entities is None else RelationCorpus(entities, gold_ents=False,
+                                                    limit=entities_limit,
+                                                    max_length=max_length),
+        argument_types=types,
+        shuffle=shuffle,
+    )
+
+
+class JointCorpus:
+    """Examples of relation docs (arguments as gold candidates, typed arguments as
+    partial entity annotation) and entity docs, optionally shuffled together."""
+
+    def __init__(
+        self,
+        relations: RelationCorpus,
+        entities: Optional[RelationCorpus],
+        *,
+        argument_types: Optional[ArgumentTypes],
+        shuffle: bool = False,
+    ) -> None:
+        self.relations = relations
+        self.entities = entities
+        self.argument_types = argument_types
+        self.shuffle = shuffle
+
+    def __call__(self, nlp: Language) -> Iterator[Example]:
+        examples = list(self.relation_examples(nlp))
+        if self.entities is not None:
+            examples.extend(self.entities(nlp))
+        if self.shuffle:
+            random.shuffle(examples)
+        yield from examples
+
+    def relation_examples(self, nlp: Language) -> Iterator[Example]:
+        for doc in self.relations.read_docs(nlp):
+            predicted = self.relations.make_predicted(nlp, doc)
+            yield Example(predicted, relation_reference(doc, self.argument_types))
+
+
+def relation_reference(doc: Doc, argument_types: Optional[ArgumentTypes]) -> Doc:
+    """``doc`` (changed in place) with its entities moved to the gold-argument span group
+    and, in ``doc.ents``, only the arguments a relation types; other tokens missing."""
+    arguments = list(doc.ents)
+    records = [dict(rec, spans_key=GOLD_ARGUMENTS_KEY) if rec.get("spans_key") is None
+               else rec for rec in (doc._.get(DATA_ATTR) or [])]
+    typed = argument_labels(doc, argument_types) if argument_types else {}
+    doc.spans[GOLD_ARGUMENTS_KEY] = arguments
+    doc._.set(DATA_ATTR, records or None)
+    doc.set_ents(
+        [Span(doc, start, end, label=label) for (start, end), label in sorted(typed.items())],
+        default="missing",
+    )
+    return doc
+
+
+def argument_labels(doc: Doc, argument_types: ArgumentTypes) -> Dict[Tuple[int, int], str]:
+    """Token offsets -> entity type of every relation argument whose type the relation
+    fixes (a single type); arguments with two possible types, or two relations that
+    disagree, are left out."""
+    labels: Dict[Tuple[int, int], List[str]] = {}
+    for rel in doc._.relations:
+        if rel.label == NO_RELATION or rel.label not in argument_types:
+            continue
+        for span, types in zip((rel.head, rel.tail), argument_types[rel.label]):
+            labels.setdefault((span.start, span.end), []).append(
+                next(iter(types)) if len(types) == 1 else "")
+    return {offsets: found[0] for offsets, found in labels.items()
+            if found[0] and len(set(found)) == 1}

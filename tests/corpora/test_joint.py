@@ -1,0 +1,38 @@
+"""spacy_xlie.JointCorpus.v1: relation docs and entity docs in one training stream, each
+missing (not negative) for the other task."""
+
+import spacy
+from spacy.tokens import Doc, Span
+
+from spacy_xlie.corpora.joint import create_joint_corpus
+from spacy_xlie.relations import GOLD_ARGUMENTS_KEY
+from spacy_xlie.util.io import write_docbin
+from tests.rel_examples import make_examples
+
+
+def test_relation_and_entity_docs(tmp_path):
+    nlp = spacy.blank("xx")
+    relation_docs = [eg.reference for eg in make_examples(nlp.vocab)]
+    write_docbin(relation_docs, tmp_path / "rel.spacy")
+    entity_doc = Doc(nlp.vocab, words=["Angela", "Merkel", "in", "Paris"])
+    entity_doc.ents = [Span(entity_doc, 0, 2, label="PER"), Span(entity_doc, 3, 4, label="LOC")]
+    write_docbin([entity_doc], tmp_path / "ner.spacy")
+
+    examples = list(create_joint_corpus(tmp_path / "rel.spacy", tmp_path / "ner.spacy")(nlp))
+    assert len(examples) == len(relation_docs) + 1
+    assert all(not eg.predicted.ents for eg in examples)  # nothing preset for the recognizer
+    first = examples[0].reference  # "Apple was founded by Steve Jobs in Cupertino ."
+    assert [s.text for s in first.spans[GOLD_ARGUMENTS_KEY]] == ["Apple", "Steve Jobs",
+                                                                  "Cupertino"]
+    # org:founded_by's tail may be PER or ORG: untyped; the rest is fixed by the relations
+    assert [(e.text, e.label_) for e in first.ents] == [("Apple", "ORG"), ("Cupertino", "LOC")]
+    assert {r.label for r in first._.relations} == {"org:founded_by",
+                                                    "org:city_of_headquarters"}
+    no_relation = examples[1].reference  # "Marie Curie met Pierre in Paris ."
+    assert not no_relation.ents and len(no_relation.spans[GOLD_ARGUMENTS_KEY]) == 3
+    last = examples[-1].reference
+    assert [(e.text, e.label_) for e in last.ents] == [("Angela Merkel", "PER"), ("Paris", "LOC")]
+    assert GOLD_ARGUMENTS_KEY not in last.spans
+
+    untyped = list(create_joint_corpus(tmp_path / "rel.spacy", None, argument_types=None)(nlp))
+    assert len(untyped) == len(relation_docs) and not any(eg.reference.ents for eg in untyped)
