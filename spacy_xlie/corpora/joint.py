@@ -9,7 +9,8 @@ Two kinds of data, each *missing* (not negative) for the other task:
   keeps only the arguments whose type the relation fixes (``per:title`` → a ``TITLE``
   tail, see :data:`spacy_xlie.entities.ARGUMENT_TYPES`) and every other token is
   *missing* for the recognizer, since KBP37 does not annotate the other names in a
-  sentence;
+  sentence, except punctuation, which is outside any entity in every language (without
+  that, positive-only relation docs taught the recognizer to tag "," and ".");
 * entity docs (WikiANN): fully annotated ``doc.ents`` and no relation annotation, so the
   relation extractor takes no loss from them (they have no gold arguments and, in
   training, no predicted entities).
@@ -101,17 +102,18 @@ class JointCorpus:
 
 def relation_reference(doc: Doc, argument_types: Optional[ArgumentTypes]) -> Doc:
     """``doc`` (changed in place) with its entities moved to the gold-argument span group
-    and, in ``doc.ents``, only the arguments a relation types; other tokens missing."""
+    and, in ``doc.ents``, only the arguments a relation types; punctuation outside them
+    is outside any entity, other tokens missing."""
     arguments = list(doc.ents)
     records = [dict(rec, spans_key=GOLD_ARGUMENTS_KEY) if rec.get("spans_key") is None
                else rec for rec in (doc._.get(DATA_ATTR) or [])]
     typed = argument_labels(doc, argument_types) if argument_types else {}
     doc.spans[GOLD_ARGUMENTS_KEY] = arguments
     doc._.set(DATA_ATTR, records or None)
-    doc.set_ents(
-        [Span(doc, start, end, label=label) for (start, end), label in sorted(typed.items())],
-        default="missing",
-    )
+    ents = [Span(doc, start, end, label=label) for (start, end), label in sorted(typed.items())]
+    inside = {i for ent in ents for i in range(ent.start, ent.end)}
+    punct = [doc[t.i:t.i + 1] for t in doc if t.is_punct and t.i not in inside]
+    doc.set_ents(ents, outside=punct, default="missing")
     return doc
 
 

@@ -125,5 +125,7 @@ def test_joint_reference_keeps_relations_and_types_arguments():
     assert [s.text for s in ref.spans[GOLD_ARGUMENTS_KEY]] == ["Barack Obama", "president"]
     assert [(r.head.text, r.label, r.tail.text) for r in ref._.relations] == [
         ("Barack Obama", "per:title", "president")]
-    # tokens outside the typed arguments are missing for the recognizer, not "O"
-    assert ref[8].ent_iob_ == ""
+    # tokens outside the typed arguments are missing for the recognizer, not "O", except
+    # punctuation
+    assert ref[8].ent_iob_ == "" and ref[5].ent_iob_ == ""
+    assert ref[2].ent_iob_ == "O" and ref[7].ent_iob_ == "O"
