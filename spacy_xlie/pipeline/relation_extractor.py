@@ -217,8 +217,10 @@ class RelationExtractor(TrainablePipe):
         return self._ordered(pairs)
 
     def unreachable_gold(self, examples: Iterable[Example]) -> Tuple[int, int]:
-        """``(missed, total)``: gold relations of ``examples`` whose pair is not a candidate
-        of the predicted doc, and all gold relations (matched by character offsets)."""
+        """``(missed, total)``: gold relations of ``examples`` whose pair is not one of
+        :meth:`training_pairs` (the predicted doc's candidates, plus the gold arguments'
+        pairs where the reference keeps them apart), and all gold relations (matched by
+        character offsets)."""
         missed = total = 0
         for eg in examples:
             pairs = {
