@@ -87,8 +87,9 @@ def run_gold_entities(nlp, gold: list, batch_size: int) -> list:
                   spaces=[bool(t.whitespace_) for t in ref])
         doc.ents = [Span(doc, e.start, e.end, label=e.label_) for e in ref.ents]
         docs.append(doc)
-    off = [name for name in nlp.pipe_names if "doc.ents" in nlp.get_pipe_meta(name).assigns]
-    with nlp.select_pipes(disable=off):
+    from spacy_xlie.entities import entity_components
+
+    with nlp.select_pipes(disable=entity_components(nlp)):
         predicted = list(nlp.pipe(docs, batch_size=batch_size))
     return [Example(p, g) for p, g in zip(predicted, gold)]
 

@@ -22,25 +22,22 @@ from spacy.training import biluo_tags_to_spans, iob_to_biluo
 from ..errors import XlieDataError
 from .base import ConvertStats, guarded
 
-#: A sentence: its first line number and its (line, token, tag) rows.
-Sentence = Tuple[int, List[Tuple[int, str, str]]]
+#: A sentence: its (token, tag) rows.
+Sentence = List[Tuple[str, str]]
 
 
 def read_sentences(path: Union[str, Path]) -> Iterator[Union[Sentence, XlieDataError]]:
     """Yield each sentence's rows, or the error that spoils it, and read on."""
-    rows: List[Tuple[int, str, str]] = []
+    rows: Sentence = []
     error: Optional[XlieDataError] = None
-    start = 1
     with open(path, encoding="utf8") as f:
         for number, raw in enumerate(f, start=1):
             line = raw.rstrip("\n").rstrip("\r")
             if not line.strip():
                 if error is not None or rows:
-                    yield error if error is not None else (start, rows)
+                    yield error if error is not None else rows
                 rows, error = [], None
                 continue
-            if not rows and error is None:
-                start = number
             fields = line.split("\t")
             if len(fields) != 3 or not fields[1].strip():
                 error = error or XlieDataError(
@@ -51,20 +48,19 @@ def read_sentences(path: Union[str, Path]) -> Iterator[Union[Sentence, XlieDataE
                 error = error or XlieDataError(
                     f"expected an IOB tag (O, B-TYPE, I-TYPE), got {tag!r}", path, number, "tag")
                 continue
-            rows.append((number, fields[1].strip(), tag))
+            rows.append((fields[1].strip(), tag))
     if error is not None or rows:
-        yield error if error is not None else (start, rows)
+        yield error if error is not None else rows
 
 
 def sentence_to_doc(nlp: Language, sentence: Sentence, *, path: str, lang: str,
                     index: int) -> Doc:
     """One sentence -> a Doc with its entities, ``xlie_id`` ``STEM:INDEX`` and language."""
-    _, rows = sentence
-    words = [token.replace(" ", "_") for _, token, _ in rows]
+    words = [token.replace(" ", "_") for token, _ in sentence]
     doc = Doc(nlp.vocab, words=words, spaces=[True] * (len(words) - 1) + [False])
     # iob_to_biluo reads an I- tag that starts an entity as B- (IOB1 files), so every
     # sequence of checked tags converts.
-    doc.ents = biluo_tags_to_spans(doc, iob_to_biluo([tag for *_, tag in rows]))
+    doc.ents = biluo_tags_to_spans(doc, iob_to_biluo([tag for _, tag in sentence]))
     doc._.xlie_id = f"{Path(path).stem}:{index}"
     doc._.xlie_lang = lang
     return doc
