@@ -10,7 +10,11 @@ Two kinds of data, each *missing* (not negative) for the other task:
   tail, see :data:`spacy_xlie.entities.ARGUMENT_TYPES`) and every other token is
   *missing* for the recognizer, since KBP37 does not annotate the other names in a
   sentence, except punctuation, which is outside any entity in every language (without
-  that, positive-only relation docs taught the recognizer to tag "," and ".");
+  that, positive-only relation docs taught the recognizer to tag "," and "."), and, in
+  ``v2``, the relation docs' lower-case stop words outside capitalised names ("of" in
+  "Bank of America" stays missing): without them the recognizer learnt "O" only from
+  WikiANN's title-like fragments and tagged function words of running text ("die",
+  "nachdem", "er") in other languages as names;
 * entity docs (WikiANN): fully annotated ``doc.ents`` and no relation annotation, so the
   relation extractor takes no loss from them (they have no gold arguments and, in
   training, no predicted entities).
@@ -25,8 +29,9 @@ from typing import Callable, Dict, FrozenSet, Iterable, Iterator, List, Optional
 
 import spacy
 from spacy.language import Language
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc, Span, Token
 from spacy.training import Example
+from spacy.util import get_lang_class
 
 from ..entities import ARGUMENT_TYPES
 from ..relations import DATA_ATTR, GOLD_ARGUMENTS_KEY, NO_RELATION
@@ -48,7 +53,7 @@ def create_joint_corpus(
 ) -> Callable[[Language], Iterable[Example]]:
     """Reader for ``[corpora]``: relation DocBins (``relations``) and entity DocBins
     (``entities``, optional), as examples for a pipeline with a recognizer and a relation
-    extractor on one encoder.
+    extractor on one encoder; in relation docs only punctuation is outside any entity.
 
     argument_types: the relation scheme of :data:`spacy_xlie.entities.ARGUMENT_TYPES`
         whose fixed argument types label the relation arguments for the recognizer
@@ -57,7 +62,31 @@ def create_joint_corpus(
     shuffle: shuffle both kinds together on every pass (for training).
     max_length: skip docs longer than this many tokens (0: no limit).
     """
+    return create_joint_corpus_v2(relations, entities, argument_types, None,
+                                  relations_limit, entities_limit, shuffle, max_length)
+
+
+@spacy.registry.readers("spacy_xlie.JointCorpus.v2")
+def create_joint_corpus_v2(
+    relations: Union[str, Path],
+    entities: Optional[Union[str, Path]] = None,
+    argument_types: Optional[str] = "kbp37",
+    outside_stop_words: Optional[str] = "en",
+    relations_limit: int = 0,
+    entities_limit: int = 0,
+    shuffle: bool = False,
+    max_length: int = 0,
+) -> Callable[[Language], Iterable[Example]]:
+    """``spacy_xlie.JointCorpus.v1`` with more of the relation docs' tokens known to be
+    outside any entity.
+
+    outside_stop_words: the language of the relation docs: its spaCy stop words, when
+        lower-case and not inside a capitalised name, are outside any entity, as
+        punctuation is (``null``: punctuation only, as v1).
+    """
     types = None if argument_types is None else ARGUMENT_TYPES[argument_types]
+    stop_words = (frozenset() if outside_stop_words is None
+                  else frozenset(get_lang_class(outside_stop_words).Defaults.stop_words))
     return JointCorpus(
         RelationCorpus(relations, gold_ents=False, limit=relations_limit,
                        max_length=max_length),
@@ -65,6 +94,7 @@ def create_joint_corpus(
                                                     limit=entities_limit,
                                                     max_length=max_length),
         argument_types=types,
+        stop_words=stop_words,
         shuffle=shuffle,
     )
 
@@ -79,11 +109,13 @@ class JointCorpus:
         entities: Optional[RelationCorpus],
         *,
         argument_types: Optional[ArgumentTypes],
+        stop_words: FrozenSet[str] = frozenset(),
         shuffle: bool = False,
     ) -> None:
         self.relations = relations
         self.entities = entities
         self.argument_types = argument_types
+        self.stop_words = stop_words
         self.shuffle = shuffle
 
     def __call__(self, nlp: Language) -> Iterator[Example]:
@@ -97,13 +129,16 @@ class JointCorpus:
     def relation_examples(self, nlp: Language) -> Iterator[Example]:
         for doc in self.relations.read_docs(nlp):
             predicted = self.relations.make_predicted(nlp, doc)
-            yield Example(predicted, relation_reference(doc, self.argument_types))
+            yield Example(predicted, relation_reference(doc, self.argument_types,
+                                                        self.stop_words))
 
 
-def relation_reference(doc: Doc, argument_types: Optional[ArgumentTypes]) -> Doc:
+def relation_reference(doc: Doc, argument_types: Optional[ArgumentTypes],
+                       stop_words: FrozenSet[str] = frozenset()) -> Doc:
     """``doc`` (changed in place) with its entities moved to the gold-argument span group
-    and, in ``doc.ents``, only the arguments a relation types; punctuation outside them
-    is outside any entity, other tokens missing."""
+    and, in ``doc.ents``, only the arguments a relation types; outside the arguments,
+    punctuation and lower-case ``stop_words`` outside capitalised names are outside any
+    entity, other tokens missing."""
     arguments = list(doc.ents)
     records = [dict(rec, spans_key=GOLD_ARGUMENTS_KEY) if rec.get("spans_key") is None
                else rec for rec in (doc._.get(DATA_ATTR) or [])]
@@ -111,10 +146,28 @@ def relation_reference(doc: Doc, argument_types: Optional[ArgumentTypes]) -> Doc
     doc.spans[GOLD_ARGUMENTS_KEY] = arguments
     doc._.set(DATA_ATTR, records or None)
     ents = [Span(doc, start, end, label=label) for (start, end), label in sorted(typed.items())]
-    inside = {i for ent in ents for i in range(ent.start, ent.end)}
-    punct = [doc[t.i:t.i + 1] for t in doc if t.is_punct and t.i not in inside]
-    doc.set_ents(ents, outside=punct, default="missing")
+    inside = {i for span in arguments for i in range(span.start, span.end)}
+    outside = [doc[t.i:t.i + 1] for t in doc if t.i not in inside
+               and (t.is_punct or is_outside_stop_word(t, stop_words))]
+    doc.set_ents(ents, outside=outside, default="missing")
     return doc
+
+
+def is_outside_stop_word(token: Token, stop_words: FrozenSet[str]) -> bool:
+    """Whether ``token`` is a lower-case stop word that no name around it can contain:
+    the run of lower-case stop words it is in does not sit between two capitalised words
+    ("of" in "Bank of America", "of the" in "University of the West Indies" may be part
+    of a name; "of the" in "president of the US" is not)."""
+    if not (token.is_lower and token.lower_ in stop_words):
+        return False
+    doc = token.doc
+
+    def capitalised_beyond(i: int, step: int) -> bool:
+        while 0 <= i < len(doc) and doc[i].is_lower and doc[i].lower_ in stop_words:
+            i += step
+        return 0 <= i < len(doc) and doc[i].text[:1].isupper()
+
+    return not (capitalised_beyond(token.i - 1, -1) and capitalised_beyond(token.i + 1, 1))
 
 
 def argument_labels(doc: Doc, argument_types: ArgumentTypes) -> Dict[Tuple[int, int], str]:

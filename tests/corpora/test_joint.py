@@ -1,9 +1,10 @@
-"""spacy_xlie.JointCorpus.v1: relation docs and entity docs in one training stream, each
+"""spacy_xlie.JointCorpus.v1/v2: relation docs and entity docs in one training stream, each
 missing (not negative) for the other task."""
 
 import spacy
 from spacy.tokens import Doc, Span
 
+from spacy_xlie import add_entities, add_relation, span_from_tokens
 from spacy_xlie.corpora.joint import create_joint_corpus
 from spacy_xlie.relations import GOLD_ARGUMENTS_KEY
 from spacy_xlie.util.io import write_docbin
@@ -36,3 +37,28 @@ def test_relation_and_entity_docs(tmp_path):
 
     untyped = list(create_joint_corpus(tmp_path / "rel.spacy", None, argument_types=None)(nlp))
     assert len(untyped) == len(relation_docs) and not any(eg.reference.ents for eg in untyped)
+
+
+def test_v2_stop_words_outside_names_are_outside(tmp_path):
+    nlp = spacy.blank("en")
+    words = ["Obama", ",", "president", "of", "the", "Bank", "of", "America", ",", "met",
+             "Merkel", "in", "the", "city", "."]
+    doc = Doc(nlp.vocab, words=words)
+    head, tail = add_entities(doc, [span_from_tokens(doc, 0, 1, "ENT"),
+                                    span_from_tokens(doc, 10, 11, "ENT")])
+    add_relation(doc, head, tail, "per:spouse")
+    write_docbin([doc], tmp_path / "rel.spacy")
+
+    reader = spacy.registry.resolve(
+        {"r": {"@readers": "spacy_xlie.JointCorpus.v2", "relations": str(tmp_path / "rel.spacy")}}
+    )["r"]
+    ref = next(iter(reader(nlp))).reference
+    iob = {t.text + str(t.i): t.ent_iob_ for t in ref}
+    # "of the" after a lower-case word and "in the" are no name's part: outside
+    assert iob["of3"] == iob["the4"] == iob["in11"] == iob["the12"] == "O"
+    # "of" between "Bank" and "America" may be inside a name; content words stay missing
+    assert iob["of6"] == iob["met9"] == iob["city13"] == ""
+    assert iob["Obama0"] == iob["Merkel10"] == "B"  # per:spouse types both arguments
+
+    v1 = next(iter(create_joint_corpus(tmp_path / "rel.spacy")(nlp))).reference
+    assert v1[3].ent_iob_ == "" and v1[1].ent_iob_ == "O"  # v1: punctuation only
