@@ -77,14 +77,14 @@ def run_gold_entities(nlp, gold: list, batch_size: int) -> list:
     from spacy.tokens import Doc, Span
     from spacy.training import Example
 
+    from spacy_xlie.entities import entity_components
+
     docs = []
     for ref in gold:
         doc = Doc(nlp.vocab, words=[t.text for t in ref],
                   spaces=[bool(t.whitespace_) for t in ref])
         doc.ents = [Span(doc, e.start, e.end, label=e.label_) for e in ref.ents]
         docs.append(doc)
-    from spacy_xlie.entities import entity_components
-
     with nlp.select_pipes(disable=entity_components(nlp)):
         predicted = list(nlp.pipe(docs, batch_size=batch_size))
     return [Example(p, g) for p, g in zip(predicted, gold)]

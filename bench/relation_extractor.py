@@ -158,7 +158,7 @@ def accuracy(work: Path, model: Path) -> Dict[str, Any]:
     the RELX means (all languages; cross-lingual: without the training language, EN)."""
     import spacy
 
-    from spacy_xlie.cli.evaluate import evaluate_relations, report_markdown
+    from spacy_xlie.evaluation import evaluate_relations, report_markdown
 
     nlp = spacy.load(model)
     corpus = work / "corpus"

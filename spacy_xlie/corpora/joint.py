@@ -62,8 +62,10 @@ def create_joint_corpus(
     shuffle: shuffle both kinds together on every pass (for training).
     max_length: skip docs longer than this many tokens (0: no limit).
     """
-    return create_joint_corpus_v2(relations, entities, argument_types, None,
-                                  relations_limit, entities_limit, shuffle, max_length)
+    return create_joint_corpus_v2(
+        relations, entities, argument_types, outside_stop_words=None,
+        relations_limit=relations_limit, entities_limit=entities_limit, shuffle=shuffle,
+        max_length=max_length)
 
 
 @spacy.registry.readers("spacy_xlie.JointCorpus.v2")

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from spacy_xlie import add_relation
 from spacy_xlie.cli import app
-from spacy_xlie.cli.evaluate import (
+from spacy_xlie.evaluation import (
     dataset_names,
     language_means,
     load_examples,
