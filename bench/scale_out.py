@@ -371,8 +371,8 @@ def n_process_rates(work: Path, data_dir: Path, n_docs: int, repeats: int) -> Di
 # -- 2. the Dask engine ----------------------------------------------------------------------
 def jobs(work: Path, shard_size: int) -> Dict[str, Callable[[], tuple]]:
     """Job name -> a function giving (job, shards), planned as the commands plan them."""
-    from spacy_xlie.cli.label import LabelJob
-    from spacy_xlie.distributed import plan_shards
+    from spacy_xlie.corpora.shards import plan_shards
+    from spacy_xlie.distributed.label_job import LabelJob
     from spacy_xlie.distributed.predict_job import PredictJob
     from spacy_xlie.distributed.project_job import ProjectJob, plan_projection
 
@@ -400,7 +400,8 @@ def start_cluster(n_workers: int):
                            host="127.0.0.1", dashboard_address="127.0.0.1:0",
                            silence_logs=logging.CRITICAL)
     client = Client(cluster)
-    client.run(lambda: __import__("spacy_xlie.cli") and None)  # what a job unpickles
+    # what a job unpickles
+    client.run(lambda: __import__("spacy_xlie.distributed.label_job") and None)
     return cluster, client, time.perf_counter() - start
 
 

@@ -12,8 +12,8 @@ import typer
 from wasabi import msg
 
 from spacy_xlie.alignment import METHODS, build_aligner
+from spacy_xlie.alignment.corpus import failure_line, projection_report
 from spacy_xlie.alignment.evaluation import load_parallel, project_pairs, score_projection
-from spacy_xlie.cli.project import failure_line, projection_report
 from spacy_xlie.errors import XlieDataError
 from spacy_xlie.util.io import write_docbin, write_json
 

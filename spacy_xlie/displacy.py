@@ -21,17 +21,25 @@ combining marks nothing, Latin capitals wider than lowercase), generously, and e
 is centred in its slot, so arc ends sit over their tokens whatever font the browser picks.
 A doc whose text is mostly right-to-left (Arabic, Hebrew) is laid out from the right; CJK
 text without spaces gets a gap between tokens. All text is HTML-escaped.
+
+``make_server`` is the page ``spacy-xlie serve`` runs (as ``spacy.displacy.serve`` sits
+beside ``spacy.displacy.render``): a form to paste text, and the pipeline's relations.
 """
 
 import html
 import unicodedata
 import zlib
 from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from urllib.parse import parse_qs
 
 import spacy
+from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import is_in_jupyter
+from wasabi import msg
 
 from .corpora.jsonl import record_to_doc
 
@@ -521,3 +529,81 @@ def render(
 
         return display(HTML(markup))
     return markup
+
+
+LOCALHOST = "127.0.0.1"
+#: Bytes of form encoding per character at most (UTF-8, percent-encoded).
+_BYTES_PER_CHAR = 9
+
+FORM = """<form method="post" action="/">
+<textarea name="text" rows="4" cols="90" maxlength="{max_chars}" dir="auto"
+ placeholder="Angela Merkel ist die Vorsitzende der CDU.">{text}</textarea><br>
+<button type="submit">Extract relations</button>
+<span style="color:#666;font-size:12px">{model}; entities: {entities}; at most {max_chars}
+characters</span></form>{result}"""
+
+
+def make_server(
+    nlp: Language,
+    *,
+    host: str = LOCALHOST,
+    port: int = 8000,
+    max_chars: int = 2000,
+    label: str = "",
+    entities: str = "pipeline",
+) -> HTTPServer:
+    """An HTTP server with one page: a form to paste text, and the pipeline's relations.
+
+    Requests over ``max_chars`` characters (or their bytes) are refused with 413 before
+    they reach the pipeline. Every text is HTML-escaped, and the page's Content Security
+    Policy allows no script at all, so even a missed escape could not run one.
+    """
+    def page(text: str = "", result: str = "") -> bytes:
+        body = FORM.format(max_chars=max_chars, text=html.escape(text), result=result,
+                           model=html.escape(label), entities=html.escape(entities))
+        return PAGE.format(title="spacy-xlie", style=STYLE, body=body).encode("utf8")
+
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "spacy-xlie"
+
+        def _send(self, status: HTTPStatus, body: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Security-Policy",
+                             "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
+            self.send_header("X-Content-Type-Options", "nosniff")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:  # noqa: N802  (http.server's naming)
+            if self.path.split("?")[0] != "/":
+                self._send(HTTPStatus.NOT_FOUND, b"not found")
+                return
+            self._send(HTTPStatus.OK, page())
+
+        def do_POST(self) -> None:  # noqa: N802
+            length = int(self.headers.get("Content-Length") or 0)
+            too_long = f"at most {max_chars} characters".encode()
+            if length > max_chars * _BYTES_PER_CHAR + 64:
+                self.close_connection = True  # the body is never read
+                self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, too_long)
+                return
+            form = parse_qs(self.rfile.read(length).decode("utf8", "replace"))
+            text = (form.get("text") or [""])[0]
+            if len(text) > max_chars:
+                self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, too_long)
+                return
+            result = ""
+            if text.strip():
+                doc = nlp(text)
+                result = render(doc, jupyter=False)
+                if not doc.ents:
+                    result = ("<p>No entities found: the entity source knows none of these "
+                              "words.</p>" + result)
+            self._send(HTTPStatus.OK, page(text, result))
+
+        def log_message(self, format: str, *args) -> None:  # noqa: A002
+            msg.text(f"{self.address_string()} {format % args}")
+
+    return HTTPServer((host, port), Handler)

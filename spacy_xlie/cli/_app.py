@@ -1,7 +1,7 @@
 """The ``spacy-xlie`` typer app; each command module registers itself on it."""
 
 from contextlib import contextmanager
-from typing import Iterator, NoReturn, Type
+from typing import Dict, Iterator, List, NoReturn, Type
 
 import typer
 
@@ -35,3 +35,11 @@ def exit_on(*errors: Type[Exception]) -> Iterator[None]:
         yield
     except caught as err:
         fail(str(err))
+
+
+def exit_on_failures(failures: List[Dict[str, str]]) -> None:
+    """Name each shard a corpus job could not finish, and exit 1 if there was one."""
+    for failure in failures:
+        typer.echo(f"failed: {failure['shard']}: {failure['error']}", err=True)
+    if failures:
+        raise typer.Exit(1)

@@ -19,6 +19,7 @@ tokenised with ``spacy.blank(lang)`` and split at the entity offsets.
 the scorer counts as missed (see :mod:`spacy_xlie.unrepresentable`).
 """
 
+from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 import spacy
@@ -246,3 +247,12 @@ def read_jsonl(
     own labels; ``ent_label`` labels those that have none."""
     return read_records(path, lang, record_to_doc, nlp=nlp, skip_invalid=skip_invalid,
                         stats=stats, ent_label=ent_label)
+
+
+def read_doc_files(paths: List[Path], nlp: Language) -> Iterator[Doc]:
+    """Docs of ``.spacy`` DocBins and spacy-xlie ``.jsonl`` files, in order."""
+    for path in paths:
+        if path.suffix.lower() == ".jsonl":
+            yield from read_jsonl(path, nlp=nlp)
+        else:
+            yield from read_docbin(path, nlp=nlp)

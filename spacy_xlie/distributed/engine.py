@@ -43,10 +43,10 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from ..corpora.shards import Shard
 from ..errors import XlieDataError
+from ..util.cache import load_seconds, path_signature
 from ..util.io import write_json
-from .cache import load_seconds, path_signature
-from .shards import Shard
 
 MANIFEST = "manifest.json"
 SHARD_NAME = re.compile(r"shard-\d+\.(spacy|jsonl)")

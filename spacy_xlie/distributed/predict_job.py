@@ -4,17 +4,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-import typer
 from spacy.language import Language
 
-from ..cli._app import fail
-from ..cli.predict import PIPELINE, input_kind, load_pipeline, predict_shard
+from ..corpora.shards import Shard, plan_shards
 from ..entities import entity_components
-from ..errors import XlieDataError
+from ..predict import PIPELINE, input_kind, load_pipeline, predict_shard
+from ..util.cache import cached
 from ..util.io import write_json
-from .cache import cached
-from .engine import ShardError, run_job
-from .shards import Shard, plan_shards
+from .engine import run_job
 
 SHARD_FORMATS = {"spacy": ".spacy", "jsonl": ".jsonl"}
 
@@ -78,34 +75,26 @@ def predict_distributed(
     scheduler: Optional[str],
     shard_size: int,
     shard_format: str,
-) -> None:
-    """The ``predict`` command with shards: ``OUTPUT/shard-NNNNN.{spacy,jsonl}``, the
-    manifest and ``OUTPUT/report.json``."""
+) -> Dict[str, Any]:
+    """Predict by shards: ``OUTPUT/shard-NNNNN.{spacy,jsonl}``, the manifest and
+    ``OUTPUT/report.json``; returns the report (the engine's summary under ``"run"``).
+    Raises ``ValueError`` on bad settings, the engine's errors on bad input."""
     if shard_format not in SHARD_FORMATS:
-        fail(f"--shard-format: expected one of {', '.join(SHARD_FORMATS)}, got {shard_format!r}")
+        raise ValueError(f"--shard-format: expected one of {', '.join(SHARD_FORMATS)}, "
+                         f"got {shard_format!r}")
     if output_dir.suffix.lower() in SHARD_FORMATS.values():
-        fail(f"{output_dir}: with --workers/--scheduler OUTPUT is a directory of shards "
-             "(pick their format with --shard-format)")
+        raise ValueError(f"{output_dir}: with --workers/--scheduler OUTPUT is a directory of "
+                         "shards (pick their format with --shard-format)")
     model_path = Path(model)
     job = PredictJob(str(model_path.resolve()) if model_path.exists() else model,
                      str(input_path.resolve()), entities=entities, lang=lang,
                      batch_size=batch_size, skip_invalid=skip_invalid,
                      suffix=SHARD_FORMATS[shard_format])
-    try:
-        summary = run_job(job, plan_shards(input_path, shard_size), output_dir,
-                          workers=workers, scheduler=scheduler)
-    except (XlieDataError, ShardError, ValueError, OSError) as err:
-        fail(str(err))
+    summary = run_job(job, plan_shards(input_path, shard_size), output_dir,
+                      workers=workers, scheduler=scheduler)
     report = {"docs": summary.docs, "skipped": summary.skipped,
               "entities": summary.stats.get("entities", 0),
               "relations": summary.stats.get("relations", {}), "errors": summary.errors,
               "run": summary.to_dict()}
     write_json(report, output_dir / "report.json")
-    n_rel = sum(report["relations"].values())
-    typer.echo(f"{output_dir}: {summary.docs} docs in {summary.shards} shard(s) "
-               f"({summary.reused} reused), {report['entities']} entities, {n_rel} relations "
-               f"({summary.skipped} records skipped)")
-    for failure in summary.failures:
-        typer.echo(f"failed: {failure['shard']}: {failure['error']}", err=True)
-    if summary.failures:
-        raise typer.Exit(1)
+    return report

@@ -3,7 +3,7 @@
 The client reads only what pairing needs, ids and record positions: every source doc's
 ``doc._.xlie_id`` (from the DocBin's user data, no doc is built) and every target
 record's id, checked as the single-process command checks it. Pairing is
-:func:`~spacy_xlie.cli.project.pair_docs` itself, so its rules and errors are the same
+:func:`~spacy_xlie.alignment.corpus.pair_docs` itself, so its rules and errors are the same
 and any pairing problem stops the run before a shard starts. A shard is a run of
 ``--shard-size`` valid target records (a byte range, or a range of docs) with the
 position of each one's source doc; the worker reads both files by path, tokenises its
@@ -18,18 +18,16 @@ from types import SimpleNamespace
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import spacy
-import typer
 from spacy.tokens import Doc, DocBin
 
 from ..alignment import build_aligner, project_batch
-from ..cli._app import fail
-from ..cli.project import pair_docs, projection_report
+from ..alignment.corpus import blank_pipelines, pair_docs, projection_report
 from ..corpora.base import parse_json_line
+from ..corpora.shards import Shard, docbin_extension, is_docbin, select_docbin
 from ..errors import XlieDataError
+from ..util.cache import cached
 from ..util.io import write_docbin, write_json
-from .cache import cached
-from .engine import ShardError, run_job
-from .shards import Shard, docbin_extension, is_docbin, select_docbin
+from .engine import run_job
 
 #: A target record: (line or doc number, byte offset or doc position, text, id).
 Target = Tuple[int, int, Optional[str], Optional[str]]
@@ -245,43 +243,29 @@ def project_distributed(
     workers: int,
     scheduler: Optional[str],
     shard_size: int,
-) -> None:
-    """The ``project`` command with shards: ``OUTPUT/shard-NNNNN.spacy``, the manifest
-    and ``OUTPUT/report.json`` (and ``--report``)."""
+) -> Dict[str, Any]:
+    """Projection by shards: ``OUTPUT/shard-NNNNN.spacy``, the manifest and
+    ``OUTPUT/report.json`` (and ``report_path``); returns the report (the engine's
+    summary under ``"run"``). Raises ``ValueError`` on bad settings, the engine's errors
+    on bad input."""
     if output_dir.suffix.lower() == ".spacy":
-        fail(f"{output_dir}: with --workers/--scheduler OUTPUT is a directory of shards")
-    try:
-        for lang in (tgt_lang, src_lang):
-            spacy.blank(lang)
-    except ImportError as err:
-        fail(f"language: {err}")
+        raise ValueError(f"{output_dir}: with --workers/--scheduler OUTPUT is a directory of "
+                         "shards")
+    blank_pipelines(tgt_lang, src_lang)
     try:
         shards, pairing, _ = plan_projection(src, tgt, shard_size, skip_invalid)
-    except XlieDataError as err:
-        fail(str(err))
     except UnicodeDecodeError as err:
-        fail(f"{tgt}: encoding: not UTF-8 text ({err.reason})")
+        raise XlieDataError(f"not UTF-8 text ({err.reason})", tgt, field="encoding") from None
     pairs_sha256 = hashlib.sha256(json.dumps([s.data for s in shards]).encode()).hexdigest()
     job = ProjectJob(str(src.resolve()), str(tgt.resolve()), tgt_lang, src_lang, method,
                      pairing, model=model, layer=layer, min_score=min_score,
                      batch_size=batch_size, skip_invalid=skip_invalid,
                      pairs_sha256=pairs_sha256)
-    try:
-        summary = run_job(job, shards, output_dir, workers=workers, scheduler=scheduler)
-    except (XlieDataError, ShardError, ValueError, OSError) as err:
-        fail(str(err))
+    summary = run_job(job, shards, output_dir, workers=workers, scheduler=scheduler)
     report = {"method": method, "pairing": pairing, **with_rates(summary.stats),
               "docs": summary.docs, "skipped_invalid": summary.skipped,
               "errors": summary.errors, "run": summary.to_dict()}
     write_json(report, output_dir / "report.json")
     if report_path is not None:
         write_json(report, report_path)
-    ents, rels = report.get("entities", {}), report.get("relations", {})
-    typer.echo(f"wrote {summary.docs} docs to {summary.shards} shard(s) in {output_dir} "
-               f"({summary.reused} reused; paired by {pairing}); entities projected: "
-               f"{ents.get('projected', 0)}/{ents.get('total', 0)}, relations: "
-               f"{rels.get('projected', 0)}/{rels.get('total', 0)}")
-    for failure in summary.failures:
-        typer.echo(f"failed: {failure['shard']}: {failure['error']}", err=True)
-    if summary.failures:
-        raise typer.Exit(1)
+    return report

@@ -9,8 +9,8 @@ from spacy.tokens import DocBin
 from typer.testing import CliRunner
 
 from spacy_xlie.cli import app
-from spacy_xlie.cli.predict import count_records, load_pipeline, predict_shard
 from spacy_xlie.errors import XlieDataError
+from spacy_xlie.predict import count_records, load_pipeline, predict_shard
 from spacy_xlie.util.io import write_docbin
 from tests.rel_examples import make_examples
 

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from spacy_xlie import add_relation
 from spacy_xlie.cli import app
-from spacy_xlie.cli.predict import load_pipeline
-from spacy_xlie.cli.show import make_server
+from spacy_xlie.displacy import make_server
+from spacy_xlie.predict import load_pipeline
 from spacy_xlie.util.io import write_docbin
 from tests.rel_examples import make_examples
 

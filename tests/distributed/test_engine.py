@@ -15,8 +15,9 @@ import srsly
 from typer.testing import CliRunner
 
 from spacy_xlie.cli import app
-from spacy_xlie.cli.label import LabelJob, label_corpus
-from spacy_xlie.distributed import ShardError, plan_shards, run_job
+from spacy_xlie.corpora.shards import plan_shards
+from spacy_xlie.distributed import ShardError, run_job
+from spacy_xlie.distributed.label_job import LabelJob, label_corpus
 
 DUMP = Path(__file__).parent.parent / "kb" / "fixtures" / "wikidata_small.json"
 SENTENCES = ["Marie Curie married Pierre Curie.",

@@ -5,7 +5,7 @@ import pytest
 import spacy
 from spacy.tokens import DocBin
 
-from spacy_xlie.distributed.shards import (
+from spacy_xlie.corpora.shards import (
     docbin_extension,
     plan_shards,
     select_docbin,
