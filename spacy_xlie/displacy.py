@@ -27,11 +27,12 @@ beside ``spacy.displacy.render``): a form to paste text, and the pipeline's rela
 """
 
 import html
+import threading
 import unicodedata
 import zlib
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 from urllib.parse import parse_qs
 
@@ -534,6 +535,8 @@ def render(
 LOCALHOST = "127.0.0.1"
 #: Bytes of form encoding per character at most (UTF-8, percent-encoded).
 _BYTES_PER_CHAR = 9
+#: Seconds a connection may sit without sending a request (or the rest of its body).
+IDLE_TIMEOUT = 10.0
 
 FORM = """<form method="post" action="/">
 <textarea name="text" rows="4" cols="90" maxlength="{max_chars}" dir="auto"
@@ -551,17 +554,24 @@ def make_server(
     max_chars: int = 2000,
     label: str = "",
     entities: str = "pipeline",
+    timeout: float = IDLE_TIMEOUT,
 ) -> HTTPServer:
     """An HTTP server with one page: a form to paste text, and the pipeline's relations.
 
     Requests over ``max_chars`` characters (or their bytes) are refused with 413 before
-    they reach the pipeline. Every text is HTML-escaped, and the page's Content Security
-    Policy allows no script at all, so even a missed escape could not run one.
+    they reach the pipeline, a negative or non-numeric ``Content-Length`` with 400 and a
+    missing one with 411 (the body is never read to its end). Each connection has its own
+    thread and is dropped after ``timeout`` idle seconds, so one silent client (a
+    browser's preconnect) blocks no other; the pipeline runs one text at a time. Every
+    text is HTML-escaped, and the page's Content Security Policy allows no script at all,
+    so even a missed escape could not run one.
     """
     def page(text: str = "", result: str = "") -> bytes:
         body = FORM.format(max_chars=max_chars, text=html.escape(text), result=result,
                            model=html.escape(label), entities=html.escape(entities))
         return PAGE.format(title="spacy-xlie", style=STYLE, body=body).encode("utf8")
+
+    lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "spacy-xlie"
@@ -583,8 +593,15 @@ def make_server(
             self._send(HTTPStatus.OK, page())
 
         def do_POST(self) -> None:  # noqa: N802
-            length = int(self.headers.get("Content-Length") or 0)
+            length_header = self.headers.get("Content-Length", "")
             too_long = f"at most {max_chars} characters".encode()
+            if not length_header.strip().isdigit():
+                self.close_connection = True
+                status = (HTTPStatus.BAD_REQUEST if length_header
+                          else HTTPStatus.LENGTH_REQUIRED)
+                self._send(status, b"a POST needs a Content-Length")
+                return
+            length = int(length_header)
             if length > max_chars * _BYTES_PER_CHAR + 64:
                 self.close_connection = True  # the body is never read
                 self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, too_long)
@@ -596,7 +613,8 @@ def make_server(
                 return
             result = ""
             if text.strip():
-                doc = nlp(text)
+                with lock:
+                    doc = nlp(text)
                 result = render(doc, jupyter=False)
                 if not doc.ents:
                     result = ("<p>No entities found: the entity source knows none of these "
@@ -606,4 +624,7 @@ def make_server(
         def log_message(self, format: str, *args) -> None:  # noqa: A002
             msg.text(f"{self.address_string()} {format % args}")
 
-    return HTTPServer((host, port), Handler)
+    Handler.timeout = timeout
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    return server

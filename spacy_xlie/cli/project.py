@@ -72,9 +72,9 @@ def project_cli(
         if workers > 1 or scheduler:
             summary = project_distributed(
                 src, tgt, output, tgt_lang=tgt_lang, src_lang=src_lang, method=method,
-                model=model, layer=layer, min_score=min_score, batch_size=batch_size,
-                skip_invalid=skip_invalid, report_path=report, workers=workers,
-                scheduler=scheduler, shard_size=shard_size,
+                model=model, layer=layer, quantize=quantize, min_score=min_score,
+                batch_size=batch_size, skip_invalid=skip_invalid, report_path=report,
+                workers=workers, scheduler=scheduler, shard_size=shard_size,
             )
         else:
             summary = project_corpus(

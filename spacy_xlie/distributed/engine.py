@@ -50,6 +50,8 @@ from ..util.io import write_json
 
 MANIFEST = "manifest.json"
 SHARD_NAME = re.compile(r"shard-\d+\.(spacy|jsonl)")
+#: The temporary file of a shard being written (:func:`spacy_xlie.util.io.atomic_path`).
+SHARD_TEMP = re.compile(r"\.shard-\d+\.(spacy|jsonl)\..+\.tmp")
 #: Seconds between two manifest writes while shards finish (always written at the end).
 MANIFEST_INTERVAL = 1.0
 MAX_ERRORS = 20
@@ -310,7 +312,17 @@ def run_job(
         finally:
             summary.seconds = time.perf_counter() - start
             manifest.write(summary)
+            remove_shard_temps(output_dir)
     return summary
+
+
+def remove_shard_temps(output_dir: Path) -> None:
+    """Delete the temporary shard files of processes killed while they wrote (a worker
+    SIGKILLed mid-shard cannot clean up; its shard was rerun elsewhere). Called when the
+    job's own workers are done, so no live writer loses its file."""
+    for path in output_dir.iterdir():
+        if SHARD_TEMP.fullmatch(path.name):
+            path.unlink(missing_ok=True)
 
 
 def _run_dask(

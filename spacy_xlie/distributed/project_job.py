@@ -145,6 +145,7 @@ class ProjectJob:
     pairing: str
     model: Optional[str] = None
     layer: int = 8
+    quantize: bool = True
     min_score: float = 0.5
     batch_size: int = 32
     skip_invalid: bool = False
@@ -164,7 +165,8 @@ class ProjectJob:
     @property
     def settings(self) -> Dict[str, Any]:
         return {"tgt_lang": self.tgt_lang, "src_lang": self.src_lang, "method": self.method,
-                "model": self.model, "layer": self.layer, "min_score": self.min_score,
+                "model": self.model, "layer": self.layer, "quantize": self.quantize,
+                "min_score": self.min_score,
                 "batch_size": self.batch_size, "skip_invalid": self.skip_invalid,
                 "pairing": self.pairing, "pairs_sha256": self.pairs_sha256}
 
@@ -201,8 +203,9 @@ class ProjectJob:
         for src_doc, tgt_doc in zip(sources, targets):
             if tgt_doc._.xlie_id is None:
                 tgt_doc._.xlie_id = src_doc._.xlie_id  # as pair_docs does by order
-        aligner = cached("aligner", self.model, (self.method, self.layer),
-                         lambda: build_aligner(self.method, model=self.model, layer=self.layer))
+        aligner = cached("aligner", self.model, (self.method, self.layer, self.quantize),
+                         lambda: build_aligner(self.method, model=self.model, layer=self.layer,
+                                               quantize=self.quantize))
         pairs = list(zip(sources, targets))
         results = []
         for start in range(0, len(pairs), self.batch_size):
@@ -236,6 +239,7 @@ def project_distributed(
     method: str,
     model: Optional[str],
     layer: int,
+    quantize: bool,
     min_score: float,
     batch_size: int,
     skip_invalid: bool,
@@ -258,7 +262,7 @@ def project_distributed(
         raise XlieDataError(f"not UTF-8 text ({err.reason})", tgt, field="encoding") from None
     pairs_sha256 = hashlib.sha256(json.dumps([s.data for s in shards]).encode()).hexdigest()
     job = ProjectJob(str(src.resolve()), str(tgt.resolve()), tgt_lang, src_lang, method,
-                     pairing, model=model, layer=layer, min_score=min_score,
+                     pairing, model=model, layer=layer, quantize=quantize, min_score=min_score,
                      batch_size=batch_size, skip_invalid=skip_invalid,
                      pairs_sha256=pairs_sha256)
     summary = run_job(job, shards, output_dir, workers=workers, scheduler=scheduler)

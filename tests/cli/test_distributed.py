@@ -92,6 +92,11 @@ def test_project(parallel, tmp_path, dask_scheduler):
     one, many = srsly.read_json(tmp_path / "r1"), srsly.read_json(tmp_path / "r2")
     assert many["entities"] == one["entities"] and many["relations"] == one["relations"]
     assert many["pairing"] == "id"
+    # --no-quantize is part of the job: the shards are not reused, the manifest says so
+    code, output = invoke(*args, tmp_path / "many", *common, "--shard-size", "3",
+                          "--no-quantize", "--scheduler", dask_scheduler)
+    assert code == 0 and "(0 reused;" in output, output
+    assert srsly.read_json(tmp_path / "many" / "manifest.json")["settings"]["quantize"] is False
 
 
 def test_project_failures_keyed_by_target_language(parallel, tmp_path, dask_scheduler):

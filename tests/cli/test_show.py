@@ -1,5 +1,6 @@
 """``spacy-xlie show`` (a page for DocBins) and ``spacy-xlie serve`` (a local form)."""
 
+import socket
 import threading
 import urllib.error
 import urllib.parse
@@ -97,3 +98,30 @@ def test_serve_caps_input_size(server):
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(server + "elsewhere", timeout=30)
     assert err.value.code == 404
+
+
+def raw_status(url: str, request: bytes) -> str:
+    """The status line the server answers ``request`` with (within 10 s)."""
+    host, port = urllib.parse.urlsplit(url).netloc.split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request)
+        return sock.makefile("rb").readline().decode().strip()
+
+
+@pytest.mark.parametrize("length,status", [("-1", "400 Bad Request"),
+                                           ("abc", "400 Bad Request"),
+                                           ("", "411 Length Required")])
+def test_serve_refuses_a_bad_content_length(server, length, status):
+    """A negative length once read the body to EOF (no size cap, the connection held
+    open); a non-numeric one dropped the connection with a traceback."""
+    header = f"Content-Length: {length}\r\n" if length else ""
+    request = f"POST / HTTP/1.1\r\nHost: x\r\n{header}\r\ntext=Berlin".encode()
+    assert raw_status(server, request) == f"HTTP/1.0 {status}"
+
+
+def test_serve_answers_while_a_connection_sits_idle(server):
+    """A client that connects and sends nothing (a browser's preconnect) blocks no other."""
+    host, port = urllib.parse.urlsplit(server).netloc.split(":")
+    with socket.create_connection((host, int(port)), timeout=10):
+        with urllib.request.urlopen(server, timeout=5) as resp:
+            assert resp.status == 200

@@ -97,6 +97,17 @@ def test_rerun_skips_finished_shards(kb_dir, corpus, reference, tmp_path):
     assert shard_bytes(tmp_path) != reference
 
 
+def test_temp_files_of_killed_writers_are_removed(kb_dir, corpus, reference, tmp_path):
+    """A process SIGKILLed while it wrote a shard leaves its temporary file; the next
+    run of the job removes it, and nothing else."""
+    (tmp_path / ".shard-00003.spacy.k2n4bq.tmp").write_bytes(b"half a shard")
+    (tmp_path / ".notes.txt.tmp").write_text("not ours")
+    label_corpus(kb_dir, corpus, tmp_path, lang="en", config=CONFIG, shard_size=4,
+                 show_progress=False)
+    assert shard_bytes(tmp_path) == reference
+    assert sorted(p.name for p in tmp_path.glob(".*")) == [".notes.txt.tmp"]
+
+
 def test_bad_record_stops_the_job(kb_dir, tmp_path, dask_scheduler):
     records = [json.dumps(r) for r in CORPUS]
     records[13] = '{"txt": "no text"}'  # line 14, in the fourth shard
