@@ -5,7 +5,7 @@ runs it over shards; ``spacy-xlie label`` is its command line."""
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 import spacy
 from spacy.language import Language
@@ -77,14 +77,26 @@ def label_report(docs: int, skipped: int, counts: Dict[str, Any], shards: List[s
     }
 
 
-def text_records(lines: Iterable[Tuple[int, str]], path: Path, lang: str) -> Iterator[Record]:
+#: Numbered lines as :func:`spacy_xlie.corpora.shards.shard_lines` reads them: a line's
+#: text, or the error of a line that is not UTF-8.
+Lines = Iterable[Tuple[int, Union[str, XlieDataError]]]
+
+
+def text_records(lines: Lines, path: Path, lang: str) -> Iterator[object]:
+    """Records, or the :class:`XlieDataError` of a bad line (so the caller may skip it)."""
     for line_no, text in lines:
+        if isinstance(text, XlieDataError):
+            yield text
+            continue
         yield str(path), line_no, text, f"{path.name}:{line_no}", lang
 
 
-def jsonl_records(lines: Iterable[Tuple[int, str]], path: Path, lang: str) -> Iterator[object]:
+def jsonl_records(lines: Lines, path: Path, lang: str) -> Iterator[object]:
     """Records, or the :class:`XlieDataError` of a bad line (so the caller may skip it)."""
     for line_no, line in lines:
+        if isinstance(line, XlieDataError):
+            yield line
+            continue
         try:
             rec = parse_json_line(line, path, line_no)
         except XlieDataError as err:

@@ -23,9 +23,9 @@ from typing import Callable, Iterable, Iterator, List, Optional
 
 import spacy
 from spacy.language import Language
-from spacy.tokens import Doc, DocBin
+from spacy.tokens import Doc
 
-from .corpora.base import iter_lines, parse_json_line
+from .corpora.base import load_docbin, parse_json_line, read_lines
 from .corpora.jsonl import docs_to_records, record_to_doc
 from .corpora.shards import Shard, shard_lines, slice_docbin
 from .entities import add_entity_source, entity_components, relation_extractors
@@ -63,19 +63,25 @@ class PredictReport:
                 "relations": dict(self.relations.most_common()), "errors": self.errors}
 
 
+#: Input kinds by file suffix.
+INPUT_KINDS = {".txt": "text", ".jsonl": "jsonl", ".json": "jsonl", ".spacy": "spacy"}
+
+
 def input_kind(path: Path) -> str:
-    """``spacy``, ``jsonl`` or ``text``, from the file name."""
-    suffix = path.suffix.lower()
-    if suffix == ".spacy":
-        return "spacy"
-    return "jsonl" if suffix in (".jsonl", ".json") else "text"
+    """``spacy``, ``jsonl`` or ``text``, from the file name; any other suffix is an error
+    (a ``.csv`` read as plain text would make a doc of its header line)."""
+    kind = INPUT_KINDS.get(path.suffix.lower())
+    if kind is None:
+        raise XlieDataError(f"unknown input type {path.suffix or '(no suffix)'!r}: expected "
+                            f"{', '.join(INPUT_KINDS)}", path, field="suffix")
+    return kind
 
 
 def count_records(path: Path) -> int:
     """How many input records ``path`` holds (for the progress bar and for sharding)."""
     if input_kind(path) == "spacy":
-        return len(DocBin().from_disk(path))
-    return sum(1 for _ in iter_lines(path))
+        return len(load_docbin(path))
+    return sum(1 for _ in read_lines(path))
 
 
 def read_inputs(
@@ -96,11 +102,11 @@ def read_inputs(
     kind = input_kind(path)
     if kind == "spacy":
         if shard is not None:
-            docbin = cached("docbin", path, None, lambda: DocBin().from_disk(path))
+            docbin = cached("docbin", path, None, lambda: load_docbin(path))
             part = slice_docbin(docbin, shard.start, shard.stop).get_docs(nlp.vocab)
             numbered: Iterable = enumerate(part, start=shard.first_line)
         else:
-            docs = DocBin(store_user_data=True).from_disk(path).get_docs(nlp.vocab)
+            docs = load_docbin(path).get_docs(nlp.vocab)
             numbered = itertools.islice(enumerate(docs, start=1), start, stop)
         for n, doc in numbered:
             doc._.xlie_id = doc._.xlie_id or f"{path.name}:{n}"
@@ -110,8 +116,11 @@ def read_inputs(
     if shard is not None:
         lines: Iterable = shard_lines(shard)
     else:
-        lines = itertools.islice(iter_lines(path), start, stop)
+        lines = itertools.islice(read_lines(path), start, stop)
     for line, raw in lines:
+        if isinstance(raw, XlieDataError):
+            yield raw
+            continue
         try:
             if kind == "text":
                 doc = nlp.make_doc(raw.rstrip("\r\n"))

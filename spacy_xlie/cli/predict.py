@@ -73,11 +73,12 @@ def predict_command(
     if gpu_id >= 0:
         spacy.require_gpu(gpu_id)
     with exit_on(ValueError, OSError):
+        kind = input_kind(input_path)
+        total = count_records(input_path)
         nlp = load_pipeline(model, entities)
-    if not entity_components(nlp) and input_kind(input_path) == "text":
+    if not entity_components(nlp) and kind == "text":
         fail(f"{model}: the pipeline sets no entities and plain text has none: pass "
              "--entities kb:PATH or --entities patterns:PATH")
-    total = count_records(input_path)
     columns = (TextColumn("predicting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, transient=True) as progress, exit_on(XlieDataError):
         task = progress.add_task("predict", total=total)

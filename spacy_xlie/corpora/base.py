@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterable, Iterator, List, Optional, Tuple, Typ
 
 import spacy
 from spacy.language import Language
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc, DocBin, Span
 
 from ..errors import XlieDataError
 from ..relations import RelationError, add_entities, add_relation
@@ -218,12 +218,37 @@ def iter_json_list(path: PathLike) -> Iterator[Tuple[int, Any]]:
         )
 
 
-def iter_lines(path: PathLike) -> Iterator[Tuple[int, str]]:
-    """Yield ``(line, text)`` for the non-blank lines of a JSONL file."""
-    with open(path, encoding="utf8") as f:
+def read_lines(path: PathLike) -> Iterator[Tuple[int, Union[str, XlieDataError]]]:
+    """``(line, text)`` of the non-blank lines of a UTF-8 file, line endings kept. A line
+    that is not UTF-8 gives its :class:`XlieDataError` in place of its text, and reading
+    goes on, so a caller may skip it (``--skip-invalid``) or stop there."""
+    with open(path, "rb") as f:
         for line_no, raw in enumerate(f, start=1):
-            if raw.strip():
-                yield line_no, raw
+            try:
+                text = raw.decode("utf8")
+            except UnicodeDecodeError as err:
+                yield line_no, XlieDataError(f"not UTF-8 text ({err.reason})", path, line_no,
+                                             "encoding")
+                continue
+            if text.strip():
+                yield line_no, text
+
+
+def iter_lines(path: PathLike) -> Iterator[Tuple[int, str]]:
+    """Yield ``(line, text)`` for the non-blank lines of a UTF-8 file; a line that is not
+    UTF-8 raises its :class:`XlieDataError`."""
+    for line_no, text in read_lines(path):
+        if isinstance(text, XlieDataError):
+            raise text
+        yield line_no, text
+
+
+def load_docbin(path: PathLike) -> DocBin:
+    """A ``.spacy`` file (user data included), or an :class:`XlieDataError` naming it."""
+    try:
+        return DocBin(store_user_data=True).from_disk(path)
+    except (ValueError, KeyError, TypeError) as err:
+        raise XlieDataError(f"not a readable DocBin ({err})", path, None, "docbin") from None
 
 
 def parse_json_line(raw: str, path: PathLike, line: int) -> dict:

@@ -24,7 +24,7 @@ from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 import spacy
 from spacy.language import Language
-from spacy.tokens import Doc, DocBin, Span
+from spacy.tokens import Doc, Span
 
 from ..errors import XlieDataError
 from ..relations import add_entities, add_relation
@@ -35,6 +35,7 @@ from .base import (
     PathLike,
     data_errors,
     doc_split_at,
+    load_docbin,
     read_records,
     require,
     require_offsets,
@@ -112,11 +113,7 @@ def read_docbin(
     so the CLI can export them; ``ent_label`` and ``skip_invalid`` do not apply."""
     nlp = nlp or spacy.blank(lang)
     stats = stats if stats is not None else ConvertStats()
-    try:
-        docbin = DocBin(store_user_data=True).from_disk(path)
-    except (ValueError, KeyError, TypeError) as err:
-        raise XlieDataError(f"not a readable DocBin ({err})", path, None, "docbin") from None
-    for doc in docbin.get_docs(nlp.vocab):
+    for doc in load_docbin(path).get_docs(nlp.vocab):
         stats.count_doc(doc)
         yield doc
 

@@ -9,7 +9,7 @@ the number of workers, so the output is the same however many workers run it.
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
 
 import srsly
 from spacy.tokens import DocBin
@@ -77,8 +77,10 @@ def _plan_lines(path: Path, shard_size: int) -> List[Shard]:
             for i, ((start, line), end, count) in enumerate(zip(starts, ends, counts))]
 
 
-def shard_lines(shard: Shard) -> Iterator[Tuple[int, str]]:
-    """``(line number, text)`` of the shard's non-blank lines, line endings removed."""
+def shard_lines(shard: Shard) -> Iterator[Tuple[int, Union[str, XlieDataError]]]:
+    """``(line number, text)`` of the shard's non-blank lines, line endings removed; a line
+    that is not UTF-8 gives its :class:`XlieDataError` in place of its text (as
+    :func:`spacy_xlie.corpora.base.read_lines`)."""
     with open(shard.path, "rb") as f:
         f.seek(shard.start)
         offset = shard.start
@@ -89,8 +91,9 @@ def shard_lines(shard: Shard) -> Iterator[Tuple[int, str]]:
             try:
                 text = raw.decode("utf8").rstrip("\n").rstrip("\r")
             except UnicodeDecodeError as err:
-                raise XlieDataError(f"not UTF-8 text ({err.reason})", shard.path, line_no,
-                                    "encoding") from None
+                yield line_no, XlieDataError(f"not UTF-8 text ({err.reason})", shard.path,
+                                             line_no, "encoding")
+                continue
             if text.strip():
                 yield line_no, text
 

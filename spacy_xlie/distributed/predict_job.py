@@ -79,6 +79,7 @@ def predict_distributed(
     """Predict by shards: ``OUTPUT/shard-NNNNN.{spacy,jsonl}``, the manifest and
     ``OUTPUT/report.json``; returns the report (the engine's summary under ``"run"``).
     Raises ``ValueError`` on bad settings, the engine's errors on bad input."""
+    input_kind(input_path)  # an unknown input type fails before any worker starts
     if shard_format not in SHARD_FORMATS:
         raise ValueError(f"--shard-format: expected one of {', '.join(SHARD_FORMATS)}, "
                          f"got {shard_format!r}")

@@ -113,6 +113,18 @@ def test_bad_records_fail_or_are_skipped(kb_dir, tmp_path):
     assert any("bad.jsonl:3" in e for e in report["errors"])
 
 
+def test_undecodable_line_is_skipped(kb_dir, tmp_path):
+    corpus = tmp_path / "in.txt"
+    corpus.write_bytes(b"Marie Curie married Pierre Curie.\ncaf\xe9\nParis is in France.\n")
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["label", str(kb_dir), str(corpus), str(out)])
+    assert result.exit_code == 1 and f"{corpus}:2: encoding: not UTF-8" in result.output
+    result = runner.invoke(app, ["label", str(kb_dir), str(corpus), str(out), "--skip-invalid"])
+    assert result.exit_code == 0, result.output
+    report = srsly.read_json(out / "report.json")
+    assert report["docs"] == 2 and report["skipped"] == 1
+
+
 @pytest.mark.slow
 def test_end_to_end_train_relation_extractor(kb_dir, tmp_path):
     """Dump -> KB -> labelled multilingual corpus -> a few training steps (configs/cpu.cfg)."""

@@ -99,6 +99,35 @@ def test_bad_jsonl_names_file_line_field_and_writes_nothing(model, tmp_path, lin
     assert len(out.read_text().splitlines()) == 1
 
 
+@pytest.mark.parametrize("suffix,good", [(".txt", GERMAN),
+                                         (".jsonl", json.dumps({"text": GERMAN}))])
+def test_undecodable_line_is_named_and_can_be_skipped(model, tmp_path, suffix, good):
+    src = tmp_path / f"in{suffix}"
+    src.write_bytes(f"{good}\n".encode() + b"caf\xe9 latin-1\n" + f"{good}\n".encode())
+    out = tmp_path / "rel.jsonl"
+    args = (model / "model", src, out, "--entities", f"kb:{model / 'kb'}")
+    result = invoke(*args)
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)  # no traceback
+    assert f"error: {src}:2: encoding: not UTF-8" in result.output
+    assert not out.exists()
+    result = invoke(*args, "--skip-invalid")
+    assert result.exit_code == 0, result.output
+    assert "2 docs" in result.output and "(1 records skipped)" in result.output
+
+
+def test_unreadable_or_unknown_input_is_a_one_line_error(model, tmp_path):
+    corrupt = tmp_path / "corrupt.spacy"
+    corrupt.write_bytes(b"not a DocBin")
+    table = tmp_path / "data.csv"
+    table.write_text("text,id\nAngela Merkel,1\n", encoding="utf8")
+    for src, message in [(corrupt, f"{corrupt}: docbin: not a readable DocBin"),
+                         (table, f"{table}: suffix: unknown input type '.csv': expected .txt")]:
+        result = invoke(model / "model", src, tmp_path / "rel.jsonl")
+        assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+        assert f"error: {message}" in result.output, result.output
+        assert not (tmp_path / "rel.jsonl").exists()
+
+
 def test_bad_options(model, tmp_path):
     src = tmp_path / "in.txt"
     src.write_text(GERMAN + "\n", encoding="utf8")
