@@ -62,6 +62,7 @@ from typing import Any, Callable, Iterable, Iterator, List, Optional, Sequence, 
 
 import numpy
 import srsly
+from spacy.about import __version__ as spacy_version
 from spacy.attrs import (
     DEP,
     ENT_ID,
@@ -83,15 +84,22 @@ from spacy.tokens.underscore import Underscore
 from spacy.util import minibatch
 
 ENV_VAR = "XLIE_FAST_PIPE"
-#: The token attributes ``Doc.to_bytes`` keeps, in its order.
-ATTRS: Tuple[int, ...] = tuple(Doc._get_array_attrs())
+#: The spaCy versions whose private API (below) this module was written against.
+SPACY_VERSIONS = ((3, 8),)
+#: The private spaCy API this module replaces or calls: (owner, name).
+PRIVATE_API = ((Language, "_multiprocessing_pipe"), (Language, "_ensure_doc_with_context"),
+               (Doc, "_get_array_attrs"), (Underscore, "get_state"),
+               (Underscore, "load_state"))
+#: Attributes whose values are string hashes (POS and ENT_IOB are enums, HEAD an offset).
+_STRING_ATTRS = (ORTH, NORM, LEMMA, TAG, MORPH, DEP, ENT_TYPE, ENT_KB_ID, ENT_ID)
+#: The token attributes ``Doc.to_bytes`` keeps, in its order (none on a spaCy without
+#: ``Doc._get_array_attrs``: :func:`install` then refuses).
+ATTRS: Tuple[int, ...] = tuple(getattr(Doc, "_get_array_attrs", tuple)())
 _COL = {attr: i for i, attr in enumerate(ATTRS)}
-#: Columns whose values are string hashes (POS and ENT_IOB are enums, HEAD an offset).
-_STRING_COLS = [_COL[a] for a in (ORTH, NORM, LEMMA, TAG, MORPH, DEP, ENT_TYPE, ENT_KB_ID,
-                                  ENT_ID)]
+_STRING_COLS = [_COL[a] for a in _STRING_ATTRS if a in _COL]
 #: Columns set with ``from_array`` (LENGTH, SPACY and ORTH come from the words).
 _SET_COLS = [i for i, a in enumerate(ATTRS) if a not in (LENGTH, SPACY, ORTH)]
-_ORTH_COL, _SPACY_COL, _SENT_START_COL = _COL[ORTH], _COL[SPACY], _COL[SENT_START]
+_ORTH_COL, _SPACY_COL, _SENT_START_COL = (_COL.get(a, -1) for a in (ORTH, SPACY, SENT_START))
 _ATTRS_LIST = list(ATTRS)
 _EMPTY_TENSOR_SHAPE = (0,)
 _FLOAT32 = numpy.dtype("float32")
@@ -100,6 +108,8 @@ _PROTOCOL = pickle.HIGHEST_PROTOCOL
 _MAX_SENT = 2_000_000
 
 _ORIGINAL: Optional[Callable] = None
+#: Seconds a worker gets to exit once the run is over before it is terminated.
+_JOIN_SECONDS = 10.0
 
 
 def enabled() -> bool:
@@ -309,8 +319,14 @@ def _apply_pipes(
     sender: Any,
     underscore_state: Tuple[dict, dict, dict],
     n_process: int,
+    readers: Sequence[Any] = (),
 ) -> None:
-    """Worker: spaCy's ``_apply_pipes`` with the payloads above."""
+    """Worker: spaCy's ``_apply_pipes`` with the payloads above. ``readers`` are the main
+    process's ends of the result pipes, which a forked worker inherits: it closes its
+    copies, or a send would never fail once the main process has closed its own end (the
+    caller stopped early) and the worker would wait on a full pipe forever."""
+    for reader in readers:
+        reader.close()
     vocab = ensure_doc.__self__.vocab  # type: ignore[attr-defined]  # the pipeline's
     Underscore.load_state(underscore_state)
     # The objects inherited from the parent (the pipeline, its KB or model, spaCy itself)
@@ -490,7 +506,7 @@ def _multiprocessing_pipe(
     procs = [
         mp.Process(target=_apply_pipes,
                    args=(self._ensure_doc_with_context, pipes, rch, sch,
-                         Underscore.get_state(), n_process))
+                         Underscore.get_state(), n_process, recv_ch))
         for rch, sch in zip(texts_q, send_ch)
     ]
     for proc in procs:
@@ -525,23 +541,50 @@ def _multiprocessing_pipe(
     finally:
         if thaw:
             gc.unfreeze()
-        # Orderly stop: the queues are empty, the sentinel ends each worker. Stop after an
-        # error: the sentinel comes last, and closing our ends lets a worker blocked on
-        # sending exit.
+        # Orderly stop: the queues are empty, the sentinel ends each worker. Stop early (the
+        # caller's break, an error): the sentinel comes last, and closing our ends makes a
+        # worker's next send fail, so it exits; a worker still inside a long batch is
+        # terminated after _JOIN_SECONDS, and inputs it never read are dropped rather than
+        # waited on.
         for q in texts_q:
             q.put(None)
             q.close()
+            q.cancel_join_thread()
         for r in recv_ch:
             r.close()
         for proc in procs:
-            proc.join()
+            proc.join(_JOIN_SECONDS)
+            if proc.is_alive():
+                proc.terminate()
+                proc.join()
         if not all(proc.exitcode == 0 for proc in procs):
             warnings.warn(Warnings.W127, stacklevel=2)
 
 
+def unsupported() -> List[str]:
+    """What this spaCy lacks or changed of what the module relies on (empty: nothing)."""
+    problems = [f"{owner.__name__}.{name}" for owner, name in PRIVATE_API
+                if not hasattr(owner, name)]
+    needed = {ORTH, SPACY, LENGTH, SENT_START, *_STRING_ATTRS}
+    if ATTRS and not needed <= set(ATTRS):
+        problems.append("Doc._get_array_attrs() without the token attributes it had")
+    version = tuple(int(part) for part in spacy_version.split(".")[:2] if part.isdigit())
+    if version not in SPACY_VERSIONS:
+        problems.append(f"spaCy {spacy_version} (written for "
+                        f"{', '.join('.'.join(map(str, v)) for v in SPACY_VERSIONS)})")
+    return problems
+
+
 def install() -> None:
-    """Route ``Language._multiprocessing_pipe`` through this module (idempotent)."""
+    """Route ``Language._multiprocessing_pipe`` through this module (idempotent), unless
+    this spaCy lacks or changed the private API it replaces: then spaCy's own stays, with
+    a warning."""
     global _ORIGINAL
+    problems = unsupported()
+    if problems:
+        warnings.warn("spacy-xlie's multiprocessing transport is off, spaCy's own is used: "
+                      f"it relies on private spaCy API ({'; '.join(problems)})", stacklevel=2)
+        return
     current = Language._multiprocessing_pipe
     if current is _multiprocessing_pipe:
         return

@@ -301,3 +301,71 @@ def test_other_pipelines_and_the_switch_keep_spacy_transport(monkeypatch):
     assert Language._multiprocessing_pipe is fast_pipe._multiprocessing_pipe
     fast_pipe.install()  # idempotent
     assert fast_pipe._ORIGINAL is not fast_pipe._multiprocessing_pipe
+
+
+HANG_SCRIPT = """
+import sys
+import spacy
+import spacy_xlie  # noqa: F401  (installs the transport)
+from spacy.language import Language
+
+@Language.component("fail_on_marker")
+def fail_on_marker(doc):
+    if doc.text.startswith("FAIL"):
+        raise ValueError("bad doc")
+    return doc
+
+nlp = spacy.blank("en")
+nlp.add_pipe("xlie_sentencizer")
+nlp.add_pipe("fail_on_marker")
+big = " ".join(["word"] * 3000)
+case = sys.argv[1]
+texts = [big] * 12
+if case == "error":
+    texts[5] = "FAIL " + big
+if case == "user_data":
+    docs = [nlp.make_doc("a b c") for _ in range(12)]
+    for doc in docs:
+        doc.user_data["blob"] = "x" * 50_000
+    texts = docs
+try:
+    for doc in nlp.pipe(texts, n_process=2, batch_size=1):
+        if case != "error":
+            break
+except ValueError:
+    pass
+print("returned")
+"""
+
+
+@pytest.mark.parametrize("case", ["break", "error", "user_data"])
+def test_stopping_early_does_not_hang(tmp_path, case):
+    """The caller stops (``break``) or a batch raises while a worker still holds results
+    larger than the pipe's buffer (big docs, big user data): the run must end, not wait
+    forever for a worker blocked on sending."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "hang.py"
+    script.write_text(HANG_SCRIPT, encoding="utf8")
+    result = subprocess.run([sys.executable, str(script), case], capture_output=True,
+                            text=True, timeout=120, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "returned"
+
+
+@pytest.mark.parametrize("change,named", [
+    (lambda mp: mp.delattr(fast_pipe.Underscore, "get_state"), "Underscore.get_state"),
+    (lambda mp: mp.setattr(fast_pipe, "spacy_version", "3.9.0"), "spaCy 3.9.0"),
+])
+def test_install_refuses_a_spacy_it_was_not_written_for(monkeypatch, change, named):
+    """The transport replaces private spaCy API: on a spaCy that lacks or may have changed
+    it, spaCy's own multiprocessing stays, and a warning says why."""
+    spacys_own = fast_pipe._ORIGINAL
+    assert spacys_own is not None and Language._multiprocessing_pipe is not spacys_own
+    monkeypatch.setattr(Language, "_multiprocessing_pipe", spacys_own)  # before install
+    monkeypatch.setattr(fast_pipe, "_ORIGINAL", None)
+    change(monkeypatch)
+    with pytest.warns(UserWarning, match=named):
+        fast_pipe.install()
+    assert Language._multiprocessing_pipe is spacys_own
