@@ -14,6 +14,8 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable, Hashable, Optional, Tuple, TypeVar, Union
 
+from spacy.util import get_package_path, is_package
+
 T = TypeVar("T")
 
 #: Loaded objects kept per process (pipelines are large: keep few).
@@ -30,8 +32,11 @@ def load_seconds() -> float:
 
 def path_signature(path: Union[str, Path]) -> str:
     """Size and modification time of a file, or of every file under a directory: cheap,
-    and it changes whenever the content is rewritten. A name that is no path (an
-    installed pipeline package) is its own signature."""
+    and it changes whenever the content is rewritten. A name that is no path is the
+    installed pipeline package of that name (its data directory: upgrading the package
+    changes the signature), else its own signature."""
+    if not Path(path).exists() and is_package(str(path)):
+        path = get_package_path(str(path))
     path = Path(path)
     if not path.exists():
         return str(path)
