@@ -1,6 +1,7 @@
 """The corpus engine on a small labelling job: the same bytes in this process and on a
 Dask cluster, resuming from the manifest, bad input stopping the job, and a worker
-killed mid-shard whose shard is retried."""
+killed inside its labelling loop whose shard is retried, and a shard whose workers keep
+dying that fails alone."""
 
 import json
 import os
@@ -129,14 +130,28 @@ def test_bad_record_stops_the_job(kb_dir, tmp_path, dask_scheduler):
 
 @dataclass
 class SlowLabelJob(LabelJob):
-    """The label job, leaving a marker ``INDEX-PID`` and taking half a second per shard."""
+    """The label job, leaving a marker ``INDEX-PID`` from inside its labelling loop (one
+    record labelled, the next being read) and pausing there half a second."""
 
     markers: str = ""
 
-    def run(self, shard, out):
-        Path(self.markers, f"{shard.index}-{os.getpid()}").touch()
-        time.sleep(0.5)
-        return super().run(shard, out)
+    def records(self, shard, labelers):
+        for n, item in enumerate(super().records(shard, labelers)):
+            if n == 1:
+                Path(self.markers, f"{shard.index}-{os.getpid()}").touch()
+                time.sleep(0.5)
+            yield item
+
+
+@dataclass
+class DyingLabelJob(LabelJob):
+    """The label job, whose worker dies (SIGKILL) inside the labelling loop of shard 2."""
+
+    def records(self, shard, labelers):
+        for n, item in enumerate(super().records(shard, labelers)):
+            if n == 1 and shard.index == 2:
+                os.kill(os.getpid(), signal.SIGKILL)
+            yield item
 
 
 def test_killed_worker_shard_is_retried(kb_dir, corpus, reference, tmp_path):
@@ -165,3 +180,26 @@ def test_killed_worker_shard_is_retried(kb_dir, corpus, reference, tmp_path):
     assert len(runs) == 2 and f"{index}-{pid}" in runs  # started, killed, run again
     assert summary.complete and summary.failures == [] and summary.docs == 24
     assert shard_bytes(out) == reference  # nothing lost, nothing duplicated
+    assert not list(out.glob(".*"))  # no temporary file left
+
+
+def test_a_shard_whose_workers_keep_dying_fails_alone(kb_dir, corpus, reference, tmp_path):
+    """Retries run out (Dask's allowed-failures): the shard is a failure, the others are
+    written, and a rerun of the job redoes only that shard."""
+    import dask
+
+    out = tmp_path / "out"
+    job = DyingLabelJob(str(kb_dir), str(corpus), "en", CONFIG)
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        summary = run_job(job, plan_shards(corpus, 4), out, workers=2, show_progress=False)
+    # Dask also blames the death on a shard queued behind it on the same worker
+    failed = {f["shard"] for f in summary.failures}
+    assert "shard-00002.spacy" in failed and len(failed) < 6
+    assert all(f["error"].startswith("workers died") for f in summary.failures)
+    assert not summary.complete and summary.docs == 4 * (6 - len(failed))
+    expected = {name: data for name, data in reference.items() if name not in failed}
+    assert shard_bytes(out) == expected and not list(out.glob(".*"))
+    rerun = run_job(LabelJob(str(kb_dir), str(corpus), "en", CONFIG), plan_shards(corpus, 4),
+                    out, show_progress=False)
+    assert (rerun.ran, rerun.reused) == (len(failed), 6 - len(failed))
+    assert shard_bytes(out) == reference
