@@ -28,11 +28,17 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parent.parent
-#: Config settings shown per run: (column, section path, key).
+#: Config settings shown per run: (column, section path, key); a key is looked up in the
+#: section and then in its ``embed``/``encode`` subsections (the recognizer's tok2vec is the
+#: listener itself, or a ``spacy.Tok2Vec.v2`` of the listener and the recognizer's own
+#: layers).
 SETTINGS = (
     ("NER grad_factor", ("components", "ner", "model", "tok2vec"), "grad_factor"),
+    ("NER own layers", ("components", "ner", "model", "tok2vec"), "depth"),
+    ("batcher", ("training", "batcher"), "@batchers"),
     ("train reader", ("corpora", "train"), "@readers"),
     ("WikiANN sentences (0: all)", ("corpora", "train"), "entities_limit"),
+    ("dev WikiANN sentences (0: all)", ("corpora", "dev"), "entities_limit"),
     ("steps", ("training",), "max_steps"),
     ("layers", ("components", "transformer", "model", "transformer_config"),
      "num_hidden_layers"),
@@ -49,7 +55,8 @@ def settings(model: Path) -> Dict[str, Any]:
         section: Any = config
         for part in path:
             section = section.get(part, {})
-        found[column] = section.get(key)
+        candidates = [section, section.get("embed", {}), section.get("encode", {})]
+        found[column] = next((c[key] for c in candidates if key in c), None)
     return found
 
 
@@ -73,7 +80,10 @@ def markdown(report: Dict[str, Any]) -> str:
         "entity F the training loop recorded on its dev stream (KBP37 dev's typed arguments "
         "and 1,000 WikiANN en validation sentences; with `JointCorpus.v2` the KBP37 part "
         "also marks stop words outside names as outside, so that column moves with the "
-        "reader). Scores in %.", "",
+        "reader; runs whose dev WikiANN sentences are 0 read all 10,000 and one KBP37 dev "
+        "sentence). "
+        "NER own layers: the recognizer's maxout layers on the shared encoder (None: "
+        "none). Scores in %.", "",
         "| run | " + " | ".join(columns) + " | KBP37 dev macro-F | KBP37 dev micro-F "
         "| dev entity F | note |",
         "|---|" + "---|" * len(columns) + "---:|---:|---:|---|",

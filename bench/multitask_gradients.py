@@ -27,6 +27,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+def listener_config(tok2vec: dict) -> dict:
+    """The listener's settings: the tok2vec itself, or its ``embed`` where the component
+    adds layers of its own (``spacy.Tok2Vec.v2``)."""
+    return tok2vec.get("embed", tok2vec)
+
+
 def measure(model: str, corpus: Path, n_batches: int) -> Dict[str, Any]:
     import spacy
     from spacy.training.batchers import minibatch_by_words
@@ -46,8 +52,8 @@ def measure(model: str, corpus: Path, n_batches: int) -> Dict[str, Any]:
     for task, exclude in (("ner", [rel]), (rel, ["ner"])):
         sent[task] = sum(nlp.update(batch, sgd=False, exclude=exclude, losses={})["transformer"]
                          for batch in batches)
-    factors = {name: nlp.get_pipe_config(name)["model"]["tok2vec"].get("grad_factor")
-               for name in ("ner", rel)}
+    factors = {name: listener_config(nlp.get_pipe_config(name)["model"]["tok2vec"])
+               .get("grad_factor") for name in ("ner", rel)}
     return {"model": model, "batches": len(batches), "grad_factor": factors,
             "squared_norm": sent,
             "norm_ratio_ner_to_relations": (sent["ner"] / sent[rel]) ** 0.5 if sent[rel] else None}

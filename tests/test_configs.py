@@ -95,6 +95,7 @@ def test_train_e5small_recognizer_and_extractor_then_predicted_entities(corpus, 
               "--paths.ner_dev", str(corpus / "ner.spacy"),
               "--components.transformer.model.transformer_config.num_hidden_layers", "2",
               "--initialize.after_init.freeze_layers", "1",
+              "--components.ner.model.tok2vec.encode.width", "32",  # the encoder's width
               "--components.transformer.model.get_spans.window", "32",
               "--components.transformer.model.get_spans.stride", "24",
               "--training.max_steps", "4", "--training.eval_frequency", "2")

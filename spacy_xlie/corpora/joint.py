@@ -1,4 +1,4 @@
-"""``spacy_xlie.JointCorpus.v1``: one training stream for an entity recognizer and a
+"""``spacy_xlie.JointCorpus.v1`` (v2, v3): one training stream for an entity recognizer and a
 relation extractor that share an encoder (multi-task ``spacy train``).
 
 Two kinds of data, each *missing* (not negative) for the other task:
@@ -86,15 +86,42 @@ def create_joint_corpus_v2(
         lower-case and not inside a capitalised name, are outside any entity, as
         punctuation is (``null``: punctuation only, as v1).
     """
+    return create_joint_corpus_v3(
+        relations, entities, argument_types, outside_stop_words,
+        relations_limit=relations_limit, entities_limit=entities_limit, shuffle=shuffle,
+        max_length=max_length, gold_preproc=True)
+
+
+@spacy.registry.readers("spacy_xlie.JointCorpus.v3")
+def create_joint_corpus_v3(
+    relations: Union[str, Path],
+    entities: Optional[Union[str, Path]] = None,
+    argument_types: Optional[str] = "kbp37",
+    outside_stop_words: Optional[str] = "en",
+    relations_limit: int = 0,
+    entities_limit: int = 0,
+    shuffle: bool = False,
+    max_length: int = 0,
+    gold_preproc: bool = False,
+) -> Callable[[Language], Iterable[Example]]:
+    """``spacy_xlie.JointCorpus.v2`` that, by default, trains on the pipeline's own
+    tokens, as spaCy's ``Corpus`` does.
+
+    gold_preproc: keep the corpora's tokens (v2). The corpora split on whitespace only
+        ("Baden-Württemberg" one token), the pipeline's tokenizer also splits hyphens and
+        other infixes; a recognizer that never saw those splits in training tagged each
+        piece of a hyphenated name as a name of its own.
+    """
     types = None if argument_types is None else ARGUMENT_TYPES[argument_types]
     stop_words = (frozenset() if outside_stop_words is None
                   else frozenset(get_lang_class(outside_stop_words).Defaults.stop_words))
     return JointCorpus(
         RelationCorpus(relations, gold_ents=False, limit=relations_limit,
-                       max_length=max_length),
+                       max_length=max_length, gold_preproc=gold_preproc),
         None if entities is None else RelationCorpus(entities, gold_ents=False,
                                                     limit=entities_limit,
-                                                    max_length=max_length),
+                                                    max_length=max_length,
+                                                    gold_preproc=gold_preproc),
         argument_types=types,
         stop_words=stop_words,
         shuffle=shuffle,

@@ -44,6 +44,10 @@ class RelationCorpus:
     shuffle: shuffle the examples on every pass (for training).
     max_length: skip docs longer than this many tokens (0: no limit). Docs are not split
         into sentences, since a relation may cross a sentence boundary.
+    gold_preproc: the predicted docs keep the reference's tokens (as spaCy's setting of
+        that name); otherwise the pipeline's tokenizer splits the text, as it will at
+        prediction time (``Example`` aligns the annotation to those tokens). With
+        ``gold_ents`` the reference's tokens are kept: preset entities need them.
     """
 
     def __init__(
@@ -54,12 +58,14 @@ class RelationCorpus:
         limit: int = 0,
         shuffle: bool = False,
         max_length: int = 0,
+        gold_preproc: bool = True,
     ) -> None:
         self.path = Path(path)
         self.gold_ents = gold_ents
         self.limit = limit
         self.shuffle = shuffle
         self.max_length = max_length
+        self.gold_preproc = gold_preproc or gold_ents
 
     def __call__(self, nlp: Language) -> Iterator[Example]:
         docs: Iterable[Doc] = self.read_docs(nlp)
@@ -87,12 +93,16 @@ class RelationCorpus:
         return walk_corpus(self.path, FILE_TYPE)
 
     def make_predicted(self, nlp: Language, reference: Doc) -> Doc:
-        """The reference's words and spaces, its ids and (with ``gold_ents``) entities."""
-        predicted = Doc(
-            nlp.vocab,
-            words=[token.text for token in reference],
-            spaces=[bool(token.whitespace_) for token in reference],
-        )
+        """The reference's text as tokens (its own or the pipeline tokenizer's, see
+        ``gold_preproc``), its ids and (with ``gold_ents``) entities."""
+        if self.gold_preproc:
+            predicted = Doc(
+                nlp.vocab,
+                words=[token.text for token in reference],
+                spaces=[bool(token.whitespace_) for token in reference],
+            )
+        else:
+            predicted = nlp.make_doc(reference.text)
         for name in ("xlie_id", "xlie_lang"):
             predicted._.set(name, reference._.get(name))
         if self.gold_ents:

@@ -1,4 +1,4 @@
-"""spacy_xlie.JointCorpus.v1/v2: relation docs and entity docs in one training stream, each
+"""spacy_xlie.JointCorpus.v1/v2/v3: relation docs and entity docs in one training stream, each
 missing (not negative) for the other task."""
 
 import spacy
@@ -62,3 +62,35 @@ def test_v2_stop_words_outside_names_are_outside(tmp_path):
 
     v1 = next(iter(create_joint_corpus(tmp_path / "rel.spacy")(nlp))).reference
     assert v1[3].ent_iob_ == "" and v1[1].ent_iob_ == "O"  # v1: punctuation only
+
+
+def test_v3_trains_on_the_pipeline_tokens(tmp_path):
+    """The corpora keep "Jean-Pierre" one token; the pipeline's tokenizer splits it, and
+    v3 trains the recognizer and the extractor on those pieces."""
+    nlp = spacy.blank("xx")
+    doc = Doc(nlp.vocab, words=["Jean-Pierre", "lives", "in", "Baden-Baden", "."])
+    head, tail = add_entities(doc, [span_from_tokens(doc, 0, 1, "ENT"),
+                                    span_from_tokens(doc, 3, 4, "ENT")])
+    add_relation(doc, head, tail, "per:stateorprovinces_of_residence")
+    write_docbin([doc], tmp_path / "rel.spacy")
+    entity_doc = Doc(nlp.vocab, words=["Mercedes-Benz", "in", "Stuttgart"])
+    entity_doc.ents = [Span(entity_doc, 0, 1, label="ORG"), Span(entity_doc, 2, 3, label="LOC")]
+    write_docbin([entity_doc], tmp_path / "ner.spacy")
+
+    def read(version: str):
+        reader = spacy.registry.resolve({"r": {
+            "@readers": f"spacy_xlie.JointCorpus.{version}",
+            "relations": str(tmp_path / "rel.spacy"), "entities": str(tmp_path / "ner.spacy")}})
+        return list(reader["r"](nlp))
+
+    relation_eg, entity_eg = read("v3")
+    assert [t.text for t in relation_eg.predicted] == ["Jean", "-", "Pierre", "lives", "in",
+                                                       "Baden", "-", "Baden", "."]
+    assert relation_eg.get_aligned_ner()[:3] == ["B-PER", "I-PER", "L-PER"]
+    assert entity_eg.get_aligned_ner() == ["B-ORG", "I-ORG", "L-ORG", "O", "U-LOC"]
+    # the extractor's gold arguments cover the pieces
+    extractor = nlp.add_pipe("xlie_relation_extractor")
+    pairs = extractor.training_pairs(relation_eg)
+    assert [(a.text, b.text) for a, b in pairs] == [("Jean-Pierre", "Baden-Baden")]
+
+    assert [t.text for t in read("v2")[0].predicted][:1] == ["Jean-Pierre"]  # corpus tokens
