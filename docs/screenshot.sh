@@ -14,6 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-.venv/bin/python}
 work=bench/work/screenshot
+width=()
 mkdir -p "$work"
 src=docs/examples.jsonl
 png=docs/relations.png
@@ -21,11 +22,12 @@ if [ "${1:-}" = "--raw" ]; then
     "$python" -m spacy_xlie predict "$2" docs/raw_examples.jsonl "$work/raw.spacy"
     src="$work/raw.spacy"
     png=docs/relations_raw.png
+    width=(--width 680)  # the raw sentences' rows wrap inside the 760-pixel window
 elif [ $# -ge 1 ]; then
     "$python" -m spacy_xlie predict "$1" "$src" "$work/examples.spacy" --entities given
     src="$work/examples.spacy"
 fi
-"$python" -m spacy_xlie show "$src" --out "$work/relations.html"
+"$python" -m spacy_xlie show "$src" --out "$work/relations.html" "${width[@]}"
 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=760,700 \
     --screenshot="$png" "file://$PWD/$work/relations.html" 2>/dev/null
 ls -l "$png"
