@@ -538,6 +538,14 @@ _BYTES_PER_CHAR = 9
 #: Seconds a connection may sit without sending a request (or the rest of its body).
 IDLE_TIMEOUT = 10.0
 
+
+class _PageServer(ThreadingHTTPServer):
+    """A thread per connection, and room for many connections waiting to be accepted
+    (``socketserver``'s default backlog of 5 reset connections under 50 clients)."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
 FORM = """<form method="post" action="/">
 <textarea name="text" rows="4" cols="90" maxlength="{max_chars}" dir="auto"
  placeholder="Angela Merkel ist die Vorsitzende der CDU.">{text}</textarea><br>
@@ -625,6 +633,4 @@ def make_server(
             msg.text(f"{self.address_string()} {format % args}")
 
     Handler.timeout = timeout
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    return server
+    return _PageServer((host, port), Handler)

@@ -27,6 +27,7 @@ from spacy.language import Language
 from spacy.training import Example
 
 from .corpora.reader import RelationCorpus
+from .errors import XlieDataError
 from .pipeline.relation_extractor import RelationExtractor
 from .scorers import PREDICTED, example_language, score_relations, unrepresentable_labels
 
@@ -48,6 +49,9 @@ def data_files(paths: Sequence[Path]) -> List[Path]:
             if not found:
                 raise ValueError(f"No .spacy files in {path}")
             files.extend(found)
+        elif path.suffix.lower() != ".spacy":
+            raise XlieDataError("expected a .spacy file (spacy-xlie convert makes one)", path,
+                                field="suffix")
         elif path.exists():
             files.append(path)
         else:

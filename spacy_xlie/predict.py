@@ -25,7 +25,7 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .corpora.base import load_docbin, parse_json_line, read_lines
+from .corpora.base import input_kind, load_docbin, parse_json_line, read_lines
 from .corpora.jsonl import docs_to_records, record_to_doc
 from .corpora.shards import Shard, shard_lines, slice_docbin
 from .entities import add_entity_source, entity_components, relation_extractors
@@ -61,20 +61,6 @@ class PredictReport:
     def to_dict(self) -> dict:
         return {"docs": self.docs, "skipped": self.skipped, "entities": self.entities,
                 "relations": dict(self.relations.most_common()), "errors": self.errors}
-
-
-#: Input kinds by file suffix.
-INPUT_KINDS = {".txt": "text", ".jsonl": "jsonl", ".json": "jsonl", ".spacy": "spacy"}
-
-
-def input_kind(path: Path) -> str:
-    """``spacy``, ``jsonl`` or ``text``, from the file name; any other suffix is an error
-    (a ``.csv`` read as plain text would make a doc of its header line)."""
-    kind = INPUT_KINDS.get(path.suffix.lower())
-    if kind is None:
-        raise XlieDataError(f"unknown input type {path.suffix or '(no suffix)'!r}: expected "
-                            f"{', '.join(INPUT_KINDS)}", path, field="suffix")
-    return kind
 
 
 def count_records(path: Path) -> int:
@@ -123,7 +109,7 @@ def read_inputs(
             continue
         try:
             if kind == "text":
-                doc = nlp.make_doc(raw.rstrip("\r\n"))
+                doc = nlp.make_doc(within_max_length(nlp, raw.rstrip("\r\n"), path, line))
                 doc._.xlie_id = f"{path.name}:{line}"
                 doc._.xlie_lang = lang
             else:
@@ -131,6 +117,8 @@ def read_inputs(
                 rec_id = record.get("id", "")
                 if isinstance(rec_id, bool) or not isinstance(rec_id, (str, int)):
                     raise XlieDataError("expected a string or integer", path, line, "id")
+                if isinstance(record.get("text"), str):
+                    within_max_length(nlp, record["text"], path, line)
                 doc = record_to_doc(nlp, record, path=str(path), line=line)
                 doc._.xlie_id = str(rec_id) if rec_id != "" else f"{path.name}:{line}"
                 doc._.xlie_lang = doc._.xlie_lang or lang
@@ -138,6 +126,15 @@ def read_inputs(
             yield err
             continue
         yield doc
+
+
+def within_max_length(nlp: Language, text: str, path: Path, line: int) -> str:
+    """``text``, or the :class:`XlieDataError` of a record longer than the pipeline
+    takes (``nlp.max_length``: spaCy raises on it, mid-run, with a traceback)."""
+    if len(text) > nlp.max_length:
+        raise XlieDataError(f"{len(text):,} characters, over the pipeline's max_length "
+                            f"({nlp.max_length:,}): split the record", path, line, "text")
+    return text
 
 
 def write_docs(docs: Iterable[Doc], path: Path) -> int:

@@ -12,9 +12,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import spacy
 from spacy.language import Language
-from spacy.tokens import Doc, DocBin
+from spacy.tokens import Doc
 
-from ..corpora.base import iter_lines, parse_json_line
+from ..corpora.base import iter_lines, load_docbin, parse_json_line
 from ..errors import XlieDataError
 from ..util.io import write_docbin, write_json
 from . import build_aligner, project_batch
@@ -40,7 +40,7 @@ def read_targets(
 ) -> List[Doc]:
     """Target docs from ``.spacy``, ``.jsonl`` or plain text (anything else)."""
     if path.suffix == ".spacy":
-        return list(DocBin().from_disk(path).get_docs(nlp.vocab))
+        return list(load_docbin(path).get_docs(nlp.vocab))
     records = _read_jsonl(path) if path.suffix == ".jsonl" else _read_lines(path)
     docs = []
     for line_no, record in records:
@@ -179,7 +179,7 @@ def project_corpus(
     tgt_nlp, src_nlp = blank_pipelines(tgt_lang, src_lang)
     skipped: list = []
     try:
-        sources = list(DocBin().from_disk(src).get_docs(src_nlp.vocab))
+        sources = list(load_docbin(src).get_docs(src_nlp.vocab))
         targets = read_targets(tgt, tgt_nlp, skip_invalid=skip_invalid, skipped=skipped)
     except UnicodeDecodeError as err:
         raise XlieDataError(f"not UTF-8 text ({err.reason})", tgt, field="encoding") from None

@@ -8,6 +8,7 @@ import spacy
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from ..corpora.base import input_kind
 from ..distributed import ShardError
 from ..distributed.predict_job import predict_distributed
 from ..entities import entity_components
@@ -16,7 +17,6 @@ from ..predict import (
     OUTPUT_SUFFIXES,
     PIPELINE,
     count_records,
-    input_kind,
     load_pipeline,
     predict_shard,
 )

@@ -218,6 +218,21 @@ def iter_json_list(path: PathLike) -> Iterator[Tuple[int, Any]]:
         )
 
 
+#: Input kinds by file suffix.
+INPUT_KINDS = {".txt": "text", ".jsonl": "jsonl", ".json": "jsonl", ".spacy": "spacy"}
+
+
+def input_kind(path: PathLike) -> str:
+    """``spacy``, ``jsonl`` or ``text``, from the file name; any other suffix is an error
+    (a ``.csv`` read as plain text would make a doc of its header line)."""
+    path = Path(path)
+    kind = INPUT_KINDS.get(path.suffix.lower())
+    if kind is None:
+        raise XlieDataError(f"unknown input type {path.suffix or '(no suffix)'!r}: expected "
+                            f"{', '.join(INPUT_KINDS)}", path, field="suffix")
+    return kind
+
+
 def read_lines(path: PathLike) -> Iterator[Tuple[int, Union[str, XlieDataError]]]:
     """``(line, text)`` of the non-blank lines of a UTF-8 file, line endings kept. A line
     that is not UTF-8 gives its :class:`XlieDataError` in place of its text, and reading

@@ -12,9 +12,11 @@ from typing import Callable, Iterable, Iterator, List, Union
 
 import spacy
 from spacy.language import Language
-from spacy.tokens import Doc, DocBin, Span
+from spacy.tokens import Doc, Span
 from spacy.training import Example
 from spacy.training.corpus import walk_corpus
+
+from .base import load_docbin
 
 FILE_TYPE = ".spacy"
 
@@ -79,7 +81,7 @@ class RelationCorpus:
         """Reference docs in file order, empty and over-long ones left out, up to ``limit``."""
         count = 0
         for loc in self.locations():
-            for doc in DocBin(store_user_data=True).from_disk(loc).get_docs(nlp.vocab):
+            for doc in load_docbin(loc).get_docs(nlp.vocab):
                 if len(doc) == 0 or (self.max_length and len(doc) > self.max_length):
                     continue
                 yield doc

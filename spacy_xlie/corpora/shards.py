@@ -15,6 +15,7 @@ import srsly
 from spacy.tokens import DocBin
 
 from ..errors import XlieDataError
+from .base import load_docbin
 
 #: DocBin fields holding one entry per doc (what :func:`slice_docbin` cuts).
 _PER_DOC = ("tokens", "spaces", "cats", "flags", "span_groups", "user_data")
@@ -53,7 +54,7 @@ def plan_shards(path: Path, shard_size: int) -> List[Shard]:
 
 
 def _plan_docbin(path: Path, shard_size: int) -> List[Shard]:
-    total = len(DocBin().from_disk(path))
+    total = len(load_docbin(path))
     return [Shard(i, str(path), start, min(start + shard_size, total), start + 1,
                   min(shard_size, total - start))
             for i, start in enumerate(range(0, total, shard_size))]

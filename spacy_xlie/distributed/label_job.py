@@ -20,6 +20,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from spacy.tokens import Doc, DocBin
 
+from ..corpora.base import input_kind
 from ..corpora.shards import Shard, is_docbin, plan_shards, shard_lines, slice_docbin
 from ..errors import XlieDataError
 from ..labeling import (
@@ -128,6 +129,7 @@ def label_corpus(
     """Label ``input_path`` into DocBin shards under ``output_dir``; returns the report
     (see :func:`label_report`) with the engine's summary under ``"run"``."""
     config = dict(config or {})
+    input_kind(input_path)  # an unknown input type fails before any worker starts
     build_labeler_nlp(lang, None, config)  # bad settings fail here, before any worker starts
     job = LabelJob(str(Path(kb_path).resolve()), str(Path(input_path).resolve()), lang, config,
                    skip_invalid=skip_invalid,

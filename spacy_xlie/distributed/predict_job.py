@@ -6,9 +6,10 @@ from typing import Any, Dict, List, Optional
 
 from spacy.language import Language
 
+from ..corpora.base import input_kind
 from ..corpora.shards import Shard, plan_shards
 from ..entities import entity_components
-from ..predict import PIPELINE, input_kind, load_pipeline, predict_shard
+from ..predict import PIPELINE, load_pipeline, predict_shard
 from ..util.cache import cached
 from ..util.io import write_json
 from .engine import run_job

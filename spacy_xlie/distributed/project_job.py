@@ -22,7 +22,7 @@ from spacy.tokens import Doc, DocBin
 
 from ..alignment import build_aligner, project_batch
 from ..alignment.corpus import blank_pipelines, pair_docs, projection_report
-from ..corpora.base import parse_json_line
+from ..corpora.base import load_docbin, parse_json_line
 from ..corpora.shards import Shard, docbin_extension, is_docbin, select_docbin
 from ..errors import XlieDataError
 from ..util.cache import cached
@@ -102,7 +102,7 @@ def plan_projection(src: Path, tgt: Path, shard_size: int, skip_invalid: bool
                     ) -> Tuple[List[Shard], str, List[str]]:
     """Shards of valid target records, each with its source docs; the pairing mode and
     the errors of skipped records. Raises :class:`XlieDataError` as the command does."""
-    src_bin = DocBin().from_disk(src)
+    src_bin = load_docbin(src)
     sources = [_stand_in(docbin_extension(src_bin, i, "xlie_id")) for i in range(len(src_bin))]
     targets: List[Target] = []
     skipped: List[str] = []
@@ -120,7 +120,7 @@ def plan_projection(src: Path, tgt: Path, shard_size: int, skip_invalid: bool
                             "shift every later sentence; give ids or fix the lines", tgt)
     position = {id(s): i for i, s in enumerate(sources)}
     source_of = [position[id(s)] for s, _ in pairs]
-    end = len(DocBin().from_disk(tgt)) if is_docbin(tgt) else _size(tgt)
+    end = len(load_docbin(tgt)) if is_docbin(tgt) else _size(tgt)
     shards = []
     for index, first in enumerate(range(0, len(targets), shard_size)):
         group = targets[first:first + shard_size]

@@ -109,6 +109,16 @@ def test_evaluate_cli(model_and_data):
     assert md.strip() in result.output
 
 
+def test_a_file_that_is_not_a_docbin_is_refused(model_and_data):
+    """A .csv or .jsonl given as data once scored zero docs and exited 0."""
+    tmp = model_and_data
+    table = tmp / "data.csv"
+    table.write_text("text,id\nAngela Merkel,1\n", encoding="utf8")
+    result = evaluate(tmp / "model", table)
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert f"{table}: suffix: expected a .spacy file" in result.output
+
+
 def test_model_that_predicts_nothing_scores_zero(model_and_data):
     """Even where the gold relations look like predictions (source "predicted")."""
     tmp = model_and_data

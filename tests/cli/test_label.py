@@ -125,6 +125,14 @@ def test_undecodable_line_is_skipped(kb_dir, tmp_path):
     assert report["docs"] == 2 and report["skipped"] == 1
 
 
+def test_unknown_input_type_is_refused(kb_dir, tmp_path):
+    table = tmp_path / "data.csv"
+    table.write_text("text,id\nMarie Curie,1\n", encoding="utf8")
+    result = runner.invoke(app, ["label", str(kb_dir), str(table), str(tmp_path / "out")])
+    assert result.exit_code == 1 and "unknown input type '.csv'" in result.output
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.slow
 def test_end_to_end_train_relation_extractor(kb_dir, tmp_path):
     """Dump -> KB -> labelled multilingual corpus -> a few training steps (configs/cpu.cfg)."""

@@ -128,6 +128,18 @@ def test_unreadable_or_unknown_input_is_a_one_line_error(model, tmp_path):
         assert not (tmp_path / "rel.jsonl").exists()
 
 
+def test_a_record_over_max_length_is_a_data_error(model, tmp_path):
+    """spaCy raises mid-run on a text over ``nlp.max_length`` (a traceback in predict)."""
+    nlp = load_pipeline(str(model / "model"), f"kb:{model / 'kb'}")
+    nlp.max_length = 100
+    src = tmp_path / "in.txt"
+    src.write_text(f"{GERMAN}\n{'Berlin ' * 20}\n", encoding="utf8")
+    with pytest.raises(XlieDataError, match=r"in\.txt:2: text: 140 characters, over"):
+        predict_shard(nlp, src, tmp_path / "out.jsonl")
+    report = predict_shard(nlp, src, tmp_path / "out.jsonl", skip_invalid=True)
+    assert (report.docs, report.skipped) == (1, 1)
+
+
 def test_bad_options(model, tmp_path):
     src = tmp_path / "in.txt"
     src.write_text(GERMAN + "\n", encoding="utf8")

@@ -125,3 +125,14 @@ def test_serve_answers_while_a_connection_sits_idle(server):
     with socket.create_connection((host, int(port)), timeout=10):
         with urllib.request.urlopen(server, timeout=5) as resp:
             assert resp.status == 200
+
+
+def test_serve_has_room_for_many_waiting_connections(rel_model):
+    """socketserver's default backlog (5) reset connections under 50 clients
+    (bench/results/faults.md)."""
+    nlp = load_pipeline(str(rel_model / "model"), f"kb:{rel_model / 'kb'}")
+    server = make_server(nlp, port=0)
+    try:
+        assert server.request_queue_size >= 64 and server.daemon_threads
+    finally:
+        server.server_close()
