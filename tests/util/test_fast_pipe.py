@@ -3,6 +3,8 @@ the codec keeps everything Doc.to_bytes keeps, and for the distant labeler, lexi
 projection and the CPU relation-extractor pipeline 2 processes give what 1 gives."""
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -343,9 +345,6 @@ def test_stopping_early_does_not_hang(tmp_path, case):
     """The caller stops (``break``) or a batch raises while a worker still holds results
     larger than the pipe's buffer (big docs, big user data): the run must end, not wait
     forever for a worker blocked on sending."""
-    import subprocess
-    import sys
-
     script = tmp_path / "hang.py"
     script.write_text(HANG_SCRIPT, encoding="utf8")
     result = subprocess.run([sys.executable, str(script), case], capture_output=True,
