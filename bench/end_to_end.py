@@ -32,7 +32,7 @@ import resource
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -185,6 +185,15 @@ def in_scheme(doc):
     return doc
 
 
+#: ``spacy.load`` override of an ``xlie_transformer`` pipeline: its fp32 encoder.
+FP32 = {"components": {"transformer": {"quantize": "off"}}}
+
+
+def encoder_kind(nlp) -> str:
+    """"int8" when the pipeline predicts with an int8 encoder, else "fp32"."""
+    return "int8" if any(getattr(pipe, "is_int8", False) for _, pipe in nlp.pipeline) else "fp32"
+
+
 def pct(value: Optional[float]) -> str:
     return "-" if value is None else f"{100 * value:.1f}"
 
@@ -194,7 +203,8 @@ def markdown(report: Dict[str, Any]) -> str:
         "# End to end: entities and relations from raw text",
         "",
         f"Model: `{report['model']}` (pipeline: {', '.join(report['pipeline'])}). "
-        f"Command: `{report['command']}`. Run {report['date']} on {report['machine']}.",
+        f"Encoder: {report.get('encoder', 'fp32')}. Command: `{report['command']}`. Run "
+        f"{report['date']} on {report['machine']}.",
         "",
         "## RELX, raw sentences (no gold entities)",
         "",
@@ -237,6 +247,8 @@ def markdown(report: Dict[str, Any]) -> str:
         per_type = ", ".join(f"{k} {pct(v)}" for k, v in row["per_type"].items())
         lines.append(f"| {lang} | {row['sentences']} | {pct(row['p'])} | {pct(row['r'])} | "
                      f"{pct(row['f'])} | {pct(row['every_label']['f'])} | {per_type} |")
+    if report.get("fp32"):
+        lines += fp32_markdown(report)
     speed = report["speed"]
     lines += ["", "## Speed", "",
               f"The whole raw-text pipeline over every RELX sentence above: "
@@ -244,6 +256,27 @@ def markdown(report: Dict[str, Any]) -> str:
               f"{speed['seconds']:.1f} s, batch size {report['batch_size']}); peak RSS of the "
               f"benchmark process {report['peak_rss_mb']:,.0f} MB.", ""]
     return "\n".join(lines)
+
+
+def fp32_markdown(report: Dict[str, Any]) -> List[str]:
+    """The same pipeline with its fp32 encoder, beside the figures above (int8)."""
+    fp32 = report["fp32"]
+    lines = ["", f"## The same pipeline with its fp32 encoder (figures above: "
+             f"{report['encoder']})", "",
+             "| language | F exact | F overlap | F gold entities | WikiANN F1 |",
+             "|---|---:|---:|---:|---:|"]
+    for lang in sorted(set(fp32["relx"]) | set(fp32["wikiann"]),
+                       key=lambda lang: (RELX_LANGS + WIKIANN_LANGS).index(lang)):
+        row = fp32["relx"].get(lang, {})
+        wiki = fp32["wikiann"].get(lang, {})
+        lines.append(f"| {lang} | {pct(row.get('exact', {}).get('micro_f'))} | "
+                     f"{pct(row.get('overlap', {}).get('micro_f'))} | "
+                     f"{pct(row.get('gold_entities', {}).get('micro_f'))} | "
+                     f"{pct(wiki.get('f'))} |")
+    lines += ["", f"fp32 speed over the RELX sentences: "
+              f"{fp32['speed']['words_per_second']:,.0f} words/s (int8: "
+              f"{report['speed']['words_per_second']:,.0f})."]
+    return lines
 
 
 def main() -> None:
@@ -257,6 +290,9 @@ def main() -> None:
                         help="First N sentences of each WikiANN test set (0: all)")
     parser.add_argument("--relx-limit", type=int, default=0,
                         help="First N sentences of each RELX language (0: all)")
+    parser.add_argument("--compare-fp32", action="store_true",
+                        help="Also run RELX and WikiANN with the fp32 encoder (an "
+                             "xlie_transformer pipeline loads with int8 on CPU)")
     parser.add_argument("--no-reference", action="store_true",
                         help=f"Skip the {REFERENCE_NER} reference row")
     args = parser.parse_args()
@@ -270,14 +306,25 @@ def main() -> None:
     torch.set_num_threads(os.cpu_count() or 1)
     nlp = spacy.load(args.model)
     labels = nlp.get_pipe(relation_extractors(nlp)[0]).labels
-    log(f"{args.model}: {nlp.pipe_names}")
+    encoder = encoder_kind(nlp)
+    log(f"{args.model}: {nlp.pipe_names}, encoder {encoder}")
     section = relx_section(nlp, args.data_dir, labels, args.batch_size, args.relx_limit)
     wikiann = wikiann_section(nlp, args.data_dir, args.wikiann_limit, args.batch_size)
+    fp32 = None
+    if args.compare_fp32:
+        del nlp
+        nlp = spacy.load(args.model, config=FP32)
+        log(f"{args.model} again, encoder {encoder_kind(nlp)}")
+        fp32 = {**relx_section(nlp, args.data_dir, labels, args.batch_size, args.relx_limit),
+                "wikiann": wikiann_section(nlp, args.data_dir, args.wikiann_limit,
+                                           args.batch_size)}
     reference = None if args.no_reference else reference_row(
         args.model, args.data_dir, args.batch_size, args.relx_limit)
     report: Dict[str, Any] = {
         "model": str(args.model),
         "pipeline": nlp.pipe_names,
+        "encoder": encoder,
+        "fp32": fp32,
         "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
         "date": datetime.date.today().isoformat(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",

@@ -43,7 +43,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -153,14 +153,16 @@ def train(work: Path, max_minutes: float, max_steps: int = 0) -> Dict[str, Any]:
             "best_step": best_step, "best_dev_macro_f": best_score, "dev_history": history}
 
 
-def accuracy(work: Path, model: Path) -> Dict[str, Any]:
+def accuracy(work: Path, model: Path, config: Optional[Dict[str, Any]] = None
+             ) -> Dict[str, Any]:
     """Gold-entity scores per data set (one row per file: KBP37 test, RELX EN/DE/FR) and
-    the RELX means (all languages; cross-lingual: without the training language, EN)."""
+    the RELX means (all languages; cross-lingual: without the training language, EN);
+    ``config`` overrides the pipeline's settings when loading it."""
     import spacy
 
     from spacy_xlie.evaluation import evaluate_relations, report_markdown
 
-    nlp = spacy.load(model)
+    nlp = spacy.load(model, config=config or {})
     corpus = work / "corpus"
     names = ["kbp37_test", "relx_en", "relx_de", "relx_fr"]
     report = evaluate_relations(
@@ -207,27 +209,84 @@ def training_minutes(train_log: Path, model: Path) -> Dict[str, Any]:
             "log": str(train_log), "source": "file times: log created -> model-last/meta.json"}
 
 
+#: ``spacy.load`` overrides of an ``xlie_transformer`` pipeline (``--int8-key``): its fp32
+#: encoder, its int8 encoder as shipped, and int8 for every linear layer (dev table only).
+FP32 = {"components": {"transformer": {"quantize": "off"}}}
+INT8 = {"components": {"transformer": {"quantize": "int8"}}}
+INT8_EVERY_LAYER = {"components": {"transformer": {"quantize": "int8",
+                                                   "int8_down_projections": True}}}
+
+
 def keyed_run(args: argparse.Namespace, work: Path, command: str) -> Dict[str, Any]:
-    """``--key``: the previous report with ``report[key]`` (re)measured for ``--model``."""
+    """``--key``: the previous report with ``report[key]`` (re)measured for ``--model``;
+    with ``--int8-key``, ``report[key]`` is the fp32 encoder and ``report[int8_key]`` the
+    int8 one, timed back to back in alternating processes (``report["int8_speedup"]``)."""
     json_path = args.out / "relation_extractor.json"
     report = json.loads(json_path.read_text(encoding="utf8")) if json_path.exists() else {}
-    acc = accuracy(work, args.model)
+    variants = {args.key: FP32, args.int8_key: INT8} if args.int8_key else {args.key: None}
+    for key, config in variants.items():
+        report[key] = keyed_entry(args, work, command, key, config)
+    if args.int8_key:
+        report["int8_dev"] = int8_dev_table(work, args.model)
+    if not args.skip_speed:
+        runs = speed_rounds(args, work, variants)
+        for key, rounds in runs.items():
+            report[key].update(
+                words_per_second=round(sum(r["words_per_second"] for r in rounds)
+                                       / len(rounds), 1),
+                peak_rss_mb=max(r["peak_rss_mb"] for r in rounds), speed_run=rounds[0],
+                speed_rounds=rounds)
+        if args.int8_key:
+            report["int8_speedup"] = round(report[args.int8_key]["words_per_second"]
+                                           / report[args.key]["words_per_second"], 2)
+            log(f"int8 speedup: {report['int8_speedup']}")
+    return report
+
+
+def keyed_entry(args: argparse.Namespace, work: Path, command: str, key: str,
+                config: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    """Accuracy of ``--model`` loaded with ``config`` overrides, as ``report[key]``."""
+    acc = accuracy(work, args.model, config)
     entry: Dict[str, Any] = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": command, "machine": machine(), "model": model_info(args.model),
-        **scores(acc), "tables_markdown": acc["markdown"],
+        "load_config": config, **scores(acc), "tables_markdown": acc["markdown"],
     }
     if args.train_log:
         entry["training"] = training_minutes(args.train_log, args.model)
-    log(f"{args.key}: KBP37 test macro-F {entry['kbp37_test_macro_f']:.4f}; "
+    log(f"{key}: KBP37 test macro-F {entry['kbp37_test_macro_f']:.4f}; "
         f"RELX {entry['relx_macro_f']}")
-    if not args.skip_speed:
-        run = measure(args.key, args.model, work / "corpus" / "kbp37_test.spacy",
-                      args.speed_docs_trf, True)
-        entry.update(words_per_second=run["words_per_second"],
-                     peak_rss_mb=run["peak_rss_mb"], speed_run=run)
-    report[args.key] = entry
-    return report
+    return entry
+
+
+def speed_rounds(args: argparse.Namespace, work: Path,
+                 variants: Dict[str, Optional[Dict[str, Any]]]) -> Dict[str, List[Dict]]:
+    """``--speed-rounds`` passes of each variant, alternating (fp32, int8, fp32, ...), each
+    in a fresh process: the machine's drift hits both alike."""
+    runs: Dict[str, List[Dict]] = {key: [] for key in variants}
+    for _ in range(args.speed_rounds):
+        for key, config in variants.items():
+            runs[key].append(measure(key, args.model, work / "corpus" / "kbp37_test.spacy",
+                                     args.speed_docs_trf, True, config))
+    return runs
+
+
+def int8_dev_table(work: Path, model: Path) -> Dict[str, Any]:
+    """KBP37 dev (English: where the int8 setting was chosen) macro-F of the fp32 encoder,
+    the shipped int8 encoder and int8 for every linear layer."""
+    import spacy
+
+    from spacy_xlie.evaluation import evaluate_relations
+
+    table = {}
+    for name, config in (("fp32", FP32), ("int8 (down-projections fp32)", INT8),
+                         ("int8 every linear layer", INT8_EVERY_LAYER)):
+        nlp = spacy.load(model, config=config)
+        scores_ = evaluate_relations(nlp, [work / "corpus" / "kbp37_dev.spacy"],
+                                     gold_ents=True, train_lang="en")["datasets"]["kbp37_dev"]
+        table[name] = {"macro_f": scores_["rel_macro_f"], "micro_f": scores_["rel_micro_f"]}
+        log(f"KBP37 dev, {name}: {table[name]}")
+    return table
 
 
 def keyed_markdown(key: str, entry: Dict[str, Any]) -> List[str]:
@@ -248,12 +307,32 @@ def keyed_markdown(key: str, entry: Dict[str, Any]) -> List[str]:
               f"- RELX macro-F1 (zero-shot for DE/FR): {relx}",
               *[f"- {name} macro-F1: **{means['rel_macro_f']:.3f}** ({means['lang']})"
                 for name, means in entry["relx_means"].items()]]
+    if entry.get("load_config"):
+        lines.append(f"- Loaded with `spacy.load(model, config={entry['load_config']})`")
     if "words_per_second" in entry:
         run = entry["speed_run"]
+        rounds = entry.get("speed_rounds", [run])
+        each = ", ".join(f"{r['words_per_second']:.0f}" for r in rounds)
         lines += [f"- Speed: **{entry['words_per_second']:.0f} words/s** on {run['docs']} "
-                  f"KBP37 test docs ({run['words']} words; component seconds "
+                  f"KBP37 test docs ({run['words']} words; mean of {len(rounds)} "
+                  f"alternating pass(es): {each}; component seconds of the first "
                   f"{run['component_seconds']}), peak RSS {entry['peak_rss_mb']:.0f} MB"]
     return lines + ["", entry["tables_markdown"]]
+
+
+def int8_markdown(report: Dict[str, Any]) -> List[str]:
+    """The int8 encoder against fp32: the speed-up of one run and the KBP37 dev table."""
+    lines = ["## int8 encoder (xlie_transformer quantize)", ""]
+    if "int8_speedup" in report:
+        lines += [f"int8 words/s over fp32 words/s, same run, alternating processes: "
+                  f"**{report['int8_speedup']:.2f}x**.", ""]
+    if "int8_dev" in report:
+        lines += ["KBP37 dev (English, gold entities), where the shipped setting was chosen:",
+                  "", "| encoder | macro-F | micro-F |", "|---|---:|---:|"]
+        lines += [f"| {name} | {100 * row['macro_f']:.1f} | {100 * row['micro_f']:.1f} |"
+                  for name, row in report["int8_dev"].items()]
+        lines.append("")
+    return lines
 
 
 def model_info(model: Path) -> Dict[str, Any]:
@@ -280,7 +359,8 @@ def model_info(model: Path) -> Dict[str, Any]:
 # ---- speed ------------------------------------------------------------------------------
 
 
-def _speed_worker(model_path: str, docbin: str, n_docs: int, with_rel: bool, queue) -> None:
+def _speed_worker(model_path: str, docbin: str, n_docs: int, with_rel: bool,
+                  config: Optional[Dict[str, Any]], queue) -> None:
     """In a fresh process: one pass of the pipeline over gold-entity docs, timing every
     component separately (batches of 64, each component over the whole batch in turn, as
     ``nlp.pipe`` does), and the process's peak RSS.
@@ -294,7 +374,7 @@ def _speed_worker(model_path: str, docbin: str, n_docs: int, with_rel: bool, que
     from spacy_xlie.corpora.reader import RelationCorpus
 
     exclude = [] if with_rel else ["xlie_relation_extractor"]
-    nlp = spacy.load(model_path, exclude=exclude)
+    nlp = spacy.load(model_path, exclude=exclude, config=config or {})
     docs = [eg.predicted for eg in RelationCorpus(docbin, gold_ents=True, limit=n_docs)(nlp)]
     seconds = {name: 0.0 for name in nlp.pipe_names}
     for timed, stream in ((False, [d.copy() for d in docs[:8]]), (True, docs)):  # warm-up
@@ -312,12 +392,14 @@ def _speed_worker(model_path: str, docbin: str, n_docs: int, with_rel: bool, que
                "words_per_second": round(n_words / total, 1), "peak_rss_mb": round(peak, 1)})
 
 
-def measure(name: str, model_path: Path, docbin: Path, n_docs: int, with_rel: bool) -> Dict:
-    """Run :func:`_speed_worker` in a spawned process (its own peak RSS)."""
+def measure(name: str, model_path: Path, docbin: Path, n_docs: int, with_rel: bool,
+            config: Optional[Dict[str, Any]] = None) -> Dict:
+    """Run :func:`_speed_worker` in a spawned process (its own peak RSS); ``config``
+    overrides the pipeline's settings when loading it."""
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
     proc = ctx.Process(target=_speed_worker,
-                       args=(str(model_path), str(docbin), n_docs, with_rel, queue))
+                       args=(str(model_path), str(docbin), n_docs, with_rel, config, queue))
     proc.start()
     result = queue.get()
     proc.join()
@@ -470,6 +552,8 @@ def markdown(report: Dict[str, Any], accuracy_md: str) -> str:
     for key, entry in report.items():
         if isinstance(entry, dict) and "kbp37_test_macro_f" in entry:
             lines += keyed_markdown(key, entry)
+    if "int8_speedup" in report or "int8_dev" in report:
+        lines += int8_markdown(report)
     return "\n".join(lines)
 
 
@@ -583,8 +667,10 @@ def kept_keyed(out: Path) -> Dict[str, Any]:
     if not json_path.exists():
         return {}
     previous = json.loads(json_path.read_text(encoding="utf8"))
-    return {key: entry for key, entry in previous.items()
+    kept = {key: entry for key, entry in previous.items()
             if isinstance(entry, dict) and "kbp37_test_macro_f" in entry}
+    kept.update({key: previous[key] for key in ("int8_speedup", "int8_dev") if key in previous})
+    return kept
 
 
 def main() -> None:
@@ -610,6 +696,12 @@ def main() -> None:
                              "report[KEY] and keep the rest of the report")
     parser.add_argument("--train-log", type=Path, default=None,
                         help="with --key: the run's training log (training minutes)")
+    parser.add_argument("--int8-key", default=None,
+                        help="with --key on a pipeline whose transformer is an "
+                             "xlie_transformer: --key gets its fp32 figures and INT8_KEY "
+                             "its int8 ones, timed alternately (report['int8_speedup'])")
+    parser.add_argument("--speed-rounds", type=int, default=1,
+                        help="with --key: timed passes of each variant (alternating)")
     parser.add_argument("--speed-docs-cpu", type=int, default=3405)
     parser.add_argument("--speed-docs-trf", type=int, default=150)
     args = parser.parse_args()

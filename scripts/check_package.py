@@ -62,8 +62,12 @@ name, texts = sys.argv[1], json.loads(sys.argv[2])
 nlp = spacy.load(name)
 sources = [n for n in nlp.pipe_names if "doc.ents" in nlp.get_pipe_meta(n).assigns]
 factories = {n: nlp.get_pipe_meta(n).factory for n in sources}
+quantizable = [n for n in nlp.pipe_names if nlp.get_pipe_meta(n).factory == "xlie_transformer"
+               and nlp.get_pipe(n).quantize != "off"]
+int8 = [n for n in quantizable if nlp.get_pipe(n).is_int8]
 print(json.dumps({"pipeline": nlp.pipe_names, "entity_pipes": sources,
-                  "entity_factories": factories}))
+                  "entity_factories": factories, "int8_expected": quantizable,
+                  "int8": int8}))
 for doc in nlp.pipe(texts):
     ents = [(e.text, e.label_, e.kb_id_) for e in doc.ents]
     rels = [(r.head.text, r.label, r.tail.text, round(r.score, 3)) for r in doc._.relations]
@@ -96,6 +100,10 @@ def check_results(pipeline: str, stdout: str) -> List[dict]:
             f"{pipeline} ({' -> '.join(header['pipeline'])}) has no component that sets "
             "doc.ents, so raw text gets no relations: package the pipeline written by "
             "`spacy-xlie kb attach MODEL KB OUTPUT` (a gazetteer over the KB's aliases)")
+    not_int8 = set(header.get("int8_expected", [])) - set(header.get("int8", []))
+    if not_int8:
+        raise ValueError(f"{pipeline}: {', '.join(sorted(not_int8))} loaded without its int8 "
+                         "encoder on CPU although its quantize setting asks for one")
     raw_texts = {text for text, _ in RAW_SAMPLES}
     if set(header.get("entity_factories", {}).values()) & set(RECOGNIZERS):
         check_raw([r for r in results if r["text"] in raw_texts])

@@ -21,6 +21,7 @@ from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy
 
+from ..ml.quantize import quantize_linear
 from .base import AlignmentTask, Candidate, SpanAligner, blocks_from_links
 
 METHODS = ("argmax", "itermax")
@@ -111,7 +112,7 @@ class HFEncoder:
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model.to(self.device)
         if quantize and self.device.type == "cpu":
-            self.model = _quantize(self.model)
+            self.model = quantize_linear(self.model)
         limit = getattr(config, "max_position_embeddings", 514)
         if config.model_type in ("roberta", "xlm-roberta", "camembert"):
             # RoBERTa positions start after the padding index: 514 -> 512 usable.
@@ -186,20 +187,6 @@ class HFEncoder:
             _compact(s / numpy.maximum(c, 1), word_to_piece)
             for (_, word_to_piece), s, c in zip(items, sums, counts)
         ]
-
-
-def _quantize(model: Any) -> Any:
-    """int8 weights for the linear layers (PyTorch dynamic quantisation): several times
-    faster on CPU, with nearly the same alignments."""
-    import warnings
-
-    import torch
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the eager-mode API is marked for migration
-        return torch.ao.quantization.quantize_dynamic(
-            model, {torch.nn.Linear}, dtype=torch.qint8
-        )
 
 
 def trf_vectors(doc: Any, layer: int) -> Optional[Encoded]:

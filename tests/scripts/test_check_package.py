@@ -57,3 +57,13 @@ def test_a_pipeline_with_a_recognizer_needs_typed_entities_and_a_correct_relatio
         script.check_results("p", header + wrong)
     with pytest.raises(ValueError, match="fewer than two typed entities"):
         script.check_results("p", header + untyped)
+
+
+def test_a_quantizable_encoder_must_load_as_int8():
+    script = load_script("check_package")
+    found = '{"text": "A B", "entities": [["A", "ENT", ""], ["B", "ENT", ""]], "relations": []}\n'
+    header = ('{"pipeline": ["transformer", "xlie_entities"], "entity_pipes": ["xlie_entities"],'
+              ' "int8_expected": ["transformer"], "int8": %s}\n')
+    assert len(script.check_results("p", header % '["transformer"]' + found)) == 1
+    with pytest.raises(ValueError, match="transformer loaded without its int8 encoder"):
+        script.check_results("p", header % "[]" + found)

@@ -1,0 +1,74 @@
+"""int8 linear layers for CPU inference (PyTorch dynamic quantisation).
+
+Dynamic quantisation stores each ``torch.nn.Linear`` weight as int8 and quantises the
+activations on the fly: no calibration data, no retraining, and on CPU the matrix products
+that dominate a transformer's time run in int8. Shared by the ``xlie_transformer``
+component and the embedding aligner.
+"""
+
+import copy
+import warnings
+from typing import Any, Callable, Dict, Optional
+
+
+def quantize_linear(module: Any, keep_fp32: Optional[Callable[[Any], bool]] = None) -> Any:
+    """``module`` with its linear layers as int8 (dynamic quantisation), quantised in place;
+    the linear layers for which ``keep_fp32`` is true stay as they are."""
+    import torch
+
+    spec = {
+        name: torch.ao.quantization.default_dynamic_qconfig
+        for name, layer in module.named_modules()
+        if isinstance(layer, torch.nn.Linear) and not (keep_fp32 and keep_fp32(layer))
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the eager-mode API is marked for migration
+        return torch.ao.quantization.quantize_dynamic(module, spec, dtype=torch.qint8,
+                                                      inplace=True)
+
+
+def is_down_projection(layer: Any) -> bool:
+    """Whether a linear layer maps a wider input to a narrower output: in a transformer,
+    the feed-forward block's second layer. Its input is the GELU activation, whose few
+    very large values set the scale of the per-tensor int8 activation and leave the rest
+    of it a handful of levels; every other linear layer reads a layer-normalised input."""
+    return layer.in_features > layer.out_features
+
+
+def int8_children(model: Any, keep_fp32: Optional[Callable[[Any], bool]] = None
+                  ) -> Dict[str, Any]:
+    """An int8 copy of each direct child of ``model`` that holds a linear layer (those
+    for which ``keep_fp32`` is true stay fp32 in the copy).
+
+    Only those children are copied (a transformer's encoder layers and pooler, not its
+    embedding table, which is most of a multilingual model's weights and has no linear
+    layer), so the fp32 model stays intact for training and serialisation and the copies
+    cost a fraction of its memory. Swap them in with :func:`swapped`.
+    """
+    import torch
+
+    return {
+        name: quantize_linear(copy.deepcopy(child), keep_fp32)
+        for name, child in model.named_children()
+        if any(isinstance(m, torch.nn.Linear) for m in child.modules())
+    }
+
+
+class swapped:
+    """Context manager: ``model``'s children replaced by ``children`` inside the block."""
+
+    def __init__(self, model: Any, children: Dict[str, Any]) -> None:
+        self.model = model
+        self.children = children
+        self.saved: Dict[str, Any] = {}
+
+    def __enter__(self) -> Any:
+        for name, child in self.children.items():
+            self.saved[name] = getattr(self.model, name)
+            setattr(self.model, name, child)
+        return self.model
+
+    def __exit__(self, *exc: Any) -> None:
+        for name, child in self.saved.items():
+            setattr(self.model, name, child)
+        self.saved = {}

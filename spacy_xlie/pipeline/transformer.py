@@ -1,0 +1,136 @@
+"""``xlie_transformer``: spacy-transformers' ``transformer`` with an int8 encoder for CPU
+prediction.
+
+On CPU most of a transformer pipeline's time is the encoder's matrix products; with int8
+weights (PyTorch dynamic quantisation, see :mod:`spacy_xlie.ml.quantize`) they run several
+times faster at nearly the same scores. The setting lives in the component's config, so it
+survives ``nlp.to_disk``, ``spacy.load`` and ``spacy package``, and nobody has to remember
+a step after loading:
+
+* ``quantize = "auto"`` (default): a pipeline loaded from disk predicts with int8 linear
+  layers on CPU and with the fp32 model on GPU;
+* ``"int8"``: the same, but loading on GPU is refused (int8 kernels are CPU-only);
+* ``"off"``: always fp32.
+
+The feed-forward blocks' down-projections stay fp32 unless ``int8_down_projections`` is
+true (see :func:`spacy_xlie.ml.quantize.is_down_projection`; the benchmark
+``bench/relation_extractor.py`` scores both on KBP37 dev).
+
+Training never uses the int8 copy: a pipeline built by ``nlp.initialize`` (``spacy
+train``) has none, and ``update`` drops it from a loaded one, so a sourced component
+fine-tunes and evaluates on its fp32 weights. The fp32 weights stay in place (only the
+encoder's layers are copied and quantised, not the embedding table), so saving a loaded
+pipeline writes the same weights it read.
+"""
+
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, List, Optional, Union
+
+from spacy.language import Language
+from spacy.tokens import Doc
+from spacy.training import Example
+from spacy_transformers.data_classes import FullTransformerBatch
+from spacy_transformers.pipeline_component import DEFAULT_CONFIG
+from spacy_transformers.pipeline_component import Transformer as SpacyTransformer
+from thinc.api import Model
+
+from ..ml.quantize import int8_children, is_down_projection, swapped
+
+#: Values of the ``quantize`` setting (see the module docstring).
+QUANTIZE_MODES = ("auto", "int8", "off")
+
+
+@Language.factory(
+    "xlie_transformer",
+    assigns=["doc._.trf_data"],
+    default_config={**DEFAULT_CONFIG["transformer"], "quantize": "auto",
+                    "int8_down_projections": False},
+)
+def make_transformer(nlp: Language, name: str, model: Model, set_extra_annotations: Callable,
+                     max_batch_items: int, quantize: str, int8_down_projections: bool
+                     ) -> "Transformer":
+    """Create an ``xlie_transformer`` (see the module docstring)."""
+    return Transformer(nlp.vocab, model, set_extra_annotations,
+                       max_batch_items=max_batch_items, name=name, quantize=quantize,
+                       int8_down_projections=int8_down_projections)
+
+
+class Transformer(SpacyTransformer):
+    """spacy-transformers' ``Transformer`` that predicts with an int8 copy of its encoder
+    once loaded from disk on CPU (see the module docstring)."""
+
+    def __init__(self, *args: Any, quantize: str = "auto", int8_down_projections: bool = False,
+                 **kwargs: Any) -> None:
+        if quantize not in QUANTIZE_MODES:
+            raise ValueError(f"quantize must be one of {', '.join(QUANTIZE_MODES)}, "
+                             f"not {quantize!r}")
+        super().__init__(*args, **kwargs)
+        self.quantize = quantize
+        self.int8_down_projections = int8_down_projections
+        self._int8: Optional[Dict[str, Any]] = None
+
+    @property
+    def is_int8(self) -> bool:
+        """Whether ``predict`` runs the int8 copy of the encoder."""
+        return self._int8 is not None
+
+    def predict(self, docs: Iterable[Doc]) -> FullTransformerBatch:
+        """The encoder's output for ``docs``: from the int8 copy when there is one."""
+        if self._int8 is None:
+            return super().predict(docs)
+        with swapped(self.model.transformer, self._int8):
+            return super().predict(docs)
+
+    def update(self, *args: Any, **kwargs: Any) -> Dict[str, float]:
+        """spacy-transformers' update, after dropping the int8 copy: it would go stale."""
+        self._int8 = None
+        return super().update(*args, **kwargs)
+
+    def initialize(self, get_examples: Callable[[], Iterable[Example]], *,
+                   nlp: Optional[Language] = None) -> None:
+        """spacy-transformers' initialize; a freshly initialized encoder is for training."""
+        self._int8 = None
+        super().initialize(get_examples, nlp=nlp)
+
+    def from_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()
+                  ) -> "Transformer":
+        """Load the pipe, then make the int8 copy its ``quantize`` setting asks for."""
+        super().from_disk(path, exclude=exclude)
+        self._prepare_int8()
+        return self
+
+    def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()
+                   ) -> "Transformer":
+        """Load the pipe, then make the int8 copy its ``quantize`` setting asks for."""
+        super().from_bytes(bytes_data, exclude=exclude)
+        self._prepare_int8()
+        return self
+
+    def _prepare_int8(self) -> None:
+        """Quantise a copy of the encoder's linear layers, where the setting and device
+        allow it; refuse ``int8`` on GPU."""
+        self._int8 = None
+        if self.quantize == "off":
+            return
+        model = self.model.transformer
+        if not on_cpu(model):
+            if self.quantize == "int8":
+                raise ValueError(
+                    f"component '{self.name}': quantize = \"int8\" runs on CPU only, but the "
+                    "encoder is on GPU; set it to \"auto\" or \"off\" (e.g. spacy.load(name, "
+                    f"config={{'components': {{'{self.name}': {{'quantize': 'off'}}}}}}))"
+                )
+            return
+        keep_fp32 = None if self.int8_down_projections else is_down_projection
+        self._int8 = int8_children(model, keep_fp32)
+
+
+def on_cpu(model: Any) -> bool:
+    """Whether the torch ``model``'s weights are on the CPU."""
+    return next(model.parameters()).device.type == "cpu"
+
+
+def int8_components(nlp: Language) -> List[str]:
+    """Names of the pipeline's ``xlie_transformer`` components that predict in int8."""
+    return [name for name, pipe in nlp.pipeline
+            if isinstance(pipe, Transformer) and pipe.is_int8]

@@ -1,0 +1,87 @@
+"""xlie_transformer: fp32 while training, int8 once loaded on CPU, fp32 weights kept."""
+
+import numpy
+import pytest
+import spacy
+from thinc.api import Adam, fix_random_seed
+
+from spacy_xlie.pipeline import transformer as transformer_module
+from spacy_xlie.pipeline.transformer import int8_components
+from tests.rel_examples import make_examples
+
+TEXT = "Angela Merkel besuchte am Montag die Siemens AG in München."
+
+
+def build(model_dir, quantize: str = "auto"):
+    """A blank pipeline with only an ``xlie_transformer`` on the tiny XLM-R, initialized."""
+    fix_random_seed(0)
+    nlp = spacy.blank("xx")
+    nlp.add_pipe("xlie_transformer", name="transformer", config={
+        "quantize": quantize,
+        "model": {"name": str(model_dir), "mixed_precision": False,
+                  "get_spans": {"@span_getters": "spacy-transformers.strided_spans.v1",
+                                "window": 8, "stride": 6}},
+    })
+    nlp.initialize()
+    return nlp
+
+
+def vectors(nlp) -> numpy.ndarray:
+    return nlp(TEXT)._.trf_data.tensors[0].copy()
+
+
+def test_trained_pipeline_is_fp32_and_loaded_one_int8(tiny_xlmr, tmp_path):
+    nlp = build(tiny_xlmr)
+    assert int8_components(nlp) == []
+    fp32 = vectors(nlp)
+    nlp.to_disk(tmp_path / "model")
+
+    loaded = spacy.load(tmp_path / "model")
+    assert int8_components(loaded) == ["transformer"]
+    int8 = vectors(loaded)
+    assert not numpy.array_equal(int8, fp32)  # the int8 copy ran
+    assert numpy.abs(int8 - fp32).mean() < 0.1 * numpy.abs(fp32).mean()
+
+    off = spacy.load(tmp_path / "model", config={"components": {"transformer": {
+        "quantize": "off"}}})
+    assert int8_components(off) == []
+    assert numpy.allclose(vectors(off), fp32, atol=1e-5)
+
+
+def test_saving_a_loaded_pipeline_keeps_the_fp32_weights(tiny_xlmr, tmp_path):
+    nlp = build(tiny_xlmr)
+    fp32 = vectors(nlp)
+    nlp.to_disk(tmp_path / "first")
+    spacy.load(tmp_path / "first").to_disk(tmp_path / "second")
+    again = spacy.load(tmp_path / "second", config={"components": {"transformer": {
+        "quantize": "off"}}})
+    assert numpy.allclose(vectors(again), fp32, atol=1e-5)
+
+
+def test_update_drops_the_int8_copy(tiny_xlmr, tmp_path):
+    build(tiny_xlmr).to_disk(tmp_path / "model")
+    loaded = spacy.load(tmp_path / "model")
+    loaded.update(make_examples(loaded.vocab), sgd=Adam(0.001))
+    assert int8_components(loaded) == []
+
+
+def test_from_bytes_makes_the_int8_copy(tiny_xlmr):
+    nlp = build(tiny_xlmr)
+    copy = build(tiny_xlmr, quantize="int8")
+    copy.from_bytes(nlp.to_bytes())
+    assert int8_components(copy) == ["transformer"]
+
+
+def test_int8_on_gpu_is_refused_and_auto_stays_fp32(tiny_xlmr, monkeypatch):
+    nlp = build(tiny_xlmr)
+    data = nlp.to_bytes()
+    monkeypatch.setattr(transformer_module, "on_cpu", lambda model: False)
+    auto = build(tiny_xlmr).from_bytes(data)
+    assert int8_components(auto) == []
+    with pytest.raises(ValueError, match="CPU only"):
+        build(tiny_xlmr, quantize="int8").from_bytes(data)
+
+
+def test_unknown_quantize_value_is_refused(tiny_xlmr):
+    with pytest.raises(ValueError, match="quantize must be one of"):
+        build(tiny_xlmr, quantize="fp16")
