@@ -110,7 +110,7 @@ def run_relx(files: List[Path]) -> Dict[str, dict]:
 
 @contextlib.contextmanager
 def srsly_lookups_uncached() -> Iterator[None]:
-    """srsly as it is without ``spacy_xlie.util.msgpack_codecs``: every msgpack call asks
+    """srsly as it is without ``spacy_xlie.patches.msgpack_codecs``: every msgpack call asks
     catalogue (entry points, global registry) for its codecs again."""
     import srsly.msgpack
 
@@ -191,7 +191,7 @@ def markdown(report: dict) -> str:
               "(`Doc.to_bytes` in the worker, `from_bytes` in the main process). srsly asks "
               "catalogue for its msgpack codecs on every call, scanning the installed "
               "packages' entry points: the last column. `import spacy_xlie` caches that "
-              "look-up (`spacy_xlie/util/msgpack_codecs.py`): the column before it. What "
+              "look-up (`spacy_xlie/patches/msgpack_codecs.py`): the column before it. What "
               "remains is spaCy's own serialisation, still about as costly as labelling a "
               "sentence, and on 2 cores the main process that deserialises competes with the "
               "workers: corpus jobs scale with the Dask engine instead (`--workers`, "

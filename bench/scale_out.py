@@ -242,14 +242,20 @@ def pipe_startup(nlp, n_process: int) -> float:
 def transport_costs(nlp, items: list, batch_size: int) -> Dict[str, float]:
     """Per doc, in one process: processing, and the round trip of a doc to a worker and
     back with spaCy's ``Doc.to_bytes``/``from_bytes`` and with spacy-xlie's batches
-    (``spacy_xlie.util.fast_pipe``); inputs count too where they are docs. On 2 cores the
-    main process runs about half the batches itself and rebuilds the worker's docs, so about
-    half the docs make the trip: 2 / (1 + transport / (2 x processing)) bounds the speedup."""
+    (``spacy_xlie.patches.multiprocessing_pipe``); inputs count too where they are docs. On
+    2 cores the main process runs about half the batches itself and rebuilds the worker's
+    docs, so about half the docs make the trip: 2 / (1 + transport / (2 x processing))
+    bounds the speedup."""
     import gc
 
     from spacy.tokens import Doc
 
-    from spacy_xlie.util.fast_pipe import DocPacker, _pack_inputs, _unpack_inputs, unpack_docs
+    from spacy_xlie.patches.multiprocessing_pipe import (
+        DocPacker,
+        _pack_inputs,
+        _unpack_inputs,
+        unpack_docs,
+    )
 
     def clock(func: Callable[[], Any]) -> float:
         start = time.perf_counter()
@@ -543,7 +549,8 @@ def markdown(report: Dict[str, Any]) -> str:
                      f"{t['bound_xlie_batches']} |")
     lines += [
         "", "`nlp.pipe(n_process=N)` in a pipeline with a spacy-xlie component moves docs in "
-        "batches (`spacy_xlie/util/fast_pipe.py`): the token attributes of a whole batch as "
+        "batches (`spacy_xlie/patches/multiprocessing_pipe.py`): the token attributes of a "
+        "whole batch as "
         "one array, each string once per worker, user data pickled, docs rebuilt from "
         "lexeme ids; the main process is one of the N and runs a batch itself whenever the "
         "next result in order is not back yet. The Dask engine below sends no doc back: "

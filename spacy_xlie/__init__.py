@@ -7,6 +7,8 @@ this package first.
 """
 
 from .about import __version__
+from .patches.msgpack_codecs import cache_msgpack_codecs
+from .patches.multiprocessing_pipe import install as install_fast_pipe
 from .relations import (
     NO_RELATION,
     Relation,
@@ -20,8 +22,6 @@ from .relations import (
     span_from_chars,
     span_from_tokens,
 )
-from .util.fast_pipe import install as install_fast_pipe
-from .util.msgpack_codecs import cache_msgpack_codecs
 
 register_extensions()
 cache_msgpack_codecs()

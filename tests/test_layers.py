@@ -64,3 +64,14 @@ def test_relative_imports_resolve(tmp_path, source, expected):
     module.parent.mkdir(parents=True)
     module.write_text(source, encoding="utf8")
     assert expected in [name for _, name in imported_modules(module, tmp_path)]
+
+
+def test_util_imports_nothing_above_it():
+    """``util`` is the bottom layer: helpers that change nothing outside themselves (what
+    patches spaCy or srsly on import lives in ``patches``)."""
+    util = sorted((PACKAGE / "util").glob("*.py"))
+    above = tuple(f"spacy_xlie.{p.stem if p.is_file() else p.name}"
+                  for p in PACKAGE.iterdir()
+                  if p.name not in ("util", "__pycache__", "__init__.py", "about.py")
+                  and (p.is_dir() or p.suffix == ".py"))
+    assert offences(util, above) == []

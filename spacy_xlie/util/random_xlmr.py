@@ -8,14 +8,14 @@ round-trips in seconds; ``size="base"`` has xlm-roberta-base's dimensions (and v
 size) for speed and memory benchmarks. The weights are random: accuracy means nothing.
 
 Speed depends on how many subwords a word becomes, so benchmarks of the base size train
-the tokenizer on real sentences (:func:`corpus_texts`) with a realistic vocabulary
-(:data:`REALISTIC_VOCAB_SIZE`) and report :func:`wordpieces_per_word`; real
+the tokenizer on real sentences (``corpus_texts`` in ``bench/relation_extractor.py``) with
+a realistic vocabulary (:data:`REALISTIC_VOCAB_SIZE`) and report :func:`wordpieces_per_word`; real
 xlm-roberta-base gives about 1.3-1.6 pieces per word on English and German text.
 """
 
 import tempfile
 from pathlib import Path
-from typing import Iterable, List, Optional, Union
+from typing import Iterable, Optional, Union
 
 #: Sentences in several scripts so the tokenizer covers every test language.
 SAMPLE_TEXTS = [
@@ -35,8 +35,8 @@ SAMPLE_TEXTS = [
     "Лев Толстой родился в Ясной Поляне.",
 ]
 
-#: Requested SentencePiece size for :func:`corpus_texts` (a soft limit: fewer pieces
-#: are kept where the text does not support that many).
+#: Requested SentencePiece size for real sentences (a soft limit: fewer pieces are kept
+#: where the text does not support that many).
 REALISTIC_VOCAB_SIZE = 32000
 
 SIZES = {
@@ -105,26 +105,6 @@ def build_random_xlmr(
     torch.manual_seed(seed)
     XLMRobertaModel(config).save_pretrained(output_dir)
     return output_dir
-
-
-def corpus_texts(data_dir: Union[str, Path]) -> List[str]:
-    """KBP37 train (English) and RELX DE/FR sentences, relation markers stripped.
-
-    About 17k sentences: enough for a vocabulary of :data:`REALISTIC_VOCAB_SIZE` pieces,
-    trained in seconds, so a random base-size model splits words about as often as the
-    real one does.
-    """
-    from ..corpora.marked import read_marked
-
-    data_dir = Path(data_dir)
-    sources = [("kbp37/train.txt", "en", True), ("relx/RELX_de.txt", "de", False),
-               ("relx/RELX_fr.txt", "fr", False)]
-    return [
-        doc.text
-        for rel_path, lang, pretokenized in sources
-        for doc in read_marked(data_dir / rel_path, lang, pretokenized=pretokenized,
-                               skip_invalid=True)
-    ]
 
 
 def wordpieces_per_word(model_dir: Union[str, Path], docs: Iterable) -> float:

@@ -8,7 +8,7 @@ from spacy.tokens import Doc
 
 import spacy_xlie  # noqa: F401  (installs the cache)
 from spacy_xlie import add_entities, add_relation
-from spacy_xlie.util.msgpack_codecs import cache_msgpack_codecs
+from spacy_xlie.patches.msgpack_codecs import cache_msgpack_codecs
 
 
 def test_no_entry_point_scan_per_call(monkeypatch):

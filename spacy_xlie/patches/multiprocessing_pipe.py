@@ -26,7 +26,8 @@ the other attributes (a column that is 0 throughout the batch, as a new doc has 
 left out: ``MORPH`` costs a Python call per token). The cyclic garbage collector pauses
 while a batch is packed or rebuilt. The rebuilt doc has the same ``to_bytes()`` and user
 data as the worker's. A batch that cannot be pickled (an unpicklable user-data value)
-falls back to spaCy's ``Doc.to_bytes``. The caller's heap is frozen (``gc.freeze``) while
+falls back to spaCy's ``Doc.to_bytes``; a value neither can carry (a function) is a
+``ValueError`` that names it. The caller's heap is frozen (``gc.freeze``) while
 the workers run, so that the collections that rebuilding docs triggers do not walk it
 again and again.
 
@@ -284,9 +285,8 @@ def _pack_inputs(packer: DocPacker, batch: List[Tuple[Any, Any]]) -> tuple:
         return texts, packer.pack(docs), contexts
     except Exception:
         # e.g. a user-data value that pickle refuses: spaCy's own serialisation
-        docs_iter = iter(docs)
-        return ([next(docs_iter).to_bytes() if text is None else text for text in texts],
-                None, contexts)
+        docs_iter = iter(_spacy_bytes(docs))
+        return [next(docs_iter) if text is None else text for text in texts], None, contexts
 
 
 def _unpack_inputs(vocab: Any, message: tuple) -> List[Tuple[Any, Any]]:
@@ -301,7 +301,34 @@ def _pack_outputs(packer: DocPacker, docs: List[Doc], padding: int) -> tuple:
         return ("docs", packer.pack(docs), padding)
     except Exception:
         # e.g. a user-data value that pickle refuses: spaCy's own serialisation
-        return ("bytes", [(doc.to_bytes(), doc._context) for doc in docs], padding)
+        return ("bytes", list(zip(_spacy_bytes(docs), [doc._context for doc in docs])),
+                padding)
+
+
+def _spacy_bytes(docs: Sequence[Doc]) -> List[bytes]:
+    """``Doc.to_bytes`` of each doc; a ``ValueError`` naming the user-data value when
+    neither pickle nor spaCy's msgpack can carry it to another process (a function, an
+    open file...), instead of msgpack's bare ``TypeError``."""
+    out = []
+    for i, doc in enumerate(docs):
+        try:
+            out.append(doc.to_bytes())
+        except Exception as err:
+            raise ValueError(
+                f"doc {i} of the batch cannot go to or from a worker process: "
+                f"{_unsendable(doc)} ({err}); keep such values out of doc.user_data or "
+                "use n_process=1") from None
+    return out
+
+
+def _unsendable(doc: Doc) -> str:
+    """The first user-data entry of ``doc`` that pickle refuses, for an error message."""
+    for key, value in doc.user_data.items():
+        try:
+            pickle.dumps(value, protocol=_PROTOCOL)
+        except Exception:
+            return f"user_data[{key!r}] is a {type(value).__name__}"
+    return "its user data"
 
 
 def _limit_threads(n_process: int) -> None:

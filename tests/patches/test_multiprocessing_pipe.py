@@ -1,6 +1,7 @@
-"""nlp.pipe(n_process=2) with spacy-xlie's doc transport (spacy_xlie/util/fast_pipe.py):
-the codec keeps everything Doc.to_bytes keeps, and for the distant labeler, lexical
-projection and the CPU relation-extractor pipeline 2 processes give what 1 gives."""
+"""nlp.pipe(n_process=2) with spacy-xlie's doc transport
+(spacy_xlie/patches/multiprocessing_pipe.py): the codec keeps everything Doc.to_bytes
+keeps, and for the distant labeler, lexical projection and the CPU relation-extractor
+pipeline 2 processes give what 1 gives."""
 
 import os
 import subprocess
@@ -18,9 +19,9 @@ from thinc.api import fix_random_seed
 
 from spacy_xlie import add_entities, add_relation
 from spacy_xlie.kb import read_wikidata_dump
+from spacy_xlie.patches import multiprocessing_pipe
+from spacy_xlie.patches.multiprocessing_pipe import DocPacker, unpack_docs
 from spacy_xlie.pipeline.projection_aligner import attach_source
-from spacy_xlie.util import fast_pipe
-from spacy_xlie.util.fast_pipe import DocPacker, unpack_docs
 from tests.rel_examples import make_examples
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,10 +128,10 @@ def extractor():
                          ids=["distant_labeler", "lexical_projection", "relation_extractor_cpu"])
 def test_n_process_2_output_equals_n_process_1(make, monkeypatch):
     nlp, items = make()
-    assert fast_pipe.applies(nlp)
+    assert multiprocessing_pipe.applies(nlp)
     single = list(nlp.pipe(items(), batch_size=4))
     batches = {"worker": 0, "main": 0}
-    unpack, here = fast_pipe.unpack_docs, fast_pipe._process_here
+    unpack, here = multiprocessing_pipe.unpack_docs, multiprocessing_pipe._process_here
 
     def unpacked(vocab, payload):
         docs = unpack(vocab, payload)
@@ -141,8 +142,8 @@ def test_n_process_2_output_equals_n_process_1(make, monkeypatch):
         batches["main"] += len(batch)
         return here(nlp, pipes, batch)
 
-    monkeypatch.setattr(fast_pipe, "unpack_docs", unpacked)
-    monkeypatch.setattr(fast_pipe, "_process_here", processed_here)
+    monkeypatch.setattr(multiprocessing_pipe, "unpack_docs", unpacked)
+    monkeypatch.setattr(multiprocessing_pipe, "_process_here", processed_here)
     multi = list(nlp.pipe(items(), batch_size=4, n_process=2))
     # the worker's docs came through the fast transport (the first 2 batches always go
     # to it), the others were processed in the main process
@@ -165,7 +166,7 @@ def mark(doc):
 
 
 def test_contexts_and_doc_inputs_keep_their_order(monkeypatch):
-    monkeypatch.setattr(fast_pipe, "applies", lambda nlp: True)
+    monkeypatch.setattr(multiprocessing_pipe, "applies", lambda nlp: True)
     nlp = spacy.blank("en")
     nlp.add_pipe("test_fast_pipe_mark")
     data = [(f"text {i}" if i % 2 else nlp.make_doc(f"doc {i}"), {"i": i}) for i in range(11)]
@@ -183,7 +184,7 @@ def slow_pid(doc):
 
 
 def test_the_main_process_runs_batches_while_it_waits_for_the_worker(monkeypatch):
-    monkeypatch.setattr(fast_pipe, "applies", lambda nlp: True)
+    monkeypatch.setattr(multiprocessing_pipe, "applies", lambda nlp: True)
     nlp = spacy.blank("en")
     nlp.add_pipe("test_fast_pipe_slow_pid")
     texts = [f"doc {i}" for i in range(12)]
@@ -206,7 +207,7 @@ def slow_boom(doc):
 
 
 def test_an_error_in_the_main_process_comes_in_input_order(monkeypatch):
-    monkeypatch.setattr(fast_pipe, "applies", lambda nlp: True)
+    monkeypatch.setattr(multiprocessing_pipe, "applies", lambda nlp: True)
     nlp = spacy.blank("en")
     nlp.add_pipe("test_fast_pipe_slow_boom")
     seen = []
@@ -221,7 +222,7 @@ def test_an_error_in_the_main_process_comes_in_input_order(monkeypatch):
 def test_the_callers_heap_is_frozen_while_the_workers_run(monkeypatch):
     import gc
 
-    monkeypatch.setattr(fast_pipe, "applies", lambda nlp: True)
+    monkeypatch.setattr(multiprocessing_pipe, "applies", lambda nlp: True)
     nlp = spacy.blank("en")
     nlp.add_pipe("test_fast_pipe_mark")
     assert gc.get_freeze_count() == 0
@@ -243,7 +244,7 @@ def test_the_callers_heap_is_frozen_while_the_workers_run(monkeypatch):
 
 
 def test_component_error_reaches_the_error_handler(monkeypatch):
-    monkeypatch.setattr(fast_pipe, "applies", lambda nlp: True)
+    monkeypatch.setattr(multiprocessing_pipe, "applies", lambda nlp: True)
     nlp = spacy.blank("en")
     nlp.add_pipe("test_fast_pipe_mark")
     with pytest.raises(ValueError, match="component failed on purpose"):
@@ -260,10 +261,10 @@ def test_component_error_reaches_the_error_handler(monkeypatch):
 def test_an_error_in_the_main_process_takes_the_workers_path():
     nlp = spacy.blank("en")
     pipes = [lambda docs: (mark(doc) for doc in docs)]
-    docs, error = fast_pipe._process_here(nlp, pipes, [("a", None), ("b", {"c": 1})])
+    docs, error = multiprocessing_pipe._process_here(nlp, pipes, [("a", None), ("b", {"c": 1})])
     assert [d.text for d in docs] == ["a", "b"] and error is None
     assert docs[1]._context == {"c": 1}
-    docs, error = fast_pipe._process_here(nlp, pipes, [("a", None), ("boom", None)])
+    docs, error = multiprocessing_pipe._process_here(nlp, pipes, [("a", None), ("boom", None)])
     # the batch is dropped, and the handler gets what a worker's error gives it (E871)
     assert docs == []
     assert isinstance(error, ValueError)
@@ -271,38 +272,51 @@ def test_an_error_in_the_main_process_takes_the_workers_path():
 
 
 def test_unpicklable_user_data_falls_back_to_spacy_bytes():
+    """A memoryview: pickle refuses it, spaCy's msgpack sends it (as bytes)."""
     nlp = spacy.blank("en")
     doc = nlp("a b")
-
-    def refuse(*_args):
-        raise TypeError("no pickling")
-
-    class Packer(DocPacker):
-        def pack(self, docs):
-            refuse()
-
-    kind, body, padding = fast_pipe._pack_outputs(Packer(), [doc], 0)
+    doc.user_data["view"] = memoryview(b"ab")
+    kind, body, padding = multiprocessing_pipe._pack_outputs(DocPacker(), [doc], 0)
     assert kind == "bytes" and padding == 0
-    (back, _ctx, _err), = fast_pipe._results(nlp.vocab, (kind, body, padding))
-    assert back.to_bytes() == doc.to_bytes()
+    (back, _ctx, _err), = multiprocessing_pipe._results(nlp.vocab, (kind, body, padding))
+    assert back.to_bytes() == doc.to_bytes() and back.user_data["view"] == b"ab"
+
+
+@Language.component("test_fast_pipe_lambda")
+def set_a_function(doc: Doc) -> Doc:
+    doc.user_data["f"] = lambda: 1
+    return doc
+
+
+def test_a_user_data_value_nothing_can_send_is_named(monkeypatch):
+    """A real lambda: pickle and spaCy's msgpack both refuse it, so the batch cannot
+    travel; the error says which value, in the main process, through spaCy's E871."""
+    monkeypatch.setattr(multiprocessing_pipe, "applies", lambda nlp: True)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("test_fast_pipe_lambda")
+    with pytest.raises(ValueError, match=r"user_data\['f'\] is a function.*n_process=1"):
+        list(nlp.pipe(["a b c"] * 20, n_process=2, batch_size=5))
+    doc = nlp("a b")
+    with pytest.raises(ValueError, match=r"doc 0 .* user_data\['f'\] is a function"):
+        multiprocessing_pipe._pack_inputs(DocPacker(), [(doc, None)])
 
 
 def test_other_pipelines_and_the_switch_keep_spacy_transport(monkeypatch):
     nlp = spacy.blank("en")
     nlp.add_pipe("test_fast_pipe_mark")
-    assert not fast_pipe.applies(nlp)
+    assert not multiprocessing_pipe.applies(nlp)
     labels, _ = labeler()
-    monkeypatch.setenv(fast_pipe.ENV_VAR, "0")
-    assert not fast_pipe.applies(labels)
-    monkeypatch.delenv(fast_pipe.ENV_VAR)
-    assert fast_pipe.applies(labels)
+    monkeypatch.setenv(multiprocessing_pipe.ENV_VAR, "0")
+    assert not multiprocessing_pipe.applies(labels)
+    monkeypatch.delenv(multiprocessing_pipe.ENV_VAR)
+    assert multiprocessing_pipe.applies(labels)
     called = []
-    monkeypatch.setattr(fast_pipe, "unpack_docs", lambda *a: called.append(1))
+    monkeypatch.setattr(multiprocessing_pipe, "unpack_docs", lambda *a: called.append(1))
     assert [d.text for d in nlp.pipe(["x", "y"], n_process=2)] == ["x", "y"]
     assert called == []
-    assert Language._multiprocessing_pipe is fast_pipe._multiprocessing_pipe
-    fast_pipe.install()  # idempotent
-    assert fast_pipe._ORIGINAL is not fast_pipe._multiprocessing_pipe
+    assert Language._multiprocessing_pipe is multiprocessing_pipe._multiprocessing_pipe
+    multiprocessing_pipe.install()  # idempotent
+    assert multiprocessing_pipe._ORIGINAL is not multiprocessing_pipe._multiprocessing_pipe
 
 
 HANG_SCRIPT = """
@@ -354,17 +368,17 @@ def test_stopping_early_does_not_hang(tmp_path, case):
 
 
 @pytest.mark.parametrize("change,named", [
-    (lambda mp: mp.delattr(fast_pipe.Underscore, "get_state"), "Underscore.get_state"),
-    (lambda mp: mp.setattr(fast_pipe, "spacy_version", "3.9.0"), "spaCy 3.9.0"),
+    (lambda mp: mp.delattr(multiprocessing_pipe.Underscore, "get_state"), "Underscore.get_state"),
+    (lambda mp: mp.setattr(multiprocessing_pipe, "spacy_version", "3.9.0"), "spaCy 3.9.0"),
 ])
 def test_install_refuses_a_spacy_it_was_not_written_for(monkeypatch, change, named):
     """The transport replaces private spaCy API: on a spaCy that lacks or may have changed
     it, spaCy's own multiprocessing stays, and a warning says why."""
-    spacys_own = fast_pipe._ORIGINAL
+    spacys_own = multiprocessing_pipe._ORIGINAL
     assert spacys_own is not None and Language._multiprocessing_pipe is not spacys_own
     monkeypatch.setattr(Language, "_multiprocessing_pipe", spacys_own)  # before install
-    monkeypatch.setattr(fast_pipe, "_ORIGINAL", None)
+    monkeypatch.setattr(multiprocessing_pipe, "_ORIGINAL", None)
     change(monkeypatch)
     with pytest.warns(UserWarning, match=named):
-        fast_pipe.install()
+        multiprocessing_pipe.install()
     assert Language._multiprocessing_pipe is spacys_own
