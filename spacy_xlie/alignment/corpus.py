@@ -8,57 +8,120 @@ projection by shards; ``spacy-xlie project`` is the command line over both.
 
 from collections import Counter
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import spacy
 from spacy.language import Language
-from spacy.tokens import Doc
+from spacy.tokens import Doc, DocBin
 
-from ..corpora.base import iter_lines, load_docbin, parse_json_line
+from ..corpora.base import load_docbin, parse_json_line
+from ..corpora.shards import docbin_extension, is_docbin
 from ..errors import XlieDataError
+from ..util.cache import cached
 from ..util.io import write_docbin, write_json
 from . import build_aligner, project_batch
 from .projection import ProjectionResult
 
-
-def _read_lines(path: Path) -> List[Tuple[int, dict]]:
-    records = []
-    with open(path, encoding="utf8") as f:
-        for line_no, line in enumerate(f, start=1):
-            records.append((line_no, {"text": line.rstrip("\n").rstrip("\r")}))
-    while records and not records[-1][1]["text"].strip():
-        records.pop()  # a trailing blank line is not a sentence
-    return records
+#: A target record: (line or doc number, byte offset or doc position, text, id).
+Target = Tuple[int, int, Optional[str], Optional[str]]
 
 
-def _read_jsonl(path: Path) -> List[Tuple[int, dict]]:
-    return [(line, parse_json_line(raw, path, line)) for line, raw in iter_lines(path)]
+def _check_target(text: Any, rec_id: Any, path: Path, line: int) -> None:
+    """The single-process command's checks of one target record."""
+    if not isinstance(text, str) or not text.strip():
+        raise XlieDataError("missing or empty text", path, line, "text")
+    if rec_id is not None and not isinstance(rec_id, (str, int)):
+        raise XlieDataError("id must be a string or an integer", path, line, "id")
+
+
+def _line_records(path: Path, start: int = 0, stop: Optional[int] = None,
+                  first_line: int = 1) -> Iterator[Tuple[int, int, Union[str, XlieDataError]]]:
+    """``(line, byte offset, text)`` from ``start`` to ``stop``. Plain text: every line
+    is a record except trailing blank lines; JSONL: non-blank lines. A line that is not
+    UTF-8 has its :class:`XlieDataError` for text."""
+    jsonl = path.suffix == ".jsonl"
+    blanks: List[Tuple[int, int, Union[str, XlieDataError]]] = []
+    with open(path, "rb") as f:
+        f.seek(start)
+        offset = start
+        for line_no, raw in enumerate(f, start=first_line):
+            if stop is not None and offset >= stop:
+                break
+            record = (line_no, offset, _decode(raw, path, line_no))
+            offset += len(raw)
+            if isinstance(record[2], str) and not record[2].strip():
+                if not jsonl:
+                    blanks.append(record)
+                continue
+            yield from blanks
+            blanks.clear()
+            yield record
+    if stop is not None and offset < file_size(path):
+        yield from blanks  # not trailing: more lines follow in the next shard
+
+
+def _decode(raw: bytes, path: Path, line: int) -> Union[str, XlieDataError]:
+    """One line's text without its line ending, or the error saying it is not UTF-8."""
+    try:
+        return raw.decode("utf8").rstrip("\n").rstrip("\r")
+    except UnicodeDecodeError as err:
+        return XlieDataError(f"not UTF-8 text ({err.reason})", path, line, "encoding")
+
+
+def file_size(path: Path) -> int:
+    """Bytes in ``path``: the end of a shard's byte range."""
+    return path.stat().st_size
+
+
+def read_target_records(path: Path, start: int = 0, stop: Optional[int] = None,
+                        first_line: int = 1) -> Iterator[object]:
+    """Target records (:data:`Target`), or the :class:`XlieDataError` of a bad one, from
+    record ``start`` to ``stop`` (a byte range of a text or JSONL file, a range of docs of
+    a DocBin, whose docs are not built: ids only). The one reader of projection targets:
+    :func:`read_targets` (one process) and the shards of
+    :mod:`spacy_xlie.distributed.project_job` both read through it."""
+    if is_docbin(path):
+        docbin = cached("docbin", path, None, lambda: DocBin().from_disk(path))
+        for i in range(start, len(docbin) if stop is None else stop):
+            rec_id = docbin_extension(docbin, i, "xlie_id")
+            yield i + 1, i, None, rec_id
+        return
+    for line, offset, raw in _line_records(path, start, stop, first_line):
+        if isinstance(raw, XlieDataError):
+            yield raw
+            continue
+        try:
+            if path.suffix == ".jsonl":
+                record = parse_json_line(raw, path, line)
+                text, rec_id = record.get("text"), record.get("id")
+            else:
+                text, rec_id = raw, None
+            _check_target(text, rec_id, path, line)
+        except XlieDataError as err:
+            yield err
+            continue
+        yield line, offset, text.strip(), str(rec_id) if rec_id is not None else None
 
 
 def read_targets(
     path: Path, nlp: Language, *, skip_invalid: bool = False, skipped: Optional[list] = None
 ) -> List[Doc]:
-    """Target docs from ``.spacy``, ``.jsonl`` or plain text (anything else)."""
-    if path.suffix == ".spacy":
+    """Target docs from ``.spacy``, ``.jsonl`` or plain text (:func:`read_target_records`);
+    a bad record raises its :class:`XlieDataError`, or is skipped (and its error appended
+    to ``skipped``) with ``skip_invalid``."""
+    if is_docbin(path):
         return list(load_docbin(path).get_docs(nlp.vocab))
-    records = _read_jsonl(path) if path.suffix == ".jsonl" else _read_lines(path)
     docs = []
-    for line_no, record in records:
-        text = record.get("text")
-        sent_id = record.get("id")
-        try:
-            if not isinstance(text, str) or not text.strip():
-                raise XlieDataError("missing or empty text", path, line_no, "text")
-            if sent_id is not None and not isinstance(sent_id, (str, int)):
-                raise XlieDataError("id must be a string or an integer", path, line_no, "id")
-        except XlieDataError as err:
+    for item in read_target_records(path):
+        if isinstance(item, XlieDataError):
             if not skip_invalid:
-                raise
+                raise item
             if skipped is not None:
-                skipped.append(str(err))
+                skipped.append(str(item))
             continue
-        doc = nlp(text.strip())
-        doc._.xlie_id = str(sent_id) if sent_id is not None else None
+        _line, _offset, text, rec_id = item  # type: ignore[misc]
+        doc = nlp(text)
+        doc._.xlie_id = rec_id
         docs.append(doc)
     return docs
 

@@ -15,82 +15,26 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import spacy
 from spacy.tokens import Doc, DocBin
 
 from ..alignment import build_aligner, project_batch
-from ..alignment.corpus import blank_pipelines, pair_docs, projection_report
-from ..corpora.base import load_docbin, parse_json_line
+from ..alignment.corpus import (
+    Target,
+    blank_pipelines,
+    file_size,
+    pair_docs,
+    projection_report,
+    read_target_records,
+)
+from ..corpora.base import load_docbin
 from ..corpora.shards import Shard, docbin_extension, is_docbin, select_docbin
 from ..errors import XlieDataError
 from ..util.cache import cached
 from ..util.io import write_docbin, write_json
 from .engine import run_job
-
-#: A target record: (line or doc number, byte offset or doc position, text, id).
-Target = Tuple[int, int, Optional[str], Optional[str]]
-
-
-def _check(text: Any, rec_id: Any, path: Path, line: int) -> None:
-    """The single-process command's checks of one target record."""
-    if not isinstance(text, str) or not text.strip():
-        raise XlieDataError("missing or empty text", path, line, "text")
-    if rec_id is not None and not isinstance(rec_id, (str, int)):
-        raise XlieDataError("id must be a string or an integer", path, line, "id")
-
-
-def _line_records(path: Path, start: int = 0, stop: Optional[int] = None,
-                  first_line: int = 1) -> Iterator[Tuple[int, int, str]]:
-    """``(line, byte offset, text)`` from ``start`` to ``stop``. Plain text: every line
-    is a record except trailing blank lines; JSONL: non-blank lines."""
-    jsonl = path.suffix == ".jsonl"
-    blanks: List[Tuple[int, int, str]] = []
-    with open(path, "rb") as f:
-        f.seek(start)
-        offset = start
-        for line_no, raw in enumerate(f, start=first_line):
-            if stop is not None and offset >= stop:
-                break
-            record = (line_no, offset, raw.decode("utf8").rstrip("\n").rstrip("\r"))
-            offset += len(raw)
-            if not record[2].strip():
-                if not jsonl:
-                    blanks.append(record)
-                continue
-            yield from blanks
-            blanks.clear()
-            yield record
-    if stop is not None and offset < _size(path):
-        yield from blanks  # not trailing: more lines follow in the next shard
-
-
-def _size(path: Path) -> int:
-    return path.stat().st_size
-
-
-def read_target_records(path: Path, start: int = 0, stop: Optional[int] = None,
-                        first_line: int = 1) -> Iterator[object]:
-    """Target records (:data:`Target`), or the :class:`XlieDataError` of a bad one."""
-    if is_docbin(path):
-        docbin = cached("docbin", path, None, lambda: DocBin().from_disk(path))
-        for i in range(start, len(docbin) if stop is None else stop):
-            rec_id = docbin_extension(docbin, i, "xlie_id")
-            yield i + 1, i, None, rec_id
-        return
-    for line, offset, raw in _line_records(path, start, stop, first_line):
-        try:
-            if path.suffix == ".jsonl":
-                record = parse_json_line(raw, path, line)
-                text, rec_id = record.get("text"), record.get("id")
-            else:
-                text, rec_id = raw, None
-            _check(text, rec_id, path, line)
-        except XlieDataError as err:
-            yield err
-            continue
-        yield line, offset, text.strip(), str(rec_id) if rec_id is not None else None
 
 
 def _stand_in(rec_id: Optional[str]) -> SimpleNamespace:
@@ -120,7 +64,7 @@ def plan_projection(src: Path, tgt: Path, shard_size: int, skip_invalid: bool
                             "shift every later sentence; give ids or fix the lines", tgt)
     position = {id(s): i for i, s in enumerate(sources)}
     source_of = [position[id(s)] for s, _ in pairs]
-    end = len(load_docbin(tgt)) if is_docbin(tgt) else _size(tgt)
+    end = len(load_docbin(tgt)) if is_docbin(tgt) else file_size(tgt)
     shards = []
     for index, first in enumerate(range(0, len(targets), shard_size)):
         group = targets[first:first + shard_size]
