@@ -24,14 +24,16 @@ pipeline writes the same weights it read.
 """
 
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Union
 
 from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.training import Example
+from spacy.util import minibatch
 from spacy_transformers.data_classes import FullTransformerBatch
-from spacy_transformers.pipeline_component import DEFAULT_CONFIG
+from spacy_transformers.pipeline_component import DEFAULT_CONFIG, install_extensions
 from spacy_transformers.pipeline_component import Transformer as SpacyTransformer
+from spacy_transformers.util import batch_by_length
 from thinc.api import Model
 
 from ..ml.quantize import int8_children, is_down_projection, swapped
@@ -44,15 +46,16 @@ QUANTIZE_MODES = ("auto", "int8", "off")
     "xlie_transformer",
     assigns=["doc._.trf_data"],
     default_config={**DEFAULT_CONFIG["transformer"], "quantize": "auto",
-                    "int8_down_projections": False},
+                    "int8_down_projections": False, "max_batch_pieces": 1024},
 )
 def make_transformer(nlp: Language, name: str, model: Model, set_extra_annotations: Callable,
-                     max_batch_items: int, quantize: str, int8_down_projections: bool
-                     ) -> "Transformer":
+                     max_batch_items: int, quantize: str, int8_down_projections: bool,
+                     max_batch_pieces: Optional[int]) -> "Transformer":
     """Create an ``xlie_transformer`` (see the module docstring)."""
     return Transformer(nlp.vocab, model, set_extra_annotations,
                        max_batch_items=max_batch_items, name=name, quantize=quantize,
-                       int8_down_projections=int8_down_projections)
+                       int8_down_projections=int8_down_projections,
+                       max_batch_pieces=max_batch_pieces)
 
 
 class Transformer(SpacyTransformer):
@@ -60,19 +63,46 @@ class Transformer(SpacyTransformer):
     once loaded from disk on CPU (see the module docstring)."""
 
     def __init__(self, *args: Any, quantize: str = "auto", int8_down_projections: bool = False,
-                 **kwargs: Any) -> None:
+                 max_batch_pieces: Optional[int] = 1024, **kwargs: Any) -> None:
         if quantize not in QUANTIZE_MODES:
             raise ValueError(f"quantize must be one of {', '.join(QUANTIZE_MODES)}, "
                              f"not {quantize!r}")
         super().__init__(*args, **kwargs)
         self.quantize = quantize
         self.int8_down_projections = int8_down_projections
+        self.max_batch_pieces = max_batch_pieces
         self._int8: Optional[Dict[str, Any]] = None
 
     @property
     def is_int8(self) -> bool:
         """Whether ``predict`` runs the int8 copy of the encoder."""
         return self._int8 is not None
+
+    def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
+        """spacy-transformers' ``pipe``, with each batch of ``batch_size`` docs cut into
+        sub-batches by wordpieces (see :meth:`_sub_batches`)."""
+        install_extensions()
+        for outer_batch in minibatch(stream, batch_size):
+            outer_batch = list(outer_batch)
+            for indices in self._sub_batches(outer_batch):
+                sub_batch = [outer_batch[i] for i in indices]
+                self.set_annotations(sub_batch, self.predict(sub_batch))
+            yield from outer_batch
+
+    def _sub_batches(self, docs: List[Doc]) -> List[List[int]]:
+        """Indices of ``docs`` per encoder call. The encoder pads every window of a call
+        to the longest one in wordpieces; spacy-transformers sorts and cuts by spaCy
+        tokens (at most ``max_batch_items`` tokens a call), which predict a doc's
+        wordpieces poorly in most languages, and its budget holds a whole batch of
+        sentences in one call. Sorted by wordpieces (the pipeline's own subword
+        tokenizer) and cut at ``max_batch_pieces`` padded wordpieces, each call holds
+        docs of nearly the same length; ``max_batch_pieces = null`` keeps
+        spacy-transformers' batching."""
+        if not self.max_batch_pieces:
+            return batch_by_length(docs, self.cfg["max_batch_items"])
+        pieces = self.model.tokenizer([doc.text for doc in docs],
+                                      add_special_tokens=False)["input_ids"]
+        return batch_by_length(pieces, self.max_batch_pieces)
 
     def predict(self, docs: Iterable[Doc]) -> FullTransformerBatch:
         """The encoder's output for ``docs``: from the int8 copy when there is one."""

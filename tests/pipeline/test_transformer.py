@@ -85,3 +85,34 @@ def test_int8_on_gpu_is_refused_and_auto_stays_fp32(tiny_xlmr, monkeypatch):
 def test_unknown_quantize_value_is_refused(tiny_xlmr):
     with pytest.raises(ValueError, match="quantize must be one of"):
         build(tiny_xlmr, quantize="fp16")
+
+
+TEXTS = ["Kurz.", "Ein etwas längerer Satz über die Siemens AG in München.",
+         "Noch einer.", "Angela Merkel besuchte am Montag die Siemens AG in München und "
+         "sprach dort mit dem Vorstand über die Zukunft des Standorts.", "Ja."] * 3
+
+
+def test_sub_batches_by_wordpieces_stay_within_the_budget_and_change_no_vector(tiny_xlmr):
+    nlp = build(tiny_xlmr, quantize="off")
+    pipe = nlp.get_pipe("transformer")
+    docs = [nlp.make_doc(text) for text in TEXTS]
+    pieces = [len(ids) for ids in pipe.model.tokenizer(
+        TEXTS, add_special_tokens=False)["input_ids"]]
+    pipe.max_batch_pieces = 40
+    batches = pipe._sub_batches(docs)
+    assert sorted(i for batch in batches for i in batch) == list(range(len(docs)))
+    for batch in batches:
+        assert len(batch) == 1 or max(pieces[i] for i in batch) * len(batch) <= 40
+    assert len(batches) > 1
+    by_pieces = [unpadded(doc) for doc in pipe.pipe([d.copy() for d in docs], batch_size=8)]
+    pipe.max_batch_pieces = None  # spacy-transformers' batching by tokens
+    by_tokens = [unpadded(doc) for doc in pipe.pipe([d.copy() for d in docs], batch_size=8)]
+    for a, b in zip(by_pieces, by_tokens):
+        assert a.shape == b.shape and numpy.allclose(a, b, atol=1e-4)
+
+
+def unpadded(doc) -> numpy.ndarray:
+    """The doc's wordpiece vectors without the padding of its encoder call."""
+    data = doc._.trf_data
+    return numpy.concatenate([data.tensors[0][i, :length]
+                              for i, length in enumerate(data.wordpieces.lengths)])
