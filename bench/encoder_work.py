@@ -25,8 +25,9 @@ import datetime
 import json
 import os
 import sys
+import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -85,6 +86,28 @@ def measure(nlp, docs: Sequence, batch_size: int, max_pieces: Optional[int]
             "encoder_calls": recorder.calls}
 
 
+def timed(nlp, docs: Sequence, batch_size: int, max_pieces: Optional[int]) -> float:
+    """Words per second of the whole pipeline (encoder computing) over ``docs``."""
+    nlp.get_pipe("transformer").max_batch_pieces = max_pieces
+    start = time.perf_counter()
+    for _ in nlp.pipe((doc.copy() for doc in docs), batch_size=batch_size):
+        pass
+    return sum(len(doc) for doc in docs) / (time.perf_counter() - start)
+
+
+def speed_rows(nlp, docs: Sequence, settings: List[Tuple[int, Optional[int]]], rounds: int
+               ) -> List[Dict[str, Any]]:
+    """:func:`timed` for each setting, ``rounds`` times in turn (the machine's drift
+    hits every setting alike), with the fp32 encoder."""
+    timed(nlp, docs[:32], *settings[0])  # warm-up
+    seen: Dict[Tuple[int, Optional[int]], List[float]] = {s: [] for s in settings}
+    for _ in range(rounds):
+        for setting in settings:
+            seen[setting].append(timed(nlp, docs, *setting))
+    return [{"batch_size": b, "max_batch_pieces": p, "words_per_second": sum(v) / len(v),
+             "rounds": v} for (b, p), v in seen.items()]
+
+
 def load_docs(nlp, data_dir: Path) -> Dict[str, List]:
     """The raw docs of each data set present (the pipeline's own tokenizer)."""
     from spacy_xlie.corpora.marked import read_marked
@@ -106,6 +129,10 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--settings", default="64:tokens,64:4096,64:1024,64:512,256:1024",
                         help="BATCH:PIECES pairs: nlp.pipe batch size and max_batch_pieces "
                              "('tokens': spacy-transformers' batching by tokens)")
+    parser.add_argument("--time-docs", type=int, default=0,
+                        help="Also time the whole pipeline (fp32) on the first N KBP37 test "
+                             "docs per setting")
+    parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args(argv)
     import spacy
 
@@ -120,7 +147,12 @@ def main(argv: Sequence[str]) -> int:
                    **measure(nlp, docs, batch_size, max_pieces)}
             print(json.dumps(row), file=sys.stderr)
             rows.append(row)
+    speed = []
+    if args.time_docs:
+        docs = load_docs(nlp, args.data_dir)["kbp37_test"][:args.time_docs]
+        speed = speed_rows(nlp, docs, settings, args.rounds)
     report = {"command": "python " + " ".join([sys.argv[0], *argv]),
+              "speed": speed, "speed_docs": args.time_docs,
               "date": datetime.date.today().isoformat(), "model": str(args.model),
               "window": trf["model"]["get_spans"], "max_batch_items": trf["max_batch_items"],
               "rows": rows}
@@ -149,6 +181,17 @@ def markdown(report: Dict[str, Any]) -> str:
                      f"| {r['encoder_calls']} "
                      f"| {r['positions']:,} | {100 * r['padding']:.1f} | "
                      f"{100 * r['overlap']:.1f} |")
+    if report.get("speed"):
+        lines += ["", f"Whole pipeline (fp32 encoder, every component) on the first "
+                  f"{report['speed_docs']} KBP37 test docs, settings timed in turn, mean of the "
+                  "rounds:", "", "| nlp.pipe batch size | sub-batches | words/s | rounds |",
+                  "|---:|---|---:|---|"]
+        for r in report["speed"]:
+            cut = (f"sorted by wordpieces, <= {r['max_batch_pieces']} padded"
+                   if r["max_batch_pieces"] else "spacy-transformers (by tokens)")
+            rounds = ", ".join(f"{v:.0f}" for v in r["rounds"])
+            lines.append(f"| {r['batch_size']} | {cut} | {r['words_per_second']:.0f} "
+                         f"| {rounds} |")
     return "\n".join(lines) + "\n"
 
 
