@@ -61,11 +61,12 @@ def settings(model: Path) -> Dict[str, Any]:
 
 
 def dev_scores(model: Path, dev: Path) -> Dict[str, float]:
-    """KBP37 dev, gold entities, as ``spacy-xlie evaluate`` scores it."""
+    """KBP37 dev, gold entities, as ``spacy-xlie evaluate`` scores it (the fp32 encoder,
+    as training evaluated it)."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "dev.json"
         subprocess.run([sys.executable, "-m", "spacy_xlie", "evaluate", str(model), str(dev),
-                        "--gold-ents", "--output", str(out)], check=True,
+                        "--gold-ents", "--output", str(out), "--quantize", "off"], check=True,
                        stdout=subprocess.DEVNULL)
         row = next(iter(json.loads(out.read_text())["datasets"].values()))
     return {"macro_f": row["rel_macro_f"], "micro_f": row["rel_micro_f"]}

@@ -8,6 +8,7 @@ import spacy
 import typer
 
 from ..evaluation import evaluate_relations, report_markdown
+from ..pipeline.transformer import set_quantize
 from ..scorers import PREDICTED
 from ..util.io import write_json, write_text
 from ._app import app, exit_on
@@ -37,17 +38,25 @@ def evaluate_cli(
         "en", "--train-lang",
         help="Language the model was trained on: left out of the cross-lingual mean rows",
     ),
+    quantize: Optional[str] = typer.Option(
+        None, "--quantize",
+        help="auto, int8 or off: the encoder of an xlie_transformer pipeline (default: "
+             "its own setting; off scores the fp32 encoder)",
+    ),
 ) -> None:
     """Score a relation extraction pipeline per data set (file), with its language."""
     if gpu_id >= 0:
         spacy.require_gpu(gpu_id)
     nlp = spacy.load(model)
     with exit_on(ValueError):
+        if quantize is not None:
+            set_quantize(nlp, quantize)
         report = evaluate_relations(
             nlp, data, gold_ents=gold_ents, batch_size=batch_size,
             source=None if source == "any" else source, train_lang=train_lang,
         )
     report["model"] = model
+    report["quantize"] = quantize
     text = report_markdown(report)
     typer.echo(text)
     if output is not None:

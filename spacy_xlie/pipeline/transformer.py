@@ -64,9 +64,7 @@ class Transformer(SpacyTransformer):
 
     def __init__(self, *args: Any, quantize: str = "auto", int8_down_projections: bool = False,
                  max_batch_pieces: Optional[int] = 1024, **kwargs: Any) -> None:
-        if quantize not in QUANTIZE_MODES:
-            raise ValueError(f"quantize must be one of {', '.join(QUANTIZE_MODES)}, "
-                             f"not {quantize!r}")
+        _check_mode(quantize)
         super().__init__(*args, **kwargs)
         self.quantize = quantize
         self.int8_down_projections = int8_down_projections
@@ -136,6 +134,13 @@ class Transformer(SpacyTransformer):
         self._prepare_int8()
         return self
 
+    def set_quantize(self, quantize: str) -> None:
+        """Change the ``quantize`` setting of a loaded pipe (e.g. to score its fp32 encoder):
+        makes or drops the int8 copy as a load with that setting would."""
+        _check_mode(quantize)
+        self.quantize = quantize
+        self._prepare_int8()
+
     def _prepare_int8(self) -> None:
         """Quantise a copy of the encoder's linear layers, where the setting and device
         allow it; refuse ``int8`` on GPU."""
@@ -153,6 +158,22 @@ class Transformer(SpacyTransformer):
             return
         keep_fp32 = None if self.int8_down_projections else is_down_projection
         self._int8 = int8_children(model, keep_fp32)
+
+
+def _check_mode(quantize: str) -> None:
+    if quantize not in QUANTIZE_MODES:
+        raise ValueError(f"quantize must be one of {', '.join(QUANTIZE_MODES)}, "
+                         f"not {quantize!r}")
+
+
+def set_quantize(nlp: Language, quantize: str) -> List[str]:
+    """:meth:`Transformer.set_quantize` on every ``xlie_transformer`` of ``nlp``; their
+    names (a pipeline without one is left as it is)."""
+    _check_mode(quantize)
+    names = [name for name, pipe in nlp.pipeline if isinstance(pipe, Transformer)]
+    for name in names:
+        nlp.get_pipe(name).set_quantize(quantize)
+    return names
 
 
 def on_cpu(model: Any) -> bool:

@@ -103,3 +103,14 @@ def test_evaluate_needs_relation_extractor(tmp_path, model_and_data):
     result = evaluate(tmp_path / "blank", model_and_data / "eval")
     assert result.exit_code == 1
     assert "no relation extractor" in result.output
+
+
+def test_quantize_option(model_and_data):
+    """A pipeline without an xlie_transformer is scored as it is; a bad value is one line."""
+    tmp = model_and_data
+    result = evaluate(tmp / "model", tmp / "eval" / "kbp37_test.spacy", "--quantize", "off",
+                      "--output", tmp / "off.json")
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp / "off.json").read_text())["quantize"] == "off"
+    result = evaluate(tmp / "model", tmp / "eval" / "kbp37_test.spacy", "--quantize", "fp16")
+    assert result.exit_code == 1 and "quantize must be one of" in result.output

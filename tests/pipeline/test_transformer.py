@@ -6,7 +6,7 @@ import spacy
 from thinc.api import Adam, fix_random_seed
 
 from spacy_xlie.pipeline import transformer as transformer_module
-from spacy_xlie.pipeline.transformer import int8_components
+from spacy_xlie.pipeline.transformer import int8_components, set_quantize
 from tests.rel_examples import make_examples
 
 TEXT = "Angela Merkel besuchte am Montag die Siemens AG in München."
@@ -116,3 +116,17 @@ def unpadded(doc) -> numpy.ndarray:
     data = doc._.trf_data
     return numpy.concatenate([data.tensors[0][i, :length]
                               for i, length in enumerate(data.wordpieces.lengths)])
+
+
+def test_set_quantize_on_a_loaded_pipeline(tiny_xlmr, tmp_path):
+    build(tiny_xlmr).to_disk(tmp_path / "model")
+    nlp = spacy.load(tmp_path / "model")
+    fp32 = spacy.load(tmp_path / "model", config={"components": {"transformer": {
+        "quantize": "off"}}})
+    assert set_quantize(nlp, "off") == ["transformer"] and int8_components(nlp) == []
+    assert numpy.allclose(vectors(nlp), vectors(fp32), atol=1e-5)
+    set_quantize(nlp, "auto")
+    assert int8_components(nlp) == ["transformer"]
+    with pytest.raises(ValueError, match="quantize must be one of"):
+        set_quantize(nlp, "fp16")
+    assert set_quantize(spacy.blank("en"), "off") == []
