@@ -28,7 +28,6 @@ import datetime
 import json
 import os
 import platform
-import resource
 import sys
 import time
 from pathlib import Path
@@ -302,6 +301,7 @@ def main() -> None:
     import spacy_xlie  # noqa: F401  (extensions)
     from spacy_xlie.entities import relation_extractors
     from spacy_xlie.util.io import write_json, write_text
+    from spacy_xlie.util.memory import peak_rss_mb
 
     torch.set_num_threads(os.cpu_count() or 1)
     nlp = spacy.load(args.model)
@@ -334,7 +334,7 @@ def main() -> None:
         "reference": reference,
         "wikiann": wikiann,
         "wikiann_f1": {lang: row["f"] for lang, row in wikiann.items()},
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb(),
     }
     args.out.mkdir(parents=True, exist_ok=True)
     write_json(report, args.out / "end_to_end.json")

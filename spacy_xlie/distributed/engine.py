@@ -24,7 +24,6 @@ import logging
 import os
 import platform
 import re
-import resource
 import shlex
 import socket
 import sys
@@ -47,6 +46,7 @@ from ..corpora.shards import Shard
 from ..errors import XlieDataError
 from ..util.cache import load_seconds, path_signature
 from ..util.io import write_json
+from ..util.memory import peak_rss_mb
 
 MANIFEST = "manifest.json"
 SHARD_NAME = re.compile(r"shard-\d+\.(spacy|jsonl)")
@@ -107,19 +107,6 @@ def run_shard(job: ShardJob, shard: Shard, output_dir: str) -> Dict[str, Any]:
         "worker": f"{socket.gethostname()}:{os.getpid()}",
         "peak_rss_mb": peak_rss_mb(),
     }
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident memory. ``VmHWM`` where Linux has it: ``ru_maxrss``
-    survives ``exec``, so a spawned worker would report its parent's peak."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def sha256_file(path: Path) -> str:
