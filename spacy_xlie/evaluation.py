@@ -29,6 +29,7 @@ from spacy.training import Example
 from .corpora.reader import RelationCorpus
 from .errors import XlieDataError
 from .pipeline.relation_extractor import RelationExtractor
+from .pipeline.transformer import int8_components, xlie_transformers
 from .scorers import PREDICTED, example_language, score_relations, unrepresentable_labels
 
 
@@ -140,6 +141,9 @@ def evaluate_relations(
         "mode": pipe.mode,
         "datasets": datasets,
         "means": language_means(datasets, train_lang),
+        # int8 or fp32 where the pipeline has an xlie_transformer (it loads int8 on CPU)
+        "encoder": (("int8" if int8_components(nlp) else "fp32")
+                    if xlie_transformers(nlp) else None),
     }
 
 
@@ -196,7 +200,9 @@ def report_markdown(report: Dict[str, Any], title: str = "Relation extraction") 
     datasets, means = report["datasets"], report.get("means", {})
     lines = [f"## {title} ({mode})", ""]
     if report.get("model"):
-        lines += [f"Model: `{report['model']}`. Scores in %.", ""]
+        encoder = (f" Encoder: {report['encoder']} (`xlie_transformer` quantize)."
+                   if report.get("encoder") else "")
+        lines += [f"Model: `{report['model']}`.{encoder} Scores in %.", ""]
     lines += [
         "| data set | language | docs | gold relations | unreachable | micro P | micro R "
         "| micro F | macro F (official) |",

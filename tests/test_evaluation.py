@@ -139,3 +139,15 @@ def test_markdown_rows_and_notes():
 def test_dataset_names_disambiguate_same_stem():
     files = [Path("a/relx_en.spacy"), Path("b/relx_en.spacy"), Path("b/relx_de.spacy")]
     assert dataset_names(files) == ["a/relx_en", "b/relx_en", "relx_de"]
+
+
+def test_markdown_names_the_encoder_of_an_xlie_transformer_pipeline(model_and_data):
+    report = {"gold_ents": True, "train_lang": "en", "datasets": {}, "means": {},
+              "model": "m", "encoder": "int8"}
+    assert "Model: `m`. Encoder: int8 (`xlie_transformer` quantize)." in report_markdown(report)
+    nlp = spacy.load(model_and_data / "model")  # a CNN pipeline: no encoder to name
+    from spacy_xlie.evaluation import evaluate_relations
+
+    scored = evaluate_relations(nlp, [model_and_data / "eval" / "kbp37_test.spacy"])
+    assert scored["encoder"] is None
+    assert "Encoder" not in report_markdown({**scored, "model": "m"})

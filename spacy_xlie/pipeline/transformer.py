@@ -170,7 +170,7 @@ def set_quantize(nlp: Language, quantize: str) -> List[str]:
     """:meth:`Transformer.set_quantize` on every ``xlie_transformer`` of ``nlp``; their
     names (a pipeline without one is left as it is)."""
     _check_mode(quantize)
-    names = [name for name, pipe in nlp.pipeline if isinstance(pipe, Transformer)]
+    names = xlie_transformers(nlp)
     for name in names:
         nlp.get_pipe(name).set_quantize(quantize)
     return names
@@ -179,6 +179,11 @@ def set_quantize(nlp: Language, quantize: str) -> List[str]:
 def on_cpu(model: Any) -> bool:
     """Whether the torch ``model``'s weights are on the CPU."""
     return next(model.parameters()).device.type == "cpu"
+
+
+def xlie_transformers(nlp: Language) -> List[str]:
+    """Names of the pipeline's ``xlie_transformer`` components."""
+    return [name for name, pipe in nlp.pipeline if isinstance(pipe, Transformer)]
 
 
 def int8_components(nlp: Language) -> List[str]:
