@@ -184,10 +184,6 @@ def in_scheme(doc):
     return doc
 
 
-#: ``spacy.load`` override of an ``xlie_transformer`` pipeline: its fp32 encoder.
-FP32 = {"components": {"transformer": {"quantize": "off"}}}
-
-
 def encoder_kind(nlp) -> str:
     """"int8" when the pipeline predicts with an int8 encoder, else "fp32"."""
     return "int8" if any(getattr(pipe, "is_int8", False) for _, pipe in nlp.pipeline) else "fp32"
@@ -246,8 +242,8 @@ def markdown(report: Dict[str, Any]) -> str:
         per_type = ", ".join(f"{k} {pct(v)}" for k, v in row["per_type"].items())
         lines.append(f"| {lang} | {row['sentences']} | {pct(row['p'])} | {pct(row['r'])} | "
                      f"{pct(row['f'])} | {pct(row['every_label']['f'])} | {per_type} |")
-    if report.get("fp32"):
-        lines += fp32_markdown(report)
+    if report.get("compared"):
+        lines += compared_markdown(report)
     speed = report["speed"]
     lines += ["", "## Speed", "",
               f"The whole raw-text pipeline over every RELX sentence above: "
@@ -257,24 +253,23 @@ def markdown(report: Dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def fp32_markdown(report: Dict[str, Any]) -> List[str]:
-    """The same pipeline with its fp32 encoder, beside the figures above (int8)."""
-    fp32 = report["fp32"]
-    lines = ["", f"## The same pipeline with its fp32 encoder (figures above: "
-             f"{report['encoder']})", "",
+def compared_markdown(report: Dict[str, Any]) -> List[str]:
+    """The same pipeline with another ``quantize`` setting, beside the figures above."""
+    other = report["compared"]
+    lines = ["", f"## The same pipeline with quantize = \"{other['quantize']}\" (encoder "
+             f"{other['encoder']}; figures above: encoder {report['encoder']})", "",
              "| language | F exact | F overlap | F gold entities | WikiANN F1 |",
              "|---|---:|---:|---:|---:|"]
-    for lang in sorted(set(fp32["relx"]) | set(fp32["wikiann"]),
+    for lang in sorted(set(other["relx"]) | set(other["wikiann"]),
                        key=lambda lang: (RELX_LANGS + WIKIANN_LANGS).index(lang)):
-        row = fp32["relx"].get(lang, {})
-        wiki = fp32["wikiann"].get(lang, {})
+        row = other["relx"].get(lang, {})
+        wiki = other["wikiann"].get(lang, {})
         lines.append(f"| {lang} | {pct(row.get('exact', {}).get('micro_f'))} | "
                      f"{pct(row.get('overlap', {}).get('micro_f'))} | "
                      f"{pct(row.get('gold_entities', {}).get('micro_f'))} | "
                      f"{pct(wiki.get('f'))} |")
-    lines += ["", f"fp32 speed over the RELX sentences: "
-              f"{fp32['speed']['words_per_second']:,.0f} words/s (int8: "
-              f"{report['speed']['words_per_second']:,.0f})."]
+    lines += ["", f"Speed over the RELX sentences: {other['speed']['words_per_second']:,.0f} "
+              f"words/s (figures above: {report['speed']['words_per_second']:,.0f})."]
     return lines
 
 
@@ -289,9 +284,9 @@ def main() -> None:
                         help="First N sentences of each WikiANN test set (0: all)")
     parser.add_argument("--relx-limit", type=int, default=0,
                         help="First N sentences of each RELX language (0: all)")
-    parser.add_argument("--compare-fp32", action="store_true",
-                        help="Also run RELX and WikiANN with the fp32 encoder (an "
-                             "xlie_transformer pipeline loads with int8 on CPU)")
+    parser.add_argument("--compare-quantize", default=None,
+                        help="Also run RELX and WikiANN with the xlie_transformer's quantize "
+                             "set to this (auto, int8, off)")
     parser.add_argument("--no-reference", action="store_true",
                         help=f"Skip the {REFERENCE_NER} reference row")
     args = parser.parse_args()
@@ -310,21 +305,23 @@ def main() -> None:
     log(f"{args.model}: {nlp.pipe_names}, encoder {encoder}")
     section = relx_section(nlp, args.data_dir, labels, args.batch_size, args.relx_limit)
     wikiann = wikiann_section(nlp, args.data_dir, args.wikiann_limit, args.batch_size)
-    fp32 = None
-    if args.compare_fp32:
+    other = None
+    if args.compare_quantize:
         del nlp
-        nlp = spacy.load(args.model, config=FP32)
+        nlp = spacy.load(args.model, config={"components": {"transformer": {
+            "quantize": args.compare_quantize}}})
         log(f"{args.model} again, encoder {encoder_kind(nlp)}")
-        fp32 = {**relx_section(nlp, args.data_dir, labels, args.batch_size, args.relx_limit),
-                "wikiann": wikiann_section(nlp, args.data_dir, args.wikiann_limit,
-                                           args.batch_size)}
+        other = {**relx_section(nlp, args.data_dir, labels, args.batch_size, args.relx_limit),
+                 "wikiann": wikiann_section(nlp, args.data_dir, args.wikiann_limit,
+                                            args.batch_size),
+                 "quantize": args.compare_quantize, "encoder": encoder_kind(nlp)}
     reference = None if args.no_reference else reference_row(
         args.model, args.data_dir, args.batch_size, args.relx_limit)
     report: Dict[str, Any] = {
         "model": str(args.model),
         "pipeline": nlp.pipe_names,
         "encoder": encoder,
-        "fp32": fp32,
+        "compared": other,
         "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
         "date": datetime.date.today().isoformat(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",

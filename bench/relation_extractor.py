@@ -228,8 +228,9 @@ def keyed_run(args: argparse.Namespace, work: Path, command: str) -> Dict[str, A
     json_path = args.out / "relation_extractor.json"
     report = json.loads(json_path.read_text(encoding="utf8")) if json_path.exists() else {}
     variants = {args.key: FP32, args.int8_key: INT8} if args.int8_key else {args.key: None}
+    previous = dict(report)
     for key, config in variants.items():
-        report[key] = keyed_entry(args, work, command, key, config)
+        report[key] = keyed_entry(args, work, command, key, config, previous)
     if args.int8_key:
         report["int8_dev"] = int8_dev_table(work, args.model)
     if not args.skip_speed:
@@ -254,8 +255,10 @@ def keyed_run(args: argparse.Namespace, work: Path, command: str) -> Dict[str, A
 
 
 def keyed_entry(args: argparse.Namespace, work: Path, command: str, key: str,
-                config: Optional[Dict[str, Any]]) -> Dict[str, Any]:
-    """Accuracy of ``--model`` loaded with ``config`` overrides, as ``report[key]``."""
+                config: Optional[Dict[str, Any]], previous: Dict[str, Any]
+                ) -> Dict[str, Any]:
+    """Accuracy of ``--model`` loaded with ``config`` overrides, as ``report[key]``
+    (``--keep-training``: the training figures of ``previous[--key]``)."""
     acc = accuracy(work, args.model, config)
     entry: Dict[str, Any] = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -264,6 +267,9 @@ def keyed_entry(args: argparse.Namespace, work: Path, command: str, key: str,
     }
     if args.train_log:
         entry["training"] = training_minutes(args.train_log, args.model)
+    elif args.keep_training and "training" in previous.get(args.key, {}):
+        entry["training"] = {**previous[args.key]["training"],
+                             "kept_from": previous[args.key]["date"]}
     log(f"{key}: KBP37 test macro-F {entry['kbp37_test_macro_f']:.4f}; "
         f"RELX {entry['relx_macro_f']}")
     return entry
@@ -368,7 +374,10 @@ def keyed_markdown(key: str, entry: Dict[str, Any]) -> List[str]:
         curve = ", ".join(f"{h['step']}: {h['dev_macro_f']:.3f}"
                           for h in training["dev_history"])
         lines += [f"Training: **{training['train_minutes']} min** wall time "
-                  f"({training['steps']} steps; {training['source']}). Dev score (the "
+                  f"({training['steps']} steps; {training['source']}"
+                  + (f"; measured by the run of {training['kept_from']}, the same model"
+                     if "kept_from" in training else "")
+                  + "). Dev score (the "
                   f"config's score weights) by step: {curve}.", ""]
     lines += [f"- KBP37 test macro-F1: **{entry['kbp37_test_macro_f']:.3f}** "
               f"(micro-F1 {entry['kbp37_test_micro_f']:.3f})",
@@ -805,6 +814,9 @@ def main() -> None:
                         help="with --key on a pipeline whose transformer is an "
                              "xlie_transformer: --key gets its fp32 figures and INT8_KEY "
                              "its int8 ones, timed alternately (report['int8_speedup'])")
+    parser.add_argument("--keep-training", action="store_true",
+                        help="with --key and no --train-log: keep the training figures of "
+                             "the previous report's KEY (the same trained model rescored)")
     parser.add_argument("--speed-rounds", type=int, default=1,
                         help="with --key: timed passes of each variant (alternating)")
     parser.add_argument("--speed-docs-cpu", type=int, default=3405)

@@ -7,14 +7,13 @@ times faster at nearly the same scores. The setting lives in the component's con
 survives ``nlp.to_disk``, ``spacy.load`` and ``spacy package``, and nobody has to remember
 a step after loading:
 
-* ``quantize = "auto"`` (default): a pipeline loaded from disk predicts with int8 linear
-  layers on CPU and with the fp32 model on GPU;
+* ``quantize = "auto"``: a pipeline loaded from disk predicts with int8 linear layers on
+  CPU and with the fp32 model on GPU;
 * ``"int8"``: the same, but loading on GPU is refused (int8 kernels are CPU-only);
-* ``"off"``: always fp32.
-
-The feed-forward blocks' down-projections stay fp32 unless ``int8_down_projections`` is
-true (see :func:`spacy_xlie.ml.quantize.is_down_projection`; the benchmark
-``bench/relation_extractor.py`` scores both on KBP37 dev).
+* ``"off"`` (default): always fp32. On the e5small pipeline int8 predicted 1.10x as many
+  words a second and cost its recognizer 0.8-2.3 points of WikiANN F1
+  (``bench/results/relation_extractor.md``, ``bench/results/end_to_end.md``), so it is
+  opt-in.
 
 Training never uses the int8 copy: a pipeline built by ``nlp.initialize`` (``spacy
 train``) has none, and ``update`` drops it from a loaded one, so a sourced component
@@ -45,8 +44,8 @@ QUANTIZE_MODES = ("auto", "int8", "off")
 @Language.factory(
     "xlie_transformer",
     assigns=["doc._.trf_data"],
-    default_config={**DEFAULT_CONFIG["transformer"], "quantize": "auto",
-                    "int8_down_projections": False, "max_batch_pieces": 1024},
+    default_config={**DEFAULT_CONFIG["transformer"], "quantize": "off",
+                    "int8_down_projections": False, "max_batch_pieces": 512},
 )
 def make_transformer(nlp: Language, name: str, model: Model, set_extra_annotations: Callable,
                      max_batch_items: int, quantize: str, int8_down_projections: bool,
@@ -62,8 +61,8 @@ class Transformer(SpacyTransformer):
     """spacy-transformers' ``Transformer`` that predicts with an int8 copy of its encoder
     once loaded from disk on CPU (see the module docstring)."""
 
-    def __init__(self, *args: Any, quantize: str = "auto", int8_down_projections: bool = False,
-                 max_batch_pieces: Optional[int] = 1024, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, quantize: str = "off", int8_down_projections: bool = False,
+                 max_batch_pieces: Optional[int] = 512, **kwargs: Any) -> None:
         _check_mode(quantize)
         super().__init__(*args, **kwargs)
         self.quantize = quantize

@@ -130,3 +130,14 @@ def test_set_quantize_on_a_loaded_pipeline(tiny_xlmr, tmp_path):
     with pytest.raises(ValueError, match="quantize must be one of"):
         set_quantize(nlp, "fp16")
     assert set_quantize(spacy.blank("en"), "off") == []
+
+
+def test_fp32_unless_asked(tiny_xlmr, tmp_path):
+    """int8 is opt-in: a pipeline that does not set quantize loads with its fp32 encoder."""
+    fix_random_seed(0)
+    nlp = spacy.blank("xx")
+    nlp.add_pipe("xlie_transformer", name="transformer", config={
+        "model": {"name": str(tiny_xlmr), "mixed_precision": False}})
+    nlp.initialize()
+    nlp.to_disk(tmp_path / "model")
+    assert int8_components(spacy.load(tmp_path / "model")) == []
