@@ -1,11 +1,12 @@
-"""``xlie_transformer``: spacy-transformers' ``transformer`` with an int8 encoder for CPU
-prediction.
+"""``xlie_transformer``: spacy-transformers' ``transformer`` with prediction settings:
+encoder calls cut by wordpieces, and an optional int8 encoder for CPU.
 
-On CPU most of a transformer pipeline's time is the encoder's matrix products; with int8
-weights (PyTorch dynamic quantisation, see :mod:`spacy_xlie.ml.quantize`) they run several
-times faster at nearly the same scores. The setting lives in the component's config, so it
-survives ``nlp.to_disk``, ``spacy.load`` and ``spacy package``, and nobody has to remember
-a step after loading:
+The settings live in the component's config, so they survive ``nlp.to_disk``,
+``spacy.load`` and ``spacy package``, and nobody has to remember a step after loading.
+``max_batch_pieces`` (default 512) sorts each ``nlp.pipe`` batch by wordpieces and cuts it
+at that many padded pieces an encoder call (see :meth:`Transformer._sub_batches`; null:
+spacy-transformers' batching). ``quantize`` chooses the encoder's precision (PyTorch
+dynamic quantisation of its linear layers, :mod:`spacy_xlie.ml.quantize`):
 
 * ``quantize = "auto"``: a pipeline loaded from disk predicts with int8 linear layers on
   CPU and with the fp32 model on GPU;
@@ -58,8 +59,9 @@ def make_transformer(nlp: Language, name: str, model: Model, set_extra_annotatio
 
 
 class Transformer(SpacyTransformer):
-    """spacy-transformers' ``Transformer`` that predicts with an int8 copy of its encoder
-    once loaded from disk on CPU (see the module docstring)."""
+    """spacy-transformers' ``Transformer`` whose prediction cuts encoder calls by
+    wordpieces and, when its ``quantize`` setting asks for it, runs an int8 copy of its
+    encoder (see the module docstring)."""
 
     def __init__(self, *args: Any, quantize: str = "off", int8_down_projections: bool = False,
                  max_batch_pieces: Optional[int] = 512, **kwargs: Any) -> None:
