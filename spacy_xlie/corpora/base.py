@@ -233,19 +233,23 @@ def input_kind(path: PathLike) -> str:
     return kind
 
 
+def decode_line(raw: bytes, path: PathLike, line: int) -> Union[str, XlieDataError]:
+    """One line of a file as text, line ending kept, or the :class:`XlieDataError` that
+    says it is not UTF-8 (returned, not raised, so a reader can skip it and go on)."""
+    try:
+        return raw.decode("utf8")
+    except UnicodeDecodeError as err:
+        return XlieDataError(f"not UTF-8 text ({err.reason})", path, line, "encoding")
+
+
 def read_lines(path: PathLike) -> Iterator[Tuple[int, Union[str, XlieDataError]]]:
     """``(line, text)`` of the non-blank lines of a UTF-8 file, line endings kept. A line
     that is not UTF-8 gives its :class:`XlieDataError` in place of its text, and reading
     goes on, so a caller may skip it (``--skip-invalid``) or stop there."""
     with open(path, "rb") as f:
         for line_no, raw in enumerate(f, start=1):
-            try:
-                text = raw.decode("utf8")
-            except UnicodeDecodeError as err:
-                yield line_no, XlieDataError(f"not UTF-8 text ({err.reason})", path, line_no,
-                                             "encoding")
-                continue
-            if text.strip():
+            text = decode_line(raw, path, line_no)
+            if isinstance(text, XlieDataError) or text.strip():
                 yield line_no, text
 
 

@@ -15,7 +15,7 @@ import srsly
 from spacy.tokens import DocBin
 
 from ..errors import XlieDataError
-from .base import load_docbin
+from .base import decode_line, load_docbin
 
 #: DocBin fields holding one entry per doc (what :func:`slice_docbin` cuts).
 _PER_DOC = ("tokens", "spaces", "cats", "flags", "span_groups", "user_data")
@@ -89,14 +89,11 @@ def shard_lines(shard: Shard) -> Iterator[Tuple[int, Union[str, XlieDataError]]]
             if offset >= shard.stop:
                 return
             offset += len(raw)
-            try:
-                text = raw.decode("utf8").rstrip("\n").rstrip("\r")
-            except UnicodeDecodeError as err:
-                yield line_no, XlieDataError(f"not UTF-8 text ({err.reason})", shard.path,
-                                             line_no, "encoding")
-                continue
-            if text.strip():
+            text = decode_line(raw, shard.path, line_no)
+            if isinstance(text, XlieDataError):
                 yield line_no, text
+            elif text.strip():
+                yield line_no, text.rstrip("\n").rstrip("\r")
 
 
 def slice_docbin(docbin: DocBin, start: int, stop: int) -> DocBin:

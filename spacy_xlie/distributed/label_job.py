@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-from spacy.tokens import Doc, DocBin
+from spacy.tokens import Doc
 
-from ..corpora.base import input_kind
+from ..corpora.base import input_kind, load_docbin
 from ..corpora.shards import Shard, is_docbin, plan_shards, shard_lines, slice_docbin
 from ..errors import XlieDataError
 from ..labeling import (
@@ -73,7 +73,7 @@ class LabelJob:
         path = Path(self.input_path)
         if is_docbin(path):
             nlp = labelers(self.lang, path, shard.first_line)
-            docbin = cached("docbin", path, None, lambda: DocBin().from_disk(path))
+            docbin = cached("docbin", path, None, lambda: load_docbin(path))
             docs = slice_docbin(docbin, shard.start, shard.stop).get_docs(nlp.vocab)
             return spacy_records(docs, path, self.lang, shard.first_line)
         if path.suffix.lower() in (".jsonl", ".json"):

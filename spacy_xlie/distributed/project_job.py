@@ -18,7 +18,7 @@ from types import SimpleNamespace
 from typing import Any, Dict, List, Optional, Tuple
 
 import spacy
-from spacy.tokens import Doc, DocBin
+from spacy.tokens import Doc
 
 from ..alignment import build_aligner, project_batch
 from ..alignment.corpus import (
@@ -117,7 +117,7 @@ class ProjectJob:
     def _targets(self, shard: Shard, nlp: spacy.Language, errors: List[str]) -> List[Doc]:
         path = Path(self.tgt)
         if is_docbin(path):
-            docbin = cached("docbin", path, None, lambda: DocBin().from_disk(path))
+            docbin = cached("docbin", path, None, lambda: load_docbin(path))
             return list(select_docbin(docbin, range(shard.start, shard.stop))
                         .get_docs(nlp.vocab))
         docs = []
@@ -136,7 +136,7 @@ class ProjectJob:
         tgt_nlp = cached("blank", None, self.tgt_lang, lambda: spacy.blank(self.tgt_lang))
         src_nlp = cached("blank", None, self.src_lang, lambda: spacy.blank(self.src_lang))
         src_path = Path(self.src)
-        src_bin = cached("docbin", src_path, None, lambda: DocBin().from_disk(src_path))
+        src_bin = cached("docbin", src_path, None, lambda: load_docbin(src_path))
         sources = list(select_docbin(src_bin, shard.data).get_docs(src_nlp.vocab))
         errors: List[str] = []
         targets = self._targets(shard, tgt_nlp, errors)

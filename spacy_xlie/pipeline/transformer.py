@@ -187,6 +187,14 @@ def xlie_transformers(nlp: Language) -> List[str]:
     return [name for name, pipe in nlp.pipeline if isinstance(pipe, Transformer)]
 
 
+def encoder_precision(nlp: Language) -> Optional[str]:
+    """``"int8"`` when an ``xlie_transformer`` of ``nlp`` predicts with its int8 copy,
+    ``"fp32"`` when it has one that does not, None without one (what reports name)."""
+    if not xlie_transformers(nlp):
+        return None
+    return "int8" if int8_components(nlp) else "fp32"
+
+
 def int8_components(nlp: Language) -> List[str]:
     """Names of the pipeline's ``xlie_transformer`` components that predict in int8."""
     return [name for name, pipe in nlp.pipeline
