@@ -27,10 +27,9 @@ from spacy.tokens import Doc
 
 from .corpora.base import input_kind, load_docbin, parse_json_line, read_lines
 from .corpora.jsonl import docs_to_records, record_to_doc
-from .corpora.shards import Shard, shard_lines, slice_docbin
+from .corpora.shards import Shard, shard_docbin, shard_lines
 from .entities import add_entity_source, entity_components, relation_extractors
 from .errors import XlieDataError
-from .util.cache import cached
 from .util.io import write_docbin, write_jsonl
 
 OUTPUT_SUFFIXES = (".spacy", ".jsonl")
@@ -88,8 +87,7 @@ def read_inputs(
     kind = input_kind(path)
     if kind == "spacy":
         if shard is not None:
-            docbin = cached("docbin", path, None, lambda: load_docbin(path))
-            part = slice_docbin(docbin, shard.start, shard.stop).get_docs(nlp.vocab)
+            part = shard_docbin(shard).get_docs(nlp.vocab)
             numbered: Iterable = enumerate(part, start=shard.first_line)
         else:
             docs = load_docbin(path).get_docs(nlp.vocab)

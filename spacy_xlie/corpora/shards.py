@@ -5,17 +5,27 @@ line boundary, with the number of its first line (errors name ``FILE:LINE``); re
 are non-blank lines, ``shard_size`` of them per shard. A shard of a ``.spacy`` file is a
 range of doc positions. The plan depends only on the input and ``shard_size``, never on
 the number of workers, so the output is the same however many workers run it.
+
+A DocBin cannot be read in part (it is one compressed message), so a job over a
+``.spacy`` input has the client cut it once into one small ``.spacy`` file per shard
+(:func:`write_docbin_parts`): each worker reads its shard's file, never the whole input.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import srsly
 from spacy.tokens import DocBin
 
 from ..errors import XlieDataError
+from ..util.cache import cached
+from ..util.io import atomic_path
 from .base import decode_line, load_docbin
+
+#: Where a job keeps the per-shard ``.spacy`` files of its inputs (inside its output
+#: directory, which a Dask cluster's workers already share; removed when the job is done).
+PARTS_DIR = ".input-parts"
 
 #: DocBin fields holding one entry per doc (what :func:`slice_docbin` cuts).
 _PER_DOC = ("tokens", "spaces", "cats", "flags", "span_groups", "user_data")
@@ -34,6 +44,13 @@ class Shard:
     records: int
     #: What else the job needs for this shard (``project``: the source doc of each target).
     data: Tuple[int, ...] = ()
+    #: The shard's own ``.spacy`` files by role (``("input", PATH)``; ``project``:
+    #: ``"targets"`` and ``"sources"``), written by :func:`write_docbin_parts`.
+    parts: Tuple[Tuple[str, str], ...] = ()
+
+    def part(self, role: str) -> Optional[str]:
+        """The path of the shard's ``role`` file, if the client wrote one."""
+        return dict(self.parts).get(role)
 
     def name(self, suffix: str) -> str:
         """The output file of this shard, e.g. ``shard-00003.spacy``."""
@@ -120,3 +137,38 @@ def docbin_extension(docbin: DocBin, i: int, name: str) -> Optional[Any]:
     if data is None:
         return None
     return srsly.msgpack_loads(data, use_list=False).get(("._.", name, None, None))
+
+
+def write_docbin_parts(shards: Sequence[Shard], directory: Path, role: str,
+                       docbin: DocBin, positions: Callable[[Shard], Sequence[int]]
+                       ) -> List[Shard]:
+    """``shards``, each with the docs at ``positions(shard)`` of ``docbin`` written to its
+    own ``DIRECTORY/ROLE-NNNNN.spacy`` (atomically) and listed under ``role``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for shard in shards:
+        path = directory / f"{role}-{shard.index:05d}.spacy"
+        with atomic_path(path) as tmp:
+            select_docbin(docbin, positions(shard)).to_disk(tmp)
+        written.append(replace(shard, parts=(*shard.parts, (role, str(path)))))
+    return written
+
+
+def split_docbin_input(shards: Sequence[Shard], output_dir: Path) -> List[Shard]:
+    """The shards of a ``.spacy`` input with their docs in files of their own (role
+    ``"input"``): the client reads the input once, each worker only its shard."""
+    if not shards or not is_docbin(Path(shards[0].path)):
+        return list(shards)
+    docbin = load_docbin(shards[0].path)
+    return write_docbin_parts(shards, output_dir.resolve() / PARTS_DIR, "input", docbin,
+                              lambda shard: range(shard.start, shard.stop))
+
+
+def shard_docbin(shard: Shard, role: str = "input") -> DocBin:
+    """The docs of a ``.spacy`` shard: its own file when the client wrote one, else the
+    shard's slice of the whole input (a one-process run)."""
+    part = shard.part(role)
+    if part is not None:
+        return load_docbin(part)
+    whole = cached("docbin", shard.path, None, lambda: load_docbin(shard.path))
+    return slice_docbin(whole, shard.start, shard.stop)

@@ -10,7 +10,10 @@ record range, counts and the output's sha256. A rerun with the same job skips ev
 shard the manifest lists with a matching file; a different job (new settings or input)
 starts over. Dask reschedules the shard of a worker that dies (up to
 ``distributed.scheduler.allowed-failures`` times); since every shard is written whole
-under a fixed name, a retried shard is neither lost nor duplicated.
+under a fixed name, a retried shard is neither lost nor duplicated. The docs of a
+``.spacy`` input wait for their workers in one file per shard under
+``OUTPUT/.input-parts/`` (:func:`spacy_xlie.corpora.shards.split_docbin_input`), removed
+once every shard is done.
 
 Bad input (an :class:`~spacy_xlie.errors.XlieDataError` in a shard, e.g. without
 ``--skip-invalid``) stops the job with that error; a shard lost to its workers (Dask's
@@ -25,6 +28,7 @@ import os
 import platform
 import re
 import shlex
+import shutil
 import socket
 import sys
 import time
@@ -42,7 +46,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from ..corpora.shards import Shard
+from ..corpora.shards import PARTS_DIR, Shard
 from ..errors import XlieDataError
 from ..util.cache import load_seconds, path_signature
 from ..util.io import write_json
@@ -300,6 +304,8 @@ def run_job(
             summary.seconds = time.perf_counter() - start
             manifest.write(summary)
             remove_shard_temps(output_dir)
+    if summary.complete:  # a rerun of an unfinished job still needs its input parts
+        shutil.rmtree(output_dir / PARTS_DIR, ignore_errors=True)
     return summary
 
 

@@ -20,8 +20,15 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from spacy.tokens import Doc
 
-from ..corpora.base import input_kind, load_docbin
-from ..corpora.shards import Shard, is_docbin, plan_shards, shard_lines, slice_docbin
+from ..corpora.base import input_kind
+from ..corpora.shards import (
+    Shard,
+    is_docbin,
+    plan_shards,
+    shard_docbin,
+    shard_lines,
+    split_docbin_input,
+)
 from ..errors import XlieDataError
 from ..labeling import (
     Labelers,
@@ -73,8 +80,7 @@ class LabelJob:
         path = Path(self.input_path)
         if is_docbin(path):
             nlp = labelers(self.lang, path, shard.first_line)
-            docbin = cached("docbin", path, None, lambda: load_docbin(path))
-            docs = slice_docbin(docbin, shard.start, shard.stop).get_docs(nlp.vocab)
+            docs = shard_docbin(shard).get_docs(nlp.vocab)
             return spacy_records(docs, path, self.lang, shard.first_line)
         if path.suffix.lower() in (".jsonl", ".json"):
             return jsonl_records(shard_lines(shard), path, self.lang)
@@ -134,7 +140,8 @@ def label_corpus(
     job = LabelJob(str(Path(kb_path).resolve()), str(Path(input_path).resolve()), lang, config,
                    skip_invalid=skip_invalid,
                    batch_size=batch_size, n_process=n_process)
-    summary = run_job(job, plan_shards(input_path, shard_size), output_dir, workers=workers,
+    shards = split_docbin_input(plan_shards(input_path, shard_size), output_dir)
+    summary = run_job(job, shards, output_dir, workers=workers,
                       scheduler=scheduler, show_progress=show_progress)
     report = label_report(summary.docs, summary.skipped, summary.stats,
                           sorted(summary.entries), summary.errors)

@@ -7,7 +7,7 @@ from typing import Any, Dict, List, Optional
 from spacy.language import Language
 
 from ..corpora.base import input_kind
-from ..corpora.shards import Shard, plan_shards
+from ..corpora.shards import Shard, plan_shards, split_docbin_input
 from ..entities import entity_components
 from ..predict import PIPELINE, load_pipeline, predict_shard
 from ..util.cache import cached
@@ -92,7 +92,8 @@ def predict_distributed(
                      str(input_path.resolve()), entities=entities, lang=lang,
                      batch_size=batch_size, skip_invalid=skip_invalid,
                      suffix=SHARD_FORMATS[shard_format])
-    summary = run_job(job, plan_shards(input_path, shard_size), output_dir,
+    shards = split_docbin_input(plan_shards(input_path, shard_size), output_dir)
+    summary = run_job(job, shards, output_dir,
                       workers=workers, scheduler=scheduler)
     report = {"docs": summary.docs, "skipped": summary.skipped,
               "entities": summary.stats.get("entities", 0),

@@ -18,7 +18,7 @@ from types import SimpleNamespace
 from typing import Any, Dict, List, Optional, Tuple
 
 import spacy
-from spacy.tokens import Doc
+from spacy.tokens import Doc, DocBin
 
 from ..alignment import build_aligner, project_batch
 from ..alignment.corpus import (
@@ -30,7 +30,15 @@ from ..alignment.corpus import (
     read_target_records,
 )
 from ..corpora.base import load_docbin
-from ..corpora.shards import Shard, docbin_extension, is_docbin, select_docbin
+from ..corpora.shards import (
+    PARTS_DIR,
+    Shard,
+    docbin_extension,
+    is_docbin,
+    select_docbin,
+    shard_docbin,
+    write_docbin_parts,
+)
 from ..errors import XlieDataError
 from ..util.cache import cached
 from ..util.io import write_docbin, write_json
@@ -77,6 +85,18 @@ def plan_projection(src: Path, tgt: Path, shard_size: int, skip_invalid: bool
     return shards, pairing, skipped
 
 
+def split_inputs(shards: List[Shard], src: Path, tgt: Path, output_dir: Path) -> List[Shard]:
+    """The shards with their source docs (and their target docs, for a ``.spacy``
+    target) in files of their own, so that a worker never loads a whole DocBin."""
+    parts = output_dir.resolve() / PARTS_DIR
+    shards = write_docbin_parts(shards, parts, "sources", load_docbin(src),
+                                lambda shard: shard.data)
+    if is_docbin(tgt):
+        shards = write_docbin_parts(shards, parts, "targets", load_docbin(tgt),
+                                    lambda shard: range(shard.start, shard.stop))
+    return shards
+
+
 @dataclass
 class ProjectJob:
     """Project a source DocBin's annotations onto one target file, shard by shard."""
@@ -117,9 +137,7 @@ class ProjectJob:
     def _targets(self, shard: Shard, nlp: spacy.Language, errors: List[str]) -> List[Doc]:
         path = Path(self.tgt)
         if is_docbin(path):
-            docbin = cached("docbin", path, None, lambda: load_docbin(path))
-            return list(select_docbin(docbin, range(shard.start, shard.stop))
-                        .get_docs(nlp.vocab))
+            return list(shard_docbin(shard, "targets").get_docs(nlp.vocab))
         docs = []
         for item in read_target_records(path, shard.start, shard.stop, shard.first_line):
             if isinstance(item, XlieDataError):
@@ -132,12 +150,19 @@ class ProjectJob:
             docs.append(doc)
         return docs
 
+    def _sources(self, shard: Shard) -> DocBin:
+        """The shard's source docs: its own file when the client wrote one, else those
+        of the whole source DocBin (loaded once per process)."""
+        part = shard.part("sources")
+        if part is not None:
+            return load_docbin(part)
+        src_bin = cached("docbin", self.src, None, lambda: load_docbin(self.src))
+        return select_docbin(src_bin, shard.data)
+
     def run(self, shard: Shard, out: Path) -> Dict[str, Any]:
         tgt_nlp = cached("blank", None, self.tgt_lang, lambda: spacy.blank(self.tgt_lang))
         src_nlp = cached("blank", None, self.src_lang, lambda: spacy.blank(self.src_lang))
-        src_path = Path(self.src)
-        src_bin = cached("docbin", src_path, None, lambda: load_docbin(src_path))
-        sources = list(select_docbin(src_bin, shard.data).get_docs(src_nlp.vocab))
+        sources = list(self._sources(shard).get_docs(src_nlp.vocab))
         errors: List[str] = []
         targets = self._targets(shard, tgt_nlp, errors)
         if len(targets) != len(sources):
@@ -209,7 +234,8 @@ def project_distributed(
                      pairing, model=model, layer=layer, quantize=quantize, min_score=min_score,
                      batch_size=batch_size, skip_invalid=skip_invalid,
                      pairs_sha256=pairs_sha256)
-    summary = run_job(job, shards, output_dir, workers=workers, scheduler=scheduler)
+    summary = run_job(job, split_inputs(shards, src, tgt, output_dir), output_dir,
+                      workers=workers, scheduler=scheduler)
     report = {"method": method, "pairing": pairing, **with_rates(summary.stats),
               "docs": summary.docs, "skipped_invalid": summary.skipped,
               "errors": summary.errors, "run": summary.to_dict()}

@@ -1,16 +1,20 @@
 """Shard plans: by record count, blank lines not counted, byte ranges without gaps, and
-DocBin slices that build only their own docs."""
+DocBin slices that build only their own docs, and DocBin inputs cut into one file per
+shard."""
 
 import pytest
 import spacy
 from spacy.tokens import DocBin
 
 from spacy_xlie.corpora.shards import (
+    PARTS_DIR,
     docbin_extension,
     plan_shards,
     select_docbin,
+    shard_docbin,
     shard_lines,
     slice_docbin,
+    split_docbin_input,
 )
 from spacy_xlie.util.io import write_docbin
 
@@ -70,3 +74,25 @@ def test_docbin_shards_and_slices(tmp_path):
     assert [d.text for d in picked] == ["doc number 4", "doc number 0"]
     assert docbin_extension(docbin, 3, "xlie_id") == "id3"
     assert docbin_extension(docbin, 3, "xlie_lang") is None
+
+
+def test_docbin_input_cut_into_one_file_per_shard(tmp_path):
+    nlp = spacy.blank("en")
+    path = tmp_path / "in.spacy"
+    write_docbin((nlp(f"doc number {i}") for i in range(5)), path)
+    out = tmp_path / "out"
+    shards = split_docbin_input(plan_shards(path, 2), out)
+    assert [s.part("input") for s in shards] == [
+        str((out / PARTS_DIR / f"input-0000{i}.spacy").resolve()) for i in range(3)]
+    assert [(s.start, s.stop, s.first_line) for s in shards] == [(0, 2, 1), (2, 4, 3), (4, 5, 5)]
+    path.write_bytes(b"gone")  # a worker reads its shard's file, never the input
+    assert [[d.text for d in shard_docbin(s).get_docs(nlp.vocab)] for s in shards] == [
+        ["doc number 0", "doc number 1"], ["doc number 2", "doc number 3"], ["doc number 4"]]
+
+
+def test_line_inputs_are_not_cut(tmp_path):
+    path = tmp_path / "in.txt"
+    path.write_bytes(TEXT.encode("utf8"))
+    shards = plan_shards(path, 2)
+    assert split_docbin_input(shards, tmp_path / "out") == shards
+    assert not (tmp_path / "out").exists()

@@ -12,13 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import spacy
 import srsly
 from typer.testing import CliRunner
 
 from spacy_xlie.cli import app
-from spacy_xlie.corpora.shards import plan_shards
+from spacy_xlie.corpora.shards import PARTS_DIR, plan_shards
 from spacy_xlie.distributed import ShardError, run_job
 from spacy_xlie.distributed.label_job import LabelJob, label_corpus
+from spacy_xlie.util.io import write_docbin
 
 DUMP = Path(__file__).parent.parent / "kb" / "fixtures" / "wikidata_small.json"
 SENTENCES = ["Marie Curie married Pierre Curie.",
@@ -107,6 +109,32 @@ def test_temp_files_of_killed_writers_are_removed(kb_dir, corpus, reference, tmp
                  show_progress=False)
     assert shard_bytes(tmp_path) == reference
     assert sorted(p.name for p in tmp_path.glob(".*")) == [".notes.txt.tmp"]
+
+
+def test_docbin_input_by_shard_files(kb_dir, tmp_path, dask_scheduler):
+    """A .spacy input: the client cuts it into one file per shard (the workers read only
+    theirs); the same bytes in this process and on the cluster; the files are removed
+    when the job is done, and kept for the rerun when it stops on bad input."""
+    nlp = spacy.blank("en")
+    docs = [nlp(record["text"]) for record in CORPUS]
+    for doc, record in zip(docs, CORPUS):
+        doc._.xlie_id = record["id"]
+    path = tmp_path / "corpus.spacy"
+    write_docbin(docs, path)
+    runs = {}
+    for name, scheduler in (("one", None), ("many", dask_scheduler)):
+        report = label_corpus(kb_dir, path, tmp_path / name, lang="en", config=CONFIG,
+                              shard_size=4, scheduler=scheduler, show_progress=False)
+        assert report["relations"] == {"per:spouse": 12} and report["docs"] == 24
+        assert not (tmp_path / name / PARTS_DIR).exists()
+        runs[name] = shard_bytes(tmp_path / name)
+    assert len(runs["one"]) == 6 and runs["one"] == runs["many"]
+    docs[9]._.xlie_lang = "de"  # stops the job in its third shard
+    write_docbin(docs, path)
+    with pytest.raises(ShardError, match="corpus.spacy:10: lang"):
+        label_corpus(kb_dir, path, tmp_path / "bad", lang="en", config=CONFIG, shard_size=4,
+                     show_progress=False)
+    assert len(list((tmp_path / "bad" / PARTS_DIR).glob("input-*.spacy"))) == 6
 
 
 def test_bad_record_stops_the_job(kb_dir, tmp_path, dask_scheduler):
