@@ -11,7 +11,7 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .corpora.base import parse_json_line
+from .corpora.records import InputRecord
 from .errors import XlieDataError
 from .kb.relation_kb import RelationKB
 from .pipeline.distant_labeler import SOURCE, STATS_ATTR
@@ -77,49 +77,47 @@ def label_report(docs: int, skipped: int, counts: Dict[str, Any], shards: List[s
     }
 
 
-#: Numbered lines as :func:`spacy_xlie.corpora.shards.shard_lines` reads them: a line's
-#: text, or the error of a line that is not UTF-8.
-Lines = Iterable[Tuple[int, Union[str, XlieDataError]]]
-
-
-def text_records(lines: Lines, path: Path, lang: str) -> Iterator[object]:
-    """Records, or the :class:`XlieDataError` of a bad line (so the caller may skip it)."""
-    for line_no, text in lines:
-        if isinstance(text, XlieDataError):
-            yield text
-            continue
-        yield str(path), line_no, text, f"{path.name}:{line_no}", lang
-
-
-def jsonl_records(lines: Lines, path: Path, lang: str) -> Iterator[object]:
-    """Records, or the :class:`XlieDataError` of a bad line (so the caller may skip it)."""
-    for line_no, line in lines:
-        if isinstance(line, XlieDataError):
-            yield line
-            continue
-        try:
-            rec = parse_json_line(line, path, line_no)
-        except XlieDataError as err:
-            yield err
-            continue
-        if not isinstance(rec.get("text"), str) or not rec["text"].strip():
-            yield XlieDataError("missing or empty string", path, line_no, "text")
-        elif not isinstance(rec.get("lang", lang), str) or not rec.get("lang", lang):
-            yield XlieDataError("expected a language code", path, line_no, "lang")
-        elif not isinstance(rec.get("id", ""), (str, int)):
-            yield XlieDataError("expected a string or integer", path, line_no, "id")
+def label_records(records: Iterable[Union[InputRecord, XlieDataError]], lang: str
+                  ) -> Iterator[object]:
+    """The :data:`Record` of each input record (:func:`spacy_xlie.corpora.records.
+    read_records`), or the :class:`XlieDataError` of a bad one, so the caller may skip it.
+    A DocBin's doc in another language than ``lang`` stops the run."""
+    for record in records:
+        if isinstance(record, XlieDataError):
+            yield record
+        elif record.doc is not None:
+            yield _doc_record(record, lang)
+        elif record.fields is None:
+            yield str(record.path), record.line, record.text, _default_id(record), lang
         else:
-            rec_id = str(rec.get("id", f"{path.name}:{line_no}"))
-            yield str(path), line_no, rec["text"], rec_id, rec.get("lang", lang)
+            yield _json_record(record, lang)
 
 
-def spacy_records(docs: Iterable[Doc], path: Path, lang: str, first: int) -> Iterator[Record]:
-    for n, doc in enumerate(docs, start=first):
-        doc_lang = doc._.xlie_lang or lang
-        if doc_lang != lang:
-            raise XlieDataError(f"doc language {doc_lang!r} differs from --lang {lang!r}: "
-                                "label .spacy files one language at a time", path, n, "lang")
-        yield str(path), n, doc, doc._.xlie_id or f"{path.name}:{n}", lang
+def _default_id(record: InputRecord) -> str:
+    return f"{record.path.name}:{record.line}"
+
+
+def _doc_record(record: InputRecord, lang: str) -> Record:
+    doc = record.doc
+    doc_lang = doc._.xlie_lang or lang
+    if doc_lang != lang:
+        raise XlieDataError(f"doc language {doc_lang!r} differs from --lang {lang!r}: "
+                            "label .spacy files one language at a time", record.path,
+                            record.line, "lang")
+    return str(record.path), record.line, doc, doc._.xlie_id or _default_id(record), lang
+
+
+def _json_record(record: InputRecord, lang: str) -> object:
+    """A JSONL record's :data:`Record`, or the error of its first bad field."""
+    rec, path, line = record.fields or {}, record.path, record.line
+    if not isinstance(rec.get("text"), str) or not rec["text"].strip():
+        return XlieDataError("missing or empty string", path, line, "text")
+    if not isinstance(rec.get("lang", lang), str) or not rec.get("lang", lang):
+        return XlieDataError("expected a language code", path, line, "lang")
+    if not isinstance(rec.get("id", ""), (str, int)):
+        return XlieDataError("expected a string or integer", path, line, "id")
+    return str(path), line, rec["text"], str(rec.get("id", _default_id(record))), \
+        rec.get("lang", lang)
 
 
 def texts(records: Iterator[Record], meta: List[Tuple[str, str]]) -> Iterator[object]:

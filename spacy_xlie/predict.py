@@ -25,9 +25,10 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .corpora.base import input_kind, load_docbin, parse_json_line, read_lines
+from .corpora.base import input_kind, load_docbin
 from .corpora.jsonl import docs_to_records, record_to_doc
-from .corpora.shards import Shard, shard_docbin, shard_lines
+from .corpora.records import InputRecord, read_lines_in, read_records
+from .corpora.shards import Shard
 from .entities import add_entity_source, entity_components, relation_extractors
 from .errors import XlieDataError
 from .util.io import write_docbin, write_jsonl
@@ -66,7 +67,7 @@ def count_records(path: Path) -> int:
     """How many input records ``path`` holds (for the progress bar and for sharding)."""
     if input_kind(path) == "spacy":
         return len(load_docbin(path))
-    return sum(1 for _ in read_lines(path))
+    return sum(1 for _ in read_lines_in(path))
 
 
 def read_inputs(
@@ -84,46 +85,43 @@ def read_inputs(
     else ``FILE:LINE``) and ``doc._.xlie_lang`` (the record's, else ``lang``). A ``shard``
     (:mod:`spacy_xlie.distributed`) replaces ``start``/``stop``: it reads only its own
     bytes or docs, however far into the file it starts."""
-    kind = input_kind(path)
-    if kind == "spacy":
-        if shard is not None:
-            part = shard_docbin(shard).get_docs(nlp.vocab)
-            numbered: Iterable = enumerate(part, start=shard.first_line)
-        else:
-            docs = load_docbin(path).get_docs(nlp.vocab)
-            numbered = itertools.islice(enumerate(docs, start=1), start, stop)
-        for n, doc in numbered:
-            doc._.xlie_id = doc._.xlie_id or f"{path.name}:{n}"
-            doc._.xlie_lang = doc._.xlie_lang or lang
-            yield doc
-        return
-    if shard is not None:
-        lines: Iterable = shard_lines(shard)
-    else:
-        lines = itertools.islice(read_lines(path), start, stop)
-    for line, raw in lines:
-        if isinstance(raw, XlieDataError):
-            yield raw
+    records = read_records(path, shard, vocab=nlp.vocab)
+    if shard is None:
+        records = itertools.islice(records, start, stop)
+    for record in records:
+        if isinstance(record, XlieDataError):
+            yield record
             continue
         try:
-            if kind == "text":
-                doc = nlp.make_doc(within_max_length(nlp, raw.rstrip("\r\n"), path, line))
-                doc._.xlie_id = f"{path.name}:{line}"
-                doc._.xlie_lang = lang
-            else:
-                record = parse_json_line(raw, path, line)
-                rec_id = record.get("id", "")
-                if isinstance(rec_id, bool) or not isinstance(rec_id, (str, int)):
-                    raise XlieDataError("expected a string or integer", path, line, "id")
-                if isinstance(record.get("text"), str):
-                    within_max_length(nlp, record["text"], path, line)
-                doc = record_to_doc(nlp, record, path=str(path), line=line)
-                doc._.xlie_id = str(rec_id) if rec_id != "" else f"{path.name}:{line}"
-                doc._.xlie_lang = doc._.xlie_lang or lang
+            yield record_doc(nlp, record, lang)
         except XlieDataError as err:
             yield err
-            continue
-        yield doc
+
+
+def record_doc(nlp: Language, record: InputRecord, lang: Optional[str]) -> Doc:
+    """The doc of one input record, with its ``xlie_id`` and ``xlie_lang``."""
+    path, line = record.path, record.line
+    default_id = f"{path.name}:{line}"
+    if record.doc is not None:  # a DocBin's
+        doc = record.doc
+        doc._.xlie_id = doc._.xlie_id or default_id
+        doc._.xlie_lang = doc._.xlie_lang or lang
+        return doc
+    if record.fields is None:  # a line of plain text
+        doc = nlp.make_doc(within_max_length(nlp, record.text or "", path, line))
+        doc._.xlie_id = default_id
+        doc._.xlie_lang = lang
+        return doc
+    fields = record.fields
+    rec_id = fields.get("id", "")
+    if isinstance(rec_id, bool) or not isinstance(rec_id, (str, int)):
+        raise XlieDataError("expected a string or integer", path, line, "id")
+    if isinstance(fields.get("text"), str):
+        within_max_length(nlp, fields["text"], path, line)
+    doc = record_to_doc(nlp, fields, path=str(path), line=line)
+    doc._.xlie_id = str(rec_id) if rec_id != "" else default_id
+    doc._.xlie_lang = doc._.xlie_lang or lang
+    return doc
 
 
 def within_max_length(nlp: Language, text: str, path: Path, line: int) -> str:

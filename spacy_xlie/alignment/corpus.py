@@ -8,16 +8,16 @@ projection by shards; ``spacy-xlie project`` is the command line over both.
 
 from collections import Counter
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from ..corpora.base import decode_line, load_docbin, parse_json_line
-from ..corpora.shards import docbin_extension, is_docbin
+from ..corpora.base import load_docbin
+from ..corpora.records import read_records
+from ..corpora.shards import Shard, is_docbin
 from ..errors import XlieDataError
-from ..util.cache import cached
 from ..util.io import write_docbin, write_json
 from . import build_aligner, project_batch
 from .projection import ProjectionResult
@@ -34,67 +34,29 @@ def _check_target(text: Any, rec_id: Any, path: Path, line: int) -> None:
         raise XlieDataError("id must be a string or an integer", path, line, "id")
 
 
-def _line_records(path: Path, start: int = 0, stop: Optional[int] = None,
-                  first_line: int = 1) -> Iterator[Tuple[int, int, Union[str, XlieDataError]]]:
-    """``(line, byte offset, text)`` from ``start`` to ``stop``. Plain text: every line
-    is a record except trailing blank lines; JSONL: non-blank lines. A line that is not
-    UTF-8 has its :class:`XlieDataError` for text."""
-    jsonl = path.suffix == ".jsonl"
-    blanks: List[Tuple[int, int, Union[str, XlieDataError]]] = []
-    with open(path, "rb") as f:
-        f.seek(start)
-        offset = start
-        for line_no, raw in enumerate(f, start=first_line):
-            if stop is not None and offset >= stop:
-                break
-            text = decode_line(raw, path, line_no)
-            record = (line_no, offset,
-                      text if isinstance(text, XlieDataError) else text.rstrip("\r\n"))
-            offset += len(raw)
-            if isinstance(record[2], str) and not record[2].strip():
-                if not jsonl:
-                    blanks.append(record)
-                continue
-            yield from blanks
-            blanks.clear()
-            yield record
-    if stop is not None and offset < file_size(path):
-        yield from blanks  # not trailing: more lines follow in the next shard
-
-
-def file_size(path: Path) -> int:
-    """Bytes in ``path``: the end of a shard's byte range."""
-    return path.stat().st_size
-
-
-def read_target_records(path: Path, start: int = 0, stop: Optional[int] = None,
-                        first_line: int = 1) -> Iterator[object]:
-    """Target records (:data:`Target`), or the :class:`XlieDataError` of a bad one, from
-    record ``start`` to ``stop`` (a byte range of a text or JSONL file, a range of docs of
-    a DocBin, whose docs are not built: ids only). The one reader of projection targets:
-    :func:`read_targets` (one process) and the shards of
+def read_target_records(path: Path, shard: Optional[Shard] = None) -> Iterator[object]:
+    """Target records (:data:`Target`), or the :class:`XlieDataError` of a bad one, of
+    the whole file or one ``shard`` (:func:`spacy_xlie.corpora.records.read_records`; a
+    blank line inside a plain-text file is an empty target, so pairing by order stays
+    aligned; a DocBin's docs are not built: ids only). The one reader of projection
+    targets: :func:`read_targets` (one process) and the shards of
     :mod:`spacy_xlie.distributed.project_job` both read through it."""
-    if is_docbin(path):
-        docbin = cached("docbin", path, None, lambda: load_docbin(path))
-        for i in range(start, len(docbin) if stop is None else stop):
-            rec_id = docbin_extension(docbin, i, "xlie_id")
-            yield i + 1, i, None, rec_id
-        return
-    for line, offset, raw in _line_records(path, start, stop, first_line):
-        if isinstance(raw, XlieDataError):
-            yield raw
-            continue
-        try:
-            if path.suffix == ".jsonl":
-                record = parse_json_line(raw, path, line)
-                text, rec_id = record.get("text"), record.get("id")
-            else:
-                text, rec_id = raw, None
-            _check_target(text, rec_id, path, line)
-        except XlieDataError as err:
-            yield err
-            continue
-        yield line, offset, text.strip(), str(rec_id) if rec_id is not None else None
+    for record in read_records(path, shard, blank_lines=True, role="targets"):
+        if isinstance(record, XlieDataError):
+            yield record
+        elif record.kind == "spacy":
+            yield record.line, record.offset, None, record.doc_id
+        else:
+            fields = record.fields
+            text, rec_id = (record.text, None) if fields is None else (
+                fields.get("text"), fields.get("id"))
+            try:
+                _check_target(text, rec_id, path, record.line)
+            except XlieDataError as err:
+                yield err
+                continue
+            yield (record.line, record.offset, text.strip(),
+                   str(rec_id) if rec_id is not None else None)
 
 
 def read_targets(

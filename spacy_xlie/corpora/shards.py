@@ -13,15 +13,14 @@ A DocBin cannot be read in part (it is one compressed message), so a job over a
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import srsly
 from spacy.tokens import DocBin
 
-from ..errors import XlieDataError
 from ..util.cache import cached
 from ..util.io import atomic_path
-from .base import decode_line, load_docbin
+from .base import load_docbin
 
 #: Where a job keeps the per-shard ``.spacy`` files of its inputs (inside its output
 #: directory, which a Dask cluster's workers already share; removed when the job is done).
@@ -93,24 +92,6 @@ def _plan_lines(path: Path, shard_size: int) -> List[Shard]:
     ends = [start for start, _ in starts[1:]] + [offset]
     return [Shard(i, str(path), start, end, line, count)
             for i, ((start, line), end, count) in enumerate(zip(starts, ends, counts))]
-
-
-def shard_lines(shard: Shard) -> Iterator[Tuple[int, Union[str, XlieDataError]]]:
-    """``(line number, text)`` of the shard's non-blank lines, line endings removed; a line
-    that is not UTF-8 gives its :class:`XlieDataError` in place of its text (as
-    :func:`spacy_xlie.corpora.base.read_lines`)."""
-    with open(shard.path, "rb") as f:
-        f.seek(shard.start)
-        offset = shard.start
-        for line_no, raw in enumerate(f, start=shard.first_line):
-            if offset >= shard.stop:
-                return
-            offset += len(raw)
-            text = decode_line(raw, shard.path, line_no)
-            if isinstance(text, XlieDataError):
-                yield line_no, text
-            elif text.strip():
-                yield line_no, text.rstrip("\n").rstrip("\r")
 
 
 def slice_docbin(docbin: DocBin, start: int, stop: int) -> DocBin:

@@ -21,24 +21,16 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 from spacy.tokens import Doc
 
 from ..corpora.base import input_kind
-from ..corpora.shards import (
-    Shard,
-    is_docbin,
-    plan_shards,
-    shard_docbin,
-    shard_lines,
-    split_docbin_input,
-)
+from ..corpora.records import read_records
+from ..corpora.shards import Shard, is_docbin, plan_shards, split_docbin_input
 from ..errors import XlieDataError
 from ..labeling import (
     Labelers,
     LabelReport,
     Record,
     build_labeler_nlp,
-    jsonl_records,
+    label_records,
     label_report,
-    spacy_records,
-    text_records,
     texts,
 )
 from ..util.cache import cached
@@ -78,13 +70,8 @@ class LabelJob:
 
     def records(self, shard: Shard, labelers: Labelers) -> Iterator[object]:
         path = Path(self.input_path)
-        if is_docbin(path):
-            nlp = labelers(self.lang, path, shard.first_line)
-            docs = shard_docbin(shard).get_docs(nlp.vocab)
-            return spacy_records(docs, path, self.lang, shard.first_line)
-        if path.suffix.lower() in (".jsonl", ".json"):
-            return jsonl_records(shard_lines(shard), path, self.lang)
-        return text_records(shard_lines(shard), path, self.lang)
+        vocab = labelers(self.lang, path, shard.first_line).vocab if is_docbin(path) else None
+        return label_records(read_records(path, shard, vocab=vocab), self.lang)
 
     def run(self, shard: Shard, out: Path) -> Dict[str, Any]:
         report = LabelReport()

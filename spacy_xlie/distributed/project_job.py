@@ -24,7 +24,6 @@ from ..alignment import build_aligner, project_batch
 from ..alignment.corpus import (
     Target,
     blank_pipelines,
-    file_size,
     pair_docs,
     projection_report,
     read_target_records,
@@ -72,7 +71,7 @@ def plan_projection(src: Path, tgt: Path, shard_size: int, skip_invalid: bool
                             "shift every later sentence; give ids or fix the lines", tgt)
     position = {id(s): i for i, s in enumerate(sources)}
     source_of = [position[id(s)] for s, _ in pairs]
-    end = len(load_docbin(tgt)) if is_docbin(tgt) else file_size(tgt)
+    end = len(load_docbin(tgt)) if is_docbin(tgt) else tgt.stat().st_size
     shards = []
     for index, first in enumerate(range(0, len(targets), shard_size)):
         group = targets[first:first + shard_size]
@@ -139,7 +138,7 @@ class ProjectJob:
         if is_docbin(path):
             return list(shard_docbin(shard, "targets").get_docs(nlp.vocab))
         docs = []
-        for item in read_target_records(path, shard.start, shard.stop, shard.first_line):
+        for item in read_target_records(path, shard):
             if isinstance(item, XlieDataError):
                 if not self.skip_invalid:
                     raise item

@@ -4,6 +4,7 @@ import pytest
 import spacy
 
 from spacy_xlie.alignment.corpus import read_target_records, read_targets
+from spacy_xlie.corpora.shards import Shard
 from spacy_xlie.errors import XlieDataError
 
 
@@ -33,5 +34,6 @@ def test_a_byte_range_reads_the_records_that_start_in_it(tmp_path):
     assert [r[2] if not isinstance(r, XlieDataError) else "error" for r in records] == [
         "eins", "error", "zwei", "drei"]
     offset_zwei = records[2][1]
-    second = list(read_target_records(path, offset_zwei, None, first_line=3))
+    rest = Shard(1, str(path), offset_zwei, path.stat().st_size, 3, 2)
+    second = list(read_target_records(path, rest))
     assert [(r[0], r[2]) for r in second] == [(3, "zwei"), (4, "drei")]

@@ -226,7 +226,10 @@ def test_a_shard_whose_workers_keep_dying_fails_alone(kb_dir, corpus, reference,
     assert all(f["error"].startswith("workers died") for f in summary.failures)
     assert not summary.complete and summary.docs == 4 * (6 - len(failed))
     expected = {name: data for name, data in reference.items() if name not in failed}
-    assert shard_bytes(out) == expected and not list(out.glob(".*"))
+    # A shard blamed for the death may have been written before it (its result was lost
+    # with the worker): the rerun redoes it all the same.
+    written = {name: data for name, data in shard_bytes(out).items() if name not in failed}
+    assert written == expected and not list(out.glob(".*"))
     rerun = run_job(LabelJob(str(kb_dir), str(corpus), "en", CONFIG), plan_shards(corpus, 4),
                     out, show_progress=False)
     assert (rerun.ran, rerun.reused) == (len(failed), 6 - len(failed))
