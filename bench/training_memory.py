@@ -1,0 +1,128 @@
+"""Resident memory of a short e5small training with and without the fixed mmap threshold.
+
+    python bench/training_memory.py --out bench/results --steps 400
+
+Runs ``spacy train configs/e5small.cfg`` (the ``train-e5`` step's data, ``--steps``
+optimizer steps, a small English dev set evaluated at the start and the end) twice, one
+after the other on the same machine: as configured (``spacy_xlie.fixed_mmap_threshold.v1``
+in ``[initialize.before_init]``) and with glibc's default threshold
+(``--initialize.before_init null``). For each: the training process's resident memory
+sampled every second, its peak (``wait4``'s ``ru_maxrss``) and the wall time, so the
+report shows both the growth the threshold stops and what it costs in time. The same
+seed gives both runs the same losses and scores (compared in the report). Writes
+``training_memory.json`` and ``.md`` to ``--out``. Run it on a quiet machine.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import psutil
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = ["--paths.encoder", "assets/e5small",
+        "--paths.train", "corpus/kbp37_train.spacy", "--paths.dev", "corpus/kbp37_dev.spacy",
+        "--paths.ner_train", "corpus/ner/wikiann_en_train.spacy",
+        "--paths.ner_dev", "corpus/ner/wikiann_en_val.spacy",
+        "--corpora.dev.relations_limit", "200", "--corpora.dev.entities_limit", "200",
+        "--gpu-id", "-1"]
+SETTINGS = {
+    "fixed 64 kB threshold (configs/e5small.cfg)": [],
+    "glibc default": ["--initialize.before_init", "null"],
+}
+
+
+def train(steps: int, extra: List[str], work: Path) -> dict:
+    """One run: wall seconds, peak RSS, RSS samples (seconds, MB) and its train log."""
+    log = work / "train_log.jsonl"
+    command = [sys.executable, "-m", "spacy", "train", "configs/e5small.cfg",
+               "--output", str(work / "model"), *DATA, "--paths.train_log", str(log),
+               "--training.max_steps", str(steps), "--training.eval_frequency", str(steps),
+               *extra]
+    print(f"[training_memory] {' '.join(command[1:])}", flush=True)
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL)
+    watched = psutil.Process(process.pid)
+    samples = []
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:  # reaped here (not by Popen), so that its rusage is ours to read
+            break
+        try:
+            samples.append((round(time.perf_counter() - start, 1),
+                            round(watched.memory_info().rss / 2**20, 1)))
+        except psutil.Error:
+            pass
+        time.sleep(1.0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - start
+    if process.returncode != 0:
+        raise SystemExit(f"training failed ({process.returncode}): {' '.join(command)}")
+    evaluations = [json.loads(line) for line in log.read_text().splitlines()]
+    return {"seconds": round(seconds, 1), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+            "samples": samples, "final_scores": evaluations[-1]["scores"],
+            "final_losses": evaluations[-1]["losses"], "command": " ".join(command[1:])}
+
+
+def quartiles(samples: List[List[float]]) -> List[float]:
+    """RSS (MB) at a quarter, half, three quarters and the end of the run."""
+    if not samples:
+        return []
+    return [samples[min(len(samples) - 1, int(len(samples) * q))][1] for q in (0.25, 0.5, 0.75)
+            ] + [samples[-1][1]]
+
+
+def markdown(report: dict) -> str:
+    lines = [
+        "# Training memory: fixed mmap threshold against glibc's default",
+        "",
+        f"`{report['command']}` ({report['date'][:16]}): `spacy train configs/e5small.cfg` for "
+        f"{report['steps']} steps, run once per setting, one after the other.",
+        "",
+        "| setting | wall (s) | peak RSS (MB) | RSS at 25 / 50 / 75 / 100 % of the run (MB) |",
+        "|---|---:|---:|---|",
+    ]
+    for name, run in report["runs"].items():
+        points = " / ".join(f"{mb:,.0f}" for mb in quartiles(run["samples"]))
+        lines.append(f"| {name} | {run['seconds']:,.0f} | {run['peak_rss_mb']:,.0f} | {points} |")
+    lines += ["", f"Same final scores and losses in both runs: {report['same_results']}.",
+              f"Wall time with the fixed threshold / default: {report['time_ratio']:.2f}."]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
+    parser.add_argument("--steps", type=int, default=400)
+    args = parser.parse_args(argv)
+    runs: Dict[str, dict] = {}
+    for name, extra in SETTINGS.items():
+        with tempfile.TemporaryDirectory(prefix="xlie-training-memory-") as tmp:
+            runs[name] = train(args.steps, extra, Path(tmp))
+    fixed, default = runs.values()
+    report = {
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "command": "python bench/training_memory.py " + " ".join(sys.argv[1:] if argv is None
+                                                                  else argv),
+        "steps": args.steps,
+        "runs": runs,
+        "same_results": (fixed["final_scores"] == default["final_scores"]
+                         and fixed["final_losses"] == default["final_losses"]),
+        "time_ratio": round(fixed["seconds"] / default["seconds"], 3),
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "training_memory.json").write_text(json.dumps(report, indent=2) + "\n")
+    (args.out / "training_memory.md").write_text(markdown(report))
+    print(markdown(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
