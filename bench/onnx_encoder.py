@@ -1,0 +1,216 @@
+"""The e5small pipeline's encoder alone in four engines: torch fp32, torch int8 (the
+pipeline's ``quantize = "auto"``), ONNX Runtime fp32 and ONNX Runtime int8.
+
+    pip install onnxruntime onnx     # not package requirements: this bench only
+    python bench/onnx_encoder.py --model training/e5small/model-best \\
+        --docs corpus/eval/kbp37_test.spacy --n-docs 500 --out bench/results
+
+The same texts (the first ``--n-docs`` docs), tokenized once and cut as the pipeline cuts
+them (sorted by wordpieces, at most 512 padded pieces a call), through each engine on the
+same 2 threads; rounds alternate the engines and the best round counts. Agreement: the
+mean cosine of each engine's token vectors with torch fp32's. ONNX Runtime's int8 model is
+``onnxruntime.quantization.quantize_dynamic`` (weights int8, activations quantised on the
+fly) with the feed-forward down-projections left fp32, as the pipeline's int8 does
+(``spacy_xlie/ml/quantize.py`` says why). This answers #24's question whether ONNX
+Runtime runs the encoder faster here than torch. Writes ``onnx_encoder.{json,md}``.
+"""
+
+import argparse
+import datetime
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional
+
+import numpy
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def load_batches(model: Path, docs: Path, n_docs: int):
+    """The encoder (torch), its tokenizer's batches as numpy arrays, and the word count."""
+    import spacy
+    from spacy.tokens import DocBin
+    from spacy_transformers.util import batch_by_length
+
+    nlp = spacy.load(model, config={"components": {"transformer": {"quantize": "off"}}})
+    texts = [doc.text for doc in DocBin().from_disk(docs).get_docs(nlp.vocab)][:n_docs]
+    words = sum(len(nlp.make_doc(text)) for text in texts)
+    trf = nlp.get_pipe("transformer").model
+    tokenizer, encoder = trf.tokenizer, trf.transformer.eval()
+    ids = tokenizer(texts, truncation=True, max_length=512)["input_ids"]
+    batches = []
+    for indices in batch_by_length(ids, 512):
+        enc = tokenizer([texts[i] for i in indices], truncation=True, max_length=512,
+                        padding=True, return_tensors="np")
+        batches.append((enc["input_ids"].astype(numpy.int64),
+                        enc["attention_mask"].astype(numpy.int64)))
+    return encoder, batches, words, sum(map(len, ids))
+
+
+def last_hidden_module(encoder: Any) -> Any:
+    """``encoder`` as a module ``(input_ids, attention_mask) -> last_hidden_state`` (what
+    the ONNX exporter traces)."""
+    import torch
+
+    class LastHidden(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = encoder
+
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            return self.encoder(input_ids=input_ids,
+                                attention_mask=attention_mask).last_hidden_state
+
+    return LastHidden().eval()
+
+
+def torch_engine(encoder: Any) -> Callable:
+    import torch
+
+    def run(input_ids: numpy.ndarray, mask: numpy.ndarray) -> numpy.ndarray:
+        with torch.inference_mode():
+            out = encoder(input_ids=torch.from_numpy(input_ids),
+                          attention_mask=torch.from_numpy(mask)).last_hidden_state
+        return out.numpy()
+
+    return run
+
+
+def torch_int8_engine(encoder: Any) -> Callable:
+    """The pipeline's int8 encoder: its layers' linear layers int8, down-projections fp32."""
+    from spacy_xlie.ml.quantize import int8_children, is_down_projection, swapped
+
+    children = int8_children(encoder, is_down_projection)
+    fp32 = torch_engine(encoder)
+
+    def run(input_ids: numpy.ndarray, mask: numpy.ndarray) -> numpy.ndarray:
+        with swapped(encoder, children):
+            return fp32(input_ids, mask)
+
+    return run
+
+
+def export_onnx(encoder: Any, path: Path, example: tuple) -> None:
+    import torch
+
+    torch.onnx.export(
+        last_hidden_module(encoder), tuple(torch.from_numpy(a) for a in example), str(path),
+        input_names=["input_ids", "attention_mask"], output_names=["last_hidden_state"],
+        dynamic_axes={"input_ids": {0: "batch", 1: "pieces"},
+                      "attention_mask": {0: "batch", 1: "pieces"},
+                      "last_hidden_state": {0: "batch", 1: "pieces"}},
+        opset_version=17, dynamo=False)
+
+
+def down_projection_nodes(path: Path, hidden: int) -> List[str]:
+    """MatMul nodes whose weight maps a wider input to ``hidden`` (the down-projections)."""
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(path)).graph
+    shapes = {init.name: numpy_helper.to_array(init).shape for init in graph.initializer}
+    return [node.name for node in graph.node if node.op_type == "MatMul"
+            and any(len(shapes.get(i, ())) == 2 and shapes[i][1] == hidden
+                    and shapes[i][0] > hidden for i in node.input)]
+
+
+def ort_engine(path: Path, threads: int) -> Callable:
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    session = onnxruntime.InferenceSession(str(path), options,
+                                           providers=["CPUExecutionProvider"])
+
+    def run(input_ids: numpy.ndarray, mask: numpy.ndarray) -> numpy.ndarray:
+        return session.run(None, {"input_ids": input_ids, "attention_mask": mask})[0]
+
+    return run
+
+
+def mean_cosine(a: numpy.ndarray, b: numpy.ndarray, mask: numpy.ndarray) -> float:
+    keep = mask.astype(bool)
+    x, y = a[keep], b[keep]
+    cos = (x * y).sum(-1) / (numpy.linalg.norm(x, axis=-1) * numpy.linalg.norm(y, axis=-1))
+    return float(cos.mean())
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=Path("training/e5small/model-best"))
+    parser.add_argument("--docs", type=Path, default=Path("corpus/eval/kbp37_test.spacy"))
+    parser.add_argument("--n-docs", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
+    args = parser.parse_args(argv)
+    import onnxruntime
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    threads = torch.get_num_threads()
+    encoder, batches, words, pieces = load_batches(args.model, args.docs, args.n_docs)
+    hidden = encoder.config.hidden_size
+    engines: Dict[str, Callable] = {"torch fp32": torch_engine(encoder),
+                                    "torch int8 (the pipeline's)": torch_int8_engine(encoder)}
+    with tempfile.TemporaryDirectory(prefix="xlie-onnx-") as tmp:
+        fp32_path, int8_path = Path(tmp) / "encoder.onnx", Path(tmp) / "encoder-int8.onnx"
+        export_onnx(encoder, fp32_path, batches[0])
+        quantize_dynamic(str(fp32_path), str(int8_path), weight_type=QuantType.QInt8,
+                         nodes_to_exclude=down_projection_nodes(fp32_path, hidden))
+        engines["onnxruntime fp32"] = ort_engine(fp32_path, threads)
+        engines["onnxruntime int8"] = ort_engine(int8_path, threads)
+        reference = [engines["torch fp32"](*batch) for batch in batches]
+        agreement = {name: round(float(numpy.mean([
+            mean_cosine(run(*batch), ref, batch[1])
+            for batch, ref in zip(batches, reference)])), 5) for name, run in engines.items()}
+        seconds: Dict[str, List[float]] = {name: [] for name in engines}
+        for _ in range(args.rounds):
+            for name, run in engines.items():
+                start = time.perf_counter()
+                for batch in batches:
+                    run(*batch)
+                seconds[name].append(time.perf_counter() - start)
+    rows = {name: {"best_seconds": round(min(times), 3), "rounds": [round(t, 3) for t in times],
+                   "words_per_second": round(words / min(times), 1),
+                   "pieces_per_second": round(pieces / min(times), 1),
+                   "mean_cosine_to_torch_fp32": agreement[name]}
+            for name, times in seconds.items()}
+    base = rows["torch fp32"]["words_per_second"]
+    for row in rows.values():
+        row["speedup_over_torch_fp32"] = round(row["words_per_second"] / base, 3)
+    report = {"date": datetime.datetime.now().isoformat(timespec="seconds"),
+              "command": "python bench/onnx_encoder.py " + " ".join(
+                  sys.argv[1:] if argv is None else argv),
+              "model": str(args.model), "docs": str(args.docs), "n_docs": args.n_docs,
+              "words": words, "pieces": pieces, "batches": len(batches), "threads": threads,
+              "versions": {"torch": torch.__version__, "onnxruntime": onnxruntime.__version__},
+              "engines": rows}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "onnx_encoder.json").write_text(json.dumps(report, indent=2) + "\n")
+    (args.out / "onnx_encoder.md").write_text(markdown(report))
+    print(markdown(report))
+    return 0
+
+
+def markdown(report: Dict[str, Any]) -> str:
+    lines = ["# The e5small encoder alone: torch against ONNX Runtime", "",
+             f"`{report['command']}` ({report['date'][:16]}; torch {report['versions']['torch']}, "
+             f"onnxruntime {report['versions']['onnxruntime']}, {report['threads']} threads): "
+             f"{report['n_docs']} docs of `{report['docs']}`, {report['words']:,} words, "
+             f"{report['pieces']:,} pieces in {report['batches']} calls of at most 512 padded "
+             "pieces; best of the alternating rounds.", "",
+             "| engine | words/s | pieces/s | x torch fp32 | mean cosine to torch fp32 |",
+             "|---|---:|---:|---:|---:|"]
+    for name, row in report["engines"].items():
+        lines.append(f"| {name} | {row['words_per_second']:,.0f} | "
+                     f"{row['pieces_per_second']:,.0f} | {row['speedup_over_torch_fp32']:.2f} | "
+                     f"{row['mean_cosine_to_torch_fp32']:.4f} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
