@@ -79,9 +79,10 @@ def label_report(docs: int, skipped: int, counts: Dict[str, Any], shards: List[s
 
 def label_records(records: Iterable[Union[InputRecord, XlieDataError]], lang: str
                   ) -> Iterator[object]:
-    """The :data:`Record` of each input record (:func:`spacy_xlie.corpora.records.
-    read_records`), or the :class:`XlieDataError` of a bad one, so the caller may skip it.
-    A DocBin's doc in another language than ``lang`` stops the run."""
+    """The :data:`Record` of each input record (as
+    :func:`~spacy_xlie.corpora.records.read_records` reads them), or the
+    :class:`XlieDataError` of a bad one, so the caller may skip it. A DocBin's doc in
+    another language than ``lang`` stops the run."""
     for record in records:
         if isinstance(record, XlieDataError):
             yield record
@@ -116,8 +117,8 @@ def _json_record(record: InputRecord, lang: str) -> object:
         return XlieDataError("expected a language code", path, line, "lang")
     if not isinstance(rec.get("id", ""), (str, int)):
         return XlieDataError("expected a string or integer", path, line, "id")
-    return str(path), line, rec["text"], str(rec.get("id", _default_id(record))), \
-        rec.get("lang", lang)
+    rec_id = str(rec.get("id", _default_id(record)))
+    return str(path), line, rec["text"], rec_id, rec.get("lang", lang)
 
 
 def texts(records: Iterator[Record], meta: List[Tuple[str, str]]) -> Iterator[object]:
