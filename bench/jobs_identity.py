@@ -6,8 +6,10 @@ Checks out ``--before`` in a temporary git worktree and runs each job there and 
 tree, one process each, on the same real inputs (RELX DE/FR and RELX-Distant, from the
 workflow's ``corpus/`` and ``assets/``): ``label`` of the RELX-Distant raw sentences with
 the workflow's KB, ``project`` of RELX EN onto DE and FR (``scripts/project_relx.py``),
-and ``predict`` with the e5small pipeline on RELX DE as plain text, JSONL and ``.spacy``.
-Every output file is compared byte for byte (sha256). Writes ``jobs_identity.{json,md}``.
+and ``predict`` with the e5small pipeline on RELX DE as plain text, JSONL and ``.spacy``
+and on KBP37 test (``.spacy``). ``--jobs`` runs only the jobs whose names start with one
+of its words (a commit from before the e5small pipeline existed cannot run ``predict``).
+Every output file is compared byte for byte (sha256). Writes ``REPORT.{json,md}``.
 """
 
 import argparse
@@ -37,7 +39,8 @@ def jobs(data: Path, out: Path, model: Path) -> Dict[str, List[str]]:
                                        relx / f"RELX_{lang}.txt", out / f"project_{lang}.spacy",
                                        "--tgt-lang", lang, "--method", "lexical"]
     for name, path in (("text", data / "relx_de.txt"), ("jsonl", data / "relx_de.jsonl"),
-                       ("spacy", REPO / "corpus" / "eval" / "relx_de.spacy")):
+                       ("spacy", REPO / "corpus" / "eval" / "relx_de.spacy"),
+                       ("kbp37", REPO / "corpus" / "eval" / "kbp37_test.spacy")):
         commands[f"predict {name}"] = ["-m", "spacy_xlie", "predict", model, path,
                                        out / f"predict_{name}.jsonl"]
     return {name: [sys.executable, *map(str, args)] for name, args in commands.items()}
@@ -76,6 +79,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--before", required=True, help="the earlier commit")
     parser.add_argument("--model", type=Path, default=REPO / "training/e5small/model-best")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
+    parser.add_argument("--jobs", nargs="*", help="label, project, predict (default: all)")
+    parser.add_argument("--report", default="jobs_identity")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="xlie-identity-") as tmp:
         tmp_path = Path(tmp)
@@ -90,7 +95,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             for side, tree in (("before", before_tree), ("after", REPO)):
                 out = tmp_path / f"out-{side}"
                 out.mkdir()
-                codes = run_tree(tree, jobs(data, out, args.model.resolve()))
+                commands = {name: command for name, command
+                            in jobs(data, out, args.model.resolve()).items()
+                            if not args.jobs or name.split()[0] in args.jobs}
+                codes = run_tree(tree, commands)
                 results[side] = {"exit_codes": codes, "files": digests(out)}
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(before_tree)],
@@ -112,7 +120,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         row["identical"] for row in report["files"].values()) and all(
         code == 0 for side in report["exit_codes"].values() for code in side.values())
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "jobs_identity.json").write_text(json.dumps(report, indent=2) + "\n")
+    (args.out / f"{args.report}.json").write_text(json.dumps(report, indent=2) + "\n")
     lines = ["# Corpus jobs: the same bytes before and after", "",
              f"`{report['command']}` ({report['date'][:16]}): {report['before']} against "
              f"{report['after']}, one process each, outputs compared by sha256 (reports, "
@@ -122,7 +130,7 @@ def main(argv: Optional[List[str]] = None) -> int:
               for name, row in report["files"].items()]
     lines += ["", f"Exit codes: {report['exit_codes']}", "",
               f"All identical: {report['all_identical']}."]
-    (args.out / "jobs_identity.md").write_text("\n".join(lines) + "\n")
+    (args.out / f"{args.report}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0 if report["all_identical"] else 1
 
