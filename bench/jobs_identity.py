@@ -2,8 +2,9 @@
 
     python bench/jobs_identity.py --before 7852b61 --out bench/results
 
-Checks out ``--before`` in a temporary git worktree and runs each job there and in this
-tree, one process each, on the same real inputs (RELX DE/FR and RELX-Distant, from the
+Checks out ``--before`` in a temporary git worktree, installs it (editable, so that its
+entry points are the ones spaCy reads) and runs each job there, then reinstalls this tree
+and runs them here, one process each, on the same real inputs (RELX DE/FR and RELX-Distant, from the
 workflow's ``corpus/`` and ``assets/``): ``label`` of the RELX-Distant raw sentences with
 the workflow's KB, ``project`` of RELX EN onto DE and FR (``scripts/project_relx.py``),
 and ``predict`` with the e5small pipeline on RELX DE as plain text, JSONL and ``.spacy``
@@ -65,6 +66,13 @@ def digests(folder: Path) -> Dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix != ".json"}
 
 
+def install(tree: Path) -> None:
+    """Install ``tree`` in this environment (editable, no dependencies): spaCy finds the
+    package's components through its installed entry points, which must be the tree's."""
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "-e",
+                    str(tree)], check=True, capture_output=True)
+
+
 def run_tree(tree: Path, commands: Dict[str, List[str]]) -> Dict[str, int]:
     env = {**os.environ, "PYTHONPATH": str(tree), "HF_HUB_OFFLINE": "1"}
     codes = {}
@@ -95,12 +103,14 @@ def main(argv: Optional[List[str]] = None) -> int:
             for side, tree in (("before", before_tree), ("after", REPO)):
                 out = tmp_path / f"out-{side}"
                 out.mkdir()
+                install(tree)
                 commands = {name: command for name, command
                             in jobs(data, out, args.model.resolve()).items()
                             if not args.jobs or name.split()[0] in args.jobs}
                 codes = run_tree(tree, commands)
                 results[side] = {"exit_codes": codes, "files": digests(out)}
         finally:
+            install(REPO)
             subprocess.run(["git", "worktree", "remove", "--force", str(before_tree)],
                            cwd=REPO, capture_output=True)
     before, after = results["before"]["files"], results["after"]["files"]
