@@ -129,8 +129,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     report["all_identical"] = bool(report["files"]) and all(
         row["identical"] for row in report["files"].values()) and all(
         code == 0 for side in report["exit_codes"].values() for code in side.values())
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"{args.report}.json").write_text(json.dumps(report, indent=2) + "\n")
+    from spacy_xlie.util.io import write_json, write_text
+
+    write_json(report, args.out / f"{args.report}.json")
     lines = ["# Corpus jobs: the same bytes before and after", "",
              f"`{report['command']}` ({report['date'][:16]}): {report['before']} against "
              f"{report['after']}, one process each, outputs compared by sha256 (reports, "
@@ -140,7 +141,7 @@ def main(argv: Optional[List[str]] = None) -> int:
               for name, row in report["files"].items()]
     lines += ["", f"Exit codes: {report['exit_codes']}", "",
               f"All identical: {report['all_identical']}."]
-    (args.out / f"{args.report}.md").write_text("\n".join(lines) + "\n")
+    write_text("\n".join(lines) + "\n", args.out / f"{args.report}.md")
     print("\n".join(lines))
     return 0 if report["all_identical"] else 1
 

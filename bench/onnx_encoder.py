@@ -17,7 +17,6 @@ Runtime runs the encoder faster here than torch. Writes ``onnx_encoder.{json,md}
 
 import argparse
 import datetime
-import json
 import sys
 import tempfile
 import time
@@ -105,16 +104,18 @@ def export_onnx(encoder: Any, path: Path, example: tuple) -> None:
         opset_version=17, dynamo=False)
 
 
-def down_projection_nodes(path: Path, hidden: int) -> List[str]:
-    """MatMul nodes whose weight maps a wider input to ``hidden`` (the down-projections)."""
+def down_projection_nodes(path: Path) -> List[str]:
+    """MatMul nodes whose weight maps a wider input to a narrower output: the feed-forward
+    down-projections (:func:`spacy_xlie.ml.quantize.is_down_projection`, for ONNX's
+    ``(in, out)`` weights)."""
     import onnx
     from onnx import numpy_helper
 
     graph = onnx.load(str(path)).graph
     shapes = {init.name: numpy_helper.to_array(init).shape for init in graph.initializer}
     return [node.name for node in graph.node if node.op_type == "MatMul"
-            and any(len(shapes.get(i, ())) == 2 and shapes[i][1] == hidden
-                    and shapes[i][0] > hidden for i in node.input)]
+            and any(len(shapes.get(i, ())) == 2 and shapes[i][0] > shapes[i][1]
+                    for i in node.input)]
 
 
 def ort_engine(path: Path, threads: int) -> Callable:
@@ -153,14 +154,13 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     threads = torch.get_num_threads()
     encoder, batches, words, pieces = load_batches(args.model, args.docs, args.n_docs)
-    hidden = encoder.config.hidden_size
     engines: Dict[str, Callable] = {"torch fp32": torch_engine(encoder),
                                     "torch int8 (the pipeline's)": torch_int8_engine(encoder)}
     with tempfile.TemporaryDirectory(prefix="xlie-onnx-") as tmp:
         fp32_path, int8_path = Path(tmp) / "encoder.onnx", Path(tmp) / "encoder-int8.onnx"
         export_onnx(encoder, fp32_path, batches[0])
         quantize_dynamic(str(fp32_path), str(int8_path), weight_type=QuantType.QInt8,
-                         nodes_to_exclude=down_projection_nodes(fp32_path, hidden))
+                         nodes_to_exclude=down_projection_nodes(fp32_path))
         engines["onnxruntime fp32"] = ort_engine(fp32_path, threads)
         engines["onnxruntime int8"] = ort_engine(int8_path, threads)
         reference = [engines["torch fp32"](*batch) for batch in batches]
@@ -189,9 +189,10 @@ def main(argv: Optional[List[str]] = None) -> int:
               "words": words, "pieces": pieces, "batches": len(batches), "threads": threads,
               "versions": {"torch": torch.__version__, "onnxruntime": onnxruntime.__version__},
               "engines": rows}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "onnx_encoder.json").write_text(json.dumps(report, indent=2) + "\n")
-    (args.out / "onnx_encoder.md").write_text(markdown(report))
+    from spacy_xlie.util.io import write_json, write_text
+
+    write_json(report, args.out / "onnx_encoder.json")
+    write_text(markdown(report), args.out / "onnx_encoder.md")
     print(markdown(report))
     return 0
 

@@ -117,9 +117,10 @@ def main(argv: Optional[List[str]] = None) -> int:
                          and fixed["final_losses"] == default["final_losses"]),
         "time_ratio": round(fixed["seconds"] / default["seconds"], 3),
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "training_memory.json").write_text(json.dumps(report, indent=2) + "\n")
-    (args.out / "training_memory.md").write_text(markdown(report))
+    from spacy_xlie.util.io import write_json, write_text
+
+    write_json(report, args.out / "training_memory.json")
+    write_text(markdown(report), args.out / "training_memory.md")
     print(markdown(report))
     return 0
 

@@ -61,12 +61,6 @@ def git_commit() -> Optional[str]:
         return None
 
 
-def write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf8")
-    tmp.replace(path)
-
-
 def markdown(report: dict) -> str:
     lines = [
         f"# Peak memory of every step of `{report['workflow']}`",
@@ -98,6 +92,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help="project variables, NAME=VALUE")
     parser.add_argument("--steps", nargs="*", help="only these steps (default: all)")
     args = parser.parse_args(argv)
+    from spacy_xlie.util.io import write_json, write_text
+
     variables = dict(v.split("=", 1) for v in args.vars)
     order = workflow_steps(REPO, args.workflow)
     steps = args.steps or order
@@ -128,14 +124,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         "steps": ordered,
         "max_peak_rss_mb": max(row["peak_rss_mb"] for row in ordered),
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    write_atomic(json_path, json.dumps(report, indent=2) + "\n")
-    write_atomic(args.out / "workflow_memory.md", markdown(report))
+    write_json(report, json_path)
+    write_text(markdown(report), args.out / "workflow_memory.md")
     summary_path = args.out / "relation_extractor.json"
     if summary_path.exists():
         summary = json.loads(summary_path.read_text())
         summary["workflow_peak_rss_mb"] = {row["step"]: row["peak_rss_mb"] for row in ordered}
-        write_atomic(summary_path, json.dumps(summary, indent=2) + "\n")
+        write_json(summary, summary_path)
     return 0 if all(row["exit_code"] == 0 for row in ordered) else 1
 
 

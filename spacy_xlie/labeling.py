@@ -86,9 +86,9 @@ def label_records(records: Iterable[Union[InputRecord, XlieDataError]], lang: st
     for record in records:
         if isinstance(record, XlieDataError):
             yield record
-        elif record.doc is not None:
+        elif record.kind == "spacy":
             yield _doc_record(record, lang)
-        elif record.fields is None:
+        elif record.kind == "text":
             yield str(record.path), record.line, record.text, _default_id(record), lang
         else:
             yield _json_record(record, lang)

@@ -25,9 +25,9 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .corpora.base import input_kind, load_docbin
+from .corpora.base import input_kind, load_docbin, read_lines
 from .corpora.jsonl import docs_to_records, record_to_doc
-from .corpora.records import InputRecord, read_lines_in, read_records
+from .corpora.records import InputRecord, read_records
 from .corpora.shards import Shard
 from .entities import add_entity_source, entity_components, relation_extractors
 from .errors import XlieDataError
@@ -67,7 +67,7 @@ def count_records(path: Path) -> int:
     """How many input records ``path`` holds (for the progress bar and for sharding)."""
     if input_kind(path) == "spacy":
         return len(load_docbin(path))
-    return sum(1 for _ in read_lines_in(path))
+    return sum(1 for _ in read_lines(path))
 
 
 def read_inputs(
@@ -102,12 +102,12 @@ def record_doc(nlp: Language, record: InputRecord, lang: Optional[str]) -> Doc:
     """The doc of one input record, with its ``xlie_id`` and ``xlie_lang``."""
     path, line = record.path, record.line
     default_id = f"{path.name}:{line}"
-    if record.doc is not None:  # a DocBin's
+    if record.kind == "spacy":
         doc = record.doc
         doc._.xlie_id = doc._.xlie_id or default_id
         doc._.xlie_lang = doc._.xlie_lang or lang
         return doc
-    if record.fields is None:  # a line of plain text
+    if record.kind == "text":
         doc = nlp.make_doc(within_max_length(nlp, record.text or "", path, line))
         doc._.xlie_id = default_id
         doc._.xlie_lang = lang

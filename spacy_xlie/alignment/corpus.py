@@ -47,8 +47,8 @@ def read_target_records(path: Path, shard: Optional[Shard] = None) -> Iterator[o
         elif record.kind == "spacy":
             yield record.line, record.offset, None, record.doc_id
         else:
-            fields = record.fields
-            text, rec_id = (record.text, None) if fields is None else (
+            fields = record.fields or {}
+            text, rec_id = (record.text, None) if record.kind == "text" else (
                 fields.get("text"), fields.get("id"))
             try:
                 _check_target(text, rec_id, path, record.line)
@@ -66,7 +66,7 @@ def read_targets(
     a bad record raises its :class:`XlieDataError`, or is skipped (and its error appended
     to ``skipped``) with ``skip_invalid``."""
     if is_docbin(path):
-        return list(load_docbin(path).get_docs(nlp.vocab))
+        return [record.doc for record in read_records(path, vocab=nlp.vocab)]
     docs = []
     for item in read_target_records(path):
         if isinstance(item, XlieDataError):

@@ -234,7 +234,7 @@ def input_kind(path: PathLike) -> str:
 
 
 def decode_line(raw: bytes, path: PathLike, line: int) -> Union[str, XlieDataError]:
-    """One line of a file as text, line ending kept, or the :class:`XlieDataError` that
+    """One line of a file as text, or the :class:`XlieDataError` that
     says it is not UTF-8 (returned, not raised, so a reader can skip it and go on)."""
     try:
         return raw.decode("utf8")
@@ -242,21 +242,46 @@ def decode_line(raw: bytes, path: PathLike, line: int) -> Union[str, XlieDataErr
         return XlieDataError(f"not UTF-8 text ({err.reason})", path, line, "encoding")
 
 
-def read_lines(path: PathLike) -> Iterator[Tuple[int, Union[str, XlieDataError]]]:
-    """``(line, text)`` of the non-blank lines of a UTF-8 file, line endings kept. A line
-    that is not UTF-8 gives its :class:`XlieDataError` in place of its text, and reading
-    goes on, so a caller may skip it (``--skip-invalid``) or stop there."""
+#: A numbered line: ``(line, byte offset, text without its line ending)``, or the line's
+#: error in place of its text.
+Line = Tuple[int, int, Union[str, XlieDataError]]
+
+
+def read_lines(path: PathLike, start: int = 0, stop: Optional[int] = None,
+               first_line: int = 1, *, blank_lines: bool = False) -> Iterator[Line]:
+    """The lines of a UTF-8 file that start in bytes ``[start, stop)`` (``first_line``: the
+    number of the line at ``start``), line endings removed. A line that is not UTF-8 gives
+    its :class:`XlieDataError` in place of its text, and reading goes on, so a caller may
+    skip it (``--skip-invalid``) or stop there. Blank lines are left out, unless
+    ``blank_lines``: then a blank line is a line too, except after the file's last
+    non-blank line (a trailing newline or two is not an empty record)."""
+    path = Path(path)
+    blanks: List[Line] = []
     with open(path, "rb") as f:
-        for line_no, raw in enumerate(f, start=1):
+        f.seek(start)
+        offset = start
+        for line_no, raw in enumerate(f, start=first_line):
+            if stop is not None and offset >= stop:
+                break
             text = decode_line(raw, path, line_no)
-            if isinstance(text, XlieDataError) or text.strip():
-                yield line_no, text
+            line = (line_no, offset,
+                    text if isinstance(text, XlieDataError) else text.rstrip("\r\n"))
+            offset += len(raw)
+            if isinstance(line[2], str) and not line[2].strip():
+                if blank_lines:
+                    blanks.append(line)
+                continue
+            yield from blanks
+            blanks.clear()
+            yield line
+    if blanks and stop is not None and offset < path.stat().st_size:
+        yield from blanks  # not trailing: the file goes on in the next shard
 
 
 def iter_lines(path: PathLike) -> Iterator[Tuple[int, str]]:
-    """Yield ``(line, text)`` for the non-blank lines of a UTF-8 file; a line that is not
-    UTF-8 raises its :class:`XlieDataError`."""
-    for line_no, text in read_lines(path):
+    """Yield ``(line, text)`` for the non-blank lines of a UTF-8 file, line endings
+    removed; a line that is not UTF-8 raises its :class:`XlieDataError`."""
+    for line_no, _offset, text in read_lines(path):
         if isinstance(text, XlieDataError):
             raise text
         yield line_no, text

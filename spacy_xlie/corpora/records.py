@@ -15,18 +15,14 @@ slice of the whole DocBin).
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, Optional, Union
 
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from ..errors import XlieDataError
-from .base import decode_line, input_kind, load_docbin, parse_json_line
+from .base import input_kind, load_docbin, parse_json_line, read_lines
 from .shards import Shard, docbin_extension, shard_docbin
-
-#: A numbered line: ``(line, byte offset, text without its line ending)``, or the line's
-#: error in place of its text.
-Line = Tuple[int, int, Union[str, XlieDataError]]
 
 
 @dataclass(frozen=True)
@@ -48,49 +44,21 @@ class InputRecord:
     doc_id: Optional[str] = None
 
 
-def read_lines_in(path: Path, start: int = 0, stop: Optional[int] = None,
-                  first_line: int = 1, *, blank_lines: bool = False) -> Iterator[Line]:
-    """The lines that start in bytes ``[start, stop)`` of ``path`` (``first_line``: the
-    number of the line at ``start``), line endings removed. Blank lines are left out,
-    unless ``blank_lines``: then a blank line is a record too, except after the file's
-    last non-blank line (a trailing newline or two is not an empty record)."""
-    blanks: List[Line] = []
-    with open(path, "rb") as f:
-        f.seek(start)
-        offset = start
-        for line_no, raw in enumerate(f, start=first_line):
-            if stop is not None and offset >= stop:
-                break
-            text = decode_line(raw, path, line_no)
-            line = (line_no, offset,
-                    text if isinstance(text, XlieDataError) else text.rstrip("\r\n"))
-            offset += len(raw)
-            if isinstance(line[2], str) and not line[2].strip():
-                if blank_lines:
-                    blanks.append(line)
-                continue
-            yield from blanks
-            blanks.clear()
-            yield line
-    if blanks and stop is not None and offset < path.stat().st_size:
-        yield from blanks  # not trailing: the file goes on in the next shard
-
-
 def read_records(path: Path, shard: Optional[Shard] = None, *, vocab: Optional[Vocab] = None,
                  blank_lines: bool = False, role: str = "input"
                  ) -> Iterator[Union[InputRecord, XlieDataError]]:
     """The records of ``path`` (the whole file, or ``shard``), or the error of a bad line
     in its place. A DocBin's docs are built in ``vocab``; without one only their ids are
     read. ``blank_lines``: a blank line of a plain-text file is a record (see
-    :func:`read_lines_in`). ``role``: which of the shard's own DocBin files holds its
-    docs (:meth:`Shard.part`)."""
+    :func:`~spacy_xlie.corpora.base.read_lines`). ``role``: which of the shard's own
+    DocBin files holds its docs (:meth:`Shard.part`)."""
     path = Path(path)
     kind = input_kind(path)
     if kind == "spacy":
         yield from _docbin_records(path, shard, vocab, role)
         return
     span = (0, None, 1) if shard is None else (shard.start, shard.stop, shard.first_line)
-    for line_no, offset, text in read_lines_in(path, *span,
+    for line_no, offset, text in read_lines(path, *span,
                                                blank_lines=blank_lines and kind == "text"):
         if isinstance(text, XlieDataError):
             yield text

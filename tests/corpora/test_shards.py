@@ -8,7 +8,7 @@ import pytest
 import spacy
 from spacy.tokens import DocBin
 
-from spacy_xlie.corpora.records import read_lines_in
+from spacy_xlie.corpora.base import read_lines
 from spacy_xlie.corpora.shards import (
     PARTS_DIR,
     docbin_extension,
@@ -24,7 +24,7 @@ from spacy_xlie.util.io import write_docbin
 def shard_lines(shard):
     """``(line, text)`` of a line shard's records, as the corpus commands read them."""
     return [(line, text) for line, _offset, text in
-            read_lines_in(Path(shard.path), shard.start, shard.stop, shard.first_line)]
+            read_lines(Path(shard.path), shard.start, shard.stop, shard.first_line)]
 
 # Line numbers: 1 a, 2 (blank), 3 b, 4 c, 5 (spaces), 6 d, 7 é, then no final newline.
 TEXT = "a\n\nb\r\nc\n  \nd\né"
