@@ -12,7 +12,7 @@ labels and knowledge-base ids.
 """
 
 from dataclasses import dataclass
-from typing import Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from spacy.tokens import Doc, Span
 
@@ -81,15 +81,27 @@ def _entity_pool(doc: Doc, spans_key: Optional[str]) -> Sequence[Span]:
     return doc.spans[spans_key]
 
 
-def _find_entity(doc: Doc, start: int, end: int, spans_key: Optional[str]) -> Span:
-    for span in _entity_pool(doc, spans_key):
-        if span.start == start and span.end == end:
+class _EntityIndex:
+    """The entities one pool (``doc.ents`` or a span group) holds, by token offsets: a
+    doc's relations are checked against one index instead of a scan of the pool for
+    each argument (``doc.ents`` builds its spans anew on every read)."""
+
+    def __init__(self, doc: Doc, spans_key: Optional[str]):
+        self.doc = doc
+        self.spans_key = spans_key
+        self.spans = {}
+        for span in _entity_pool(doc, spans_key):
+            self.spans.setdefault((span.start, span.end), span)
+
+    def find(self, start: int, end: int) -> Span:
+        span = self.spans.get((start, end))
+        if span is not None:
             return span
-    where = "doc.ents" if spans_key is None else f"doc.spans['{spans_key}']"
-    raise RelationError(
-        f"Relation argument tokens [{start}:{end}] ('{doc[start:end].text}') is not an "
-        f"entity in {where}: add the entity before the relation"
-    )
+        where = "doc.ents" if self.spans_key is None else f"doc.spans['{self.spans_key}']"
+        raise RelationError(
+            f"Relation argument tokens [{start}:{end}] ('{self.doc[start:end].text}') is not "
+            f"an entity in {where}: add the entity before the relation"
+        )
 
 
 def _records(doc: Doc) -> list:
@@ -102,10 +114,13 @@ def _records(doc: Doc) -> list:
 
 def _relations_getter(doc: Doc) -> List[Relation]:
     relations = []
+    indexes: Dict[Optional[str], _EntityIndex] = {}
     for rec in _records(doc):
         key = rec.get("spans_key")
-        head = _find_entity(doc, rec["head"][0], rec["head"][1], key)
-        tail = _find_entity(doc, rec["tail"][0], rec["tail"][1], key)
+        if key not in indexes:
+            indexes[key] = _EntityIndex(doc, key)
+        head = indexes[key].find(rec["head"][0], rec["head"][1])
+        tail = indexes[key].find(rec["tail"][0], rec["tail"][1])
         relations.append(
             Relation(head, tail, rec["label"], rec.get("score", 1.0), rec.get("source"), key)
         )
@@ -127,12 +142,6 @@ def register_extensions() -> None:
             Doc.set_extension(name, default=None)
 
 
-def _check_argument(doc: Doc, span: Span, spans_key: Optional[str]) -> Span:
-    if span.doc is not doc:
-        raise RelationError(f"Span '{span.text}' belongs to another Doc")
-    return _find_entity(doc, span.start, span.end, spans_key)
-
-
 def add_relation(
     doc: Doc,
     head: Span,
@@ -148,25 +157,48 @@ def add_relation(
     Both spans must already be entities (``doc.ents`` or ``doc.spans[spans_key]``).
     ``no_relation`` is not stored: its absence is the negative class.
     """
-    if not label or label == NO_RELATION:
-        raise RelationError(f"Invalid relation label {label!r}: '{NO_RELATION}' is not stored")
-    head = _check_argument(doc, head, spans_key)
-    tail = _check_argument(doc, tail, spans_key)
+    return add_relations(doc, [Relation(head, tail, label, score, source, spans_key)])[0]
+
+
+def add_relations(doc: Doc, relations: Iterable[Relation]) -> List[Relation]:
+    """Add every relation to ``doc._.relations`` (each checked as in :func:`add_relation`)
+    and return them as stored. The doc's records are written once, after all are checked,
+    so a bad relation leaves the doc as it was."""
+    added = _check_all(doc, relations)
+    if added:
+        doc._.set(DATA_ATTR, _records(doc) + [rel.to_dict() for rel in added])
+    return added
+
+
+def _check_all(doc: Doc, relations: Iterable[Relation]) -> List[Relation]:
+    indexes: Dict[Optional[str], _EntityIndex] = {}
+    checked = []
+    for rel in relations:
+        if rel.spans_key not in indexes:
+            indexes[rel.spans_key] = _EntityIndex(doc, rel.spans_key)
+        checked.append(_checked(doc, rel, indexes[rel.spans_key]))
+    return checked
+
+
+def _checked(doc: Doc, rel: Relation, entities: _EntityIndex) -> Relation:
+    """``rel`` with its arguments replaced by the doc's entities at the same offsets."""
+    if not rel.label or rel.label == NO_RELATION:
+        raise RelationError(f"Invalid relation label {rel.label!r}: '{NO_RELATION}' is not stored")
+    for span in (rel.head, rel.tail):
+        if span.doc is not doc:
+            raise RelationError(f"Span '{span.text}' belongs to another Doc")
+    head = entities.find(rel.head.start, rel.head.end)
+    tail = entities.find(rel.tail.start, rel.tail.end)
     if head.start == tail.start and head.end == tail.end:
         raise RelationError(f"Head and tail are the same span '{head.text}'")
-    rel = Relation(head, tail, label, float(score), source, spans_key)
-    doc._.set(DATA_ATTR, _records(doc) + [rel.to_dict()])
-    return rel
+    return Relation(head, tail, rel.label, float(rel.score), rel.source, rel.spans_key)
 
 
 def set_relations(doc: Doc, relations: Iterable[Relation]) -> None:
-    """Replace all relations of ``doc`` (each one validated as in :func:`add_relation`)."""
-    clear_relations(doc)
-    for rel in relations:
-        add_relation(
-            doc, rel.head, rel.tail, rel.label,
-            score=rel.score, source=rel.source, spans_key=rel.spans_key,
-        )
+    """Replace all relations of ``doc`` (each one validated as in :func:`add_relation`;
+    a bad one leaves the doc's relations as they were)."""
+    checked = _check_all(doc, relations)
+    doc._.set(DATA_ATTR, [rel.to_dict() for rel in checked] or None)
 
 
 def get_relations(

@@ -9,9 +9,11 @@ from spacy.tokens import Doc, DocBin
 
 from spacy_xlie import (
     NO_RELATION,
+    Relation,
     RelationError,
     add_entities,
     add_relation,
+    add_relations,
     clear_relations,
     get_relations,
     set_relations,
@@ -78,6 +80,26 @@ def test_set_relations_replaces_and_setter(doc):
     assert len(doc._.relations) == 1
     doc._.relations = []
     assert doc._.relations == []
+
+
+def test_add_relations_is_all_or_nothing(doc):
+    gates, microsoft, city = doc.ents
+    added = add_relations(doc, [Relation(gates, microsoft, "per:employee_of", 0.5),
+                                Relation(city, microsoft, "loc:hosts")])
+    # The stored arguments are the doc's entities (their labels and kb ids)
+    assert [(r.head.kb_id_, r.label) for r in added] == [("Q5284", "per:employee_of"),
+                                                          ("", "loc:hosts")]
+    assert len(doc._.relations) == 4
+    with pytest.raises(RelationError, match="not an entity"):
+        add_relations(doc, [Relation(gates, city, "per:cities_of_residence"),
+                            Relation(doc[0:1], city, "rel")])
+    assert len(doc._.relations) == 4
+
+
+def test_set_relations_keeps_the_old_ones_on_a_bad_relation(doc):
+    with pytest.raises(RelationError, match="same span"):
+        set_relations(doc, [doc._.relations[0], Relation(doc.ents[0], doc.ents[0], "rel")])
+    assert summary(doc) == EXPECTED
 
 
 def test_token_and_char_offsets_agree(nlp_en):

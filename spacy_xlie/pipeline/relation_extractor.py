@@ -51,7 +51,7 @@ from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from thinc.types import Floats2d, Ints2d
 
 from ..ml import relation_model  # noqa: F401  (registers spacy_xlie.RelationClassifier.v1)
-from ..relations import GOLD_ARGUMENTS_KEY, add_relation, clear_relations
+from ..relations import GOLD_ARGUMENTS_KEY, Relation, add_relations, clear_relations
 from ..scorers import PREDICTED, relation_keys, score_relations
 from .candidates import CandidatePairs
 
@@ -265,35 +265,54 @@ class RelationExtractor(TrainablePipe):
         """Replace each doc's predicted relations with the decoded ones."""
         pair_lists, probs = predictions
         probs = self.model.ops.to_numpy(probs)
-        labels = self.labels
         key = self.candidates.spans_key
+        # A batch's pairs repeat a few entity label pairs: one type mask for each
+        type_masks: Dict[Tuple[str, str], numpy.ndarray] = {}
         row = 0
         for doc, pairs in zip(docs, pair_lists):
             clear_relations(doc, source=SOURCE)
+            decoded = []
             for first, second in pairs:
-                for head, tail, label, score in self._decode(first, second, probs[row], labels):
-                    add_relation(doc, head, tail, label, score=score, source=SOURCE,
-                                 spans_key=key)
+                decoded.extend(
+                    Relation(head, tail, label, score, SOURCE, key)
+                    for head, tail, label, score in self._decode(first, second, probs[row],
+                                                                 type_masks)
+                )
                 row += 1
+            add_relations(doc, decoded)
 
-    def _fits(self, label: str, head: Span, tail: Span) -> bool:
-        """Whether the entity labels of ``head`` and ``tail`` fit ``label``'s argument
-        types (always, without ``argument_types``)."""
-        return self.argument_types is None or self.argument_types(label, head.label_,
-                                                                  tail.label_)
+    def _type_mask(self, first_label: str, second_label: str) -> numpy.ndarray:
+        """1 for the output classes whose relation type fits the two entity labels (in
+        the class's direction), 0 for the others."""
+        fits = self.argument_types
+        mask = numpy.ones(self.n_classes, dtype="float32")
+        for i, label in enumerate(self.labels):
+            if self.mode == "multilabel":
+                mask[i] = fits(label, first_label, second_label)
+            else:
+                mask[1 + 2 * i] = fits(label, first_label, second_label)
+                mask[2 + 2 * i] = fits(label, second_label, first_label)
+        return mask
 
-    def _decode(self, first: Span, second: Span, probs: numpy.ndarray, labels: Sequence[str]):
+    def _decode(self, first: Span, second: Span, probs: numpy.ndarray,
+                type_masks: Dict[Tuple[str, str], numpy.ndarray]):
+        """The relations one pair's probabilities say hold, types that do not fit the
+        entity labels (``argument_types``) left out."""
+        if self.argument_types is not None:
+            labels_key = (first.label_, second.label_)
+            if labels_key not in type_masks:
+                type_masks[labels_key] = self._type_mask(*labels_key)
+            mask = type_masks[labels_key]
+        else:
+            mask = numpy.ones(self.n_classes, dtype="float32")
+        labels = self.labels
         if self.mode == "multilabel":
             threshold = self.cfg["threshold"]
             for i, label in enumerate(labels):
-                if probs[i] >= threshold and self._fits(label, first, second):
+                if mask[i] and probs[i] >= threshold:
                     yield first, second, label, float(probs[i])
             return
-        if self.argument_types is not None:
-            probs = probs.copy()
-            for i, label in enumerate(labels):
-                probs[1 + 2 * i] *= self._fits(label, first, second)
-                probs[2 + 2 * i] *= self._fits(label, second, first)
+        probs = probs * mask
         best = int(probs.argmax())
         if best == 0:
             return

@@ -1,9 +1,11 @@
-"""RelationClassifier: shapes, empty inputs and a numerical gradient check."""
+"""RelationClassifier: shapes, empty inputs, prediction in chunks and a numerical gradient
+check."""
 
 import numpy
 import pytest
 from thinc.api import Linear, chain
 
+from spacy_xlie.ml import relation_model
 from spacy_xlie.ml.relation_model import build_relation_classifier, pair_features
 
 
@@ -63,11 +65,29 @@ def test_gradient_check(pooling):
     assert d_tokvecs[1].shape == (0, 3)
 
 
+@pytest.mark.parametrize("pooling", ["mean", "first", "mean_max"])
+@pytest.mark.parametrize("chunk_rows", [1, 2, 5, 10_000])
+def test_prediction_in_chunks_is_the_training_forward(pooling, chunk_rows, monkeypatch):
+    """Prediction pools a few pairs at a time (fewer rows gathered at once); the features
+    are the ones the training forward computes in one piece, bit for bit."""
+    rng = numpy.random.default_rng(2)
+    tokvecs = [rng.normal(size=(n, 3)).astype("float32") for n in (9, 5)]
+    pairs = [numpy.array([[0, 2, 5, 8], [3, 4, 4, 5], [8, 9, 0, 1], [1, 3, 6, 7]], "int32"),
+             numpy.array([[0, 1, 1, 2], [4, 5, 0, 2]], "int32")]
+    model = pair_features(pooling=pooling)
+    monkeypatch.setattr(relation_model, "PREDICT_CHUNK_ROWS", chunk_rows)
+    predicted = model.predict((tokvecs, pairs))
+    trained, _ = model.begin_update((tokvecs, pairs))
+    assert predicted.shape == trained.shape == (6, trained.shape[1])
+    assert numpy.array_equal(predicted, trained)
+
+
 def test_no_pairs_and_bad_pooling():
     model = pair_features()
     Y, backprop = model.begin_update(([numpy.zeros((3, 4), "f")], [numpy.zeros((0, 4), "i")]))
     assert Y.shape == (0, 24)
     assert backprop(Y)[0][0].shape == (3, 4)
+    assert model.predict(([numpy.zeros((3, 4), "f")], [numpy.zeros((0, 4), "i")])).shape == (0, 24)
     with pytest.raises(ValueError, match="pooling"):
         pair_features(pooling="sum")
 

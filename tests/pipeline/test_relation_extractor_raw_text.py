@@ -84,12 +84,28 @@ def test_argument_types_forbid_ill_typed_relations():
     # The model prefers per:employee_of with the ORG as head: ill-typed.
     # classes: none, org:top ->, org:top <-, per:employee_of ->, per:employee_of <-
     probs = numpy.array([0.05, 0.1, 0.2, 0.6, 0.05], dtype="float32")
-    assert [(h.text, lab) for h, _, lab, _ in pipe._decode(org, per, probs, pipe.labels)] == [
+    assert [(h.text, lab) for h, _, lab, _ in pipe._decode(org, per, probs, {})] == [
         ("Nestle", "per:employee_of")]
     pipe.argument_types = argument_type_filter("kbp37", "tac")
-    decoded = list(pipe._decode(org, per, probs, pipe.labels))
+    decoded = list(pipe._decode(org, per, probs, {}))
     assert [(h.text, lab, t.text) for h, t, lab, _ in decoded] == [
         ("Nestle", "org:top_members/employees", "Maggi")]
+
+
+def test_argument_types_in_multilabel_mode():
+    nlp = cpu_nlp(mode="multilabel", threshold=0.5)
+    pipe = nlp.get_pipe("xlie_relation_extractor")
+    for label in ("org:top_members/employees", "per:employee_of"):
+        pipe.add_label(label)
+    pipe.argument_types = argument_type_filter("kbp37", "tac")
+    doc = Doc(nlp.vocab, words=["Nestle", "hired", "Maggi"])
+    org, per = add_entities(doc, [span_from_tokens(doc, 0, 1, "ORG"),
+                                  span_from_tokens(doc, 2, 3, "PER")])
+    probs = numpy.array([0.7, 0.9], dtype="float32")
+    # per:employee_of would need the PER first
+    assert [lab for _, _, lab, _ in pipe._decode(org, per, probs, {})] == [
+        "org:top_members/employees"]
+    assert [lab for _, _, lab, _ in pipe._decode(per, org, probs, {})] == ["per:employee_of"]
 
 
 def test_entity_only_batch_still_updates_the_shared_encoder():
