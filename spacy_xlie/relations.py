@@ -81,23 +81,25 @@ def _entity_pool(doc: Doc, spans_key: Optional[str]) -> Sequence[Span]:
     return doc.spans[spans_key]
 
 
-class _EntityIndex:
-    """The entities one pool (``doc.ents`` or a span group) holds, by token offsets: a
-    doc's relations are checked against one index instead of a scan of the pool for
-    each argument (``doc.ents`` builds its spans anew on every read)."""
+class _Entities:
+    """A doc's entities by pool (``None`` for ``doc.ents``, else a span group's key) and
+    token offsets: relations are checked against one index per pool instead of a scan of
+    the pool for each argument (``doc.ents`` builds its spans anew on every read)."""
 
-    def __init__(self, doc: Doc, spans_key: Optional[str]):
+    def __init__(self, doc: Doc):
         self.doc = doc
-        self.spans_key = spans_key
-        self.spans = {}
-        for span in _entity_pool(doc, spans_key):
-            self.spans.setdefault((span.start, span.end), span)
+        self.pools: Dict[Optional[str], Dict[Tuple[int, int], Span]] = {}
 
-    def find(self, start: int, end: int) -> Span:
-        span = self.spans.get((start, end))
+    def find(self, spans_key: Optional[str], start: int, end: int) -> Span:
+        if spans_key not in self.pools:
+            pool: Dict[Tuple[int, int], Span] = {}
+            for span in _entity_pool(self.doc, spans_key):
+                pool.setdefault((span.start, span.end), span)
+            self.pools[spans_key] = pool
+        span = self.pools[spans_key].get((start, end))
         if span is not None:
             return span
-        where = "doc.ents" if self.spans_key is None else f"doc.spans['{self.spans_key}']"
+        where = "doc.ents" if spans_key is None else f"doc.spans['{spans_key}']"
         raise RelationError(
             f"Relation argument tokens [{start}:{end}] ('{self.doc[start:end].text}') is not "
             f"an entity in {where}: add the entity before the relation"
@@ -114,13 +116,11 @@ def _records(doc: Doc) -> list:
 
 def _relations_getter(doc: Doc) -> List[Relation]:
     relations = []
-    indexes: Dict[Optional[str], _EntityIndex] = {}
+    entities = _Entities(doc)
     for rec in _records(doc):
         key = rec.get("spans_key")
-        if key not in indexes:
-            indexes[key] = _EntityIndex(doc, key)
-        head = indexes[key].find(rec["head"][0], rec["head"][1])
-        tail = indexes[key].find(rec["tail"][0], rec["tail"][1])
+        head = entities.find(key, rec["head"][0], rec["head"][1])
+        tail = entities.find(key, rec["tail"][0], rec["tail"][1])
         relations.append(
             Relation(head, tail, rec["label"], rec.get("score", 1.0), rec.get("source"), key)
         )
@@ -171,24 +171,19 @@ def add_relations(doc: Doc, relations: Iterable[Relation]) -> List[Relation]:
 
 
 def _check_all(doc: Doc, relations: Iterable[Relation]) -> List[Relation]:
-    indexes: Dict[Optional[str], _EntityIndex] = {}
-    checked = []
-    for rel in relations:
-        if rel.spans_key not in indexes:
-            indexes[rel.spans_key] = _EntityIndex(doc, rel.spans_key)
-        checked.append(_checked(doc, rel, indexes[rel.spans_key]))
-    return checked
+    entities = _Entities(doc)
+    return [_checked(doc, rel, entities) for rel in relations]
 
 
-def _checked(doc: Doc, rel: Relation, entities: _EntityIndex) -> Relation:
+def _checked(doc: Doc, rel: Relation, entities: _Entities) -> Relation:
     """``rel`` with its arguments replaced by the doc's entities at the same offsets."""
     if not rel.label or rel.label == NO_RELATION:
         raise RelationError(f"Invalid relation label {rel.label!r}: '{NO_RELATION}' is not stored")
     for span in (rel.head, rel.tail):
         if span.doc is not doc:
             raise RelationError(f"Span '{span.text}' belongs to another Doc")
-    head = entities.find(rel.head.start, rel.head.end)
-    tail = entities.find(rel.tail.start, rel.tail.end)
+    head = entities.find(rel.spans_key, rel.head.start, rel.head.end)
+    tail = entities.find(rel.spans_key, rel.tail.start, rel.tail.end)
     if head.start == tail.start and head.end == tail.end:
         raise RelationError(f"Head and tail are the same span '{head.text}'")
     return Relation(head, tail, rel.label, float(rel.score), rel.source, rel.spans_key)

@@ -214,26 +214,31 @@ def _pool_in_chunks(model: Model, X: Floats2d, segments: list) -> Floats2d:
     """The pooled features of every pair, pooled a few pairs at a time.
 
     Pooling gathers the rows of every segment first: for a batch of docs with many pairs
-    that is tens of MB, above glibc's largest mmap threshold, so each batch paid fresh
-    pages for it (a third of the extractor's time on KBP37 test). Chunks of
-    ``PREDICT_CHUNK_ROWS`` rows are reused from the heap; each segment is reduced on its
-    own, so the features are the same as in one piece."""
-    ops = model.ops
+    that is tens of MB, above glibc's largest mmap threshold, so each batch paid for fresh
+    pages (bench/results/pipeline_components_before.md against pipeline_components.md).
+    Chunks of ``PREDICT_CHUNK_ROWS`` rows are reused from the heap; each segment is
+    reduced on its own, so the features are the same as in one piece."""
     lengths = sum(numpy.maximum(ends - starts, 0) for starts, ends in segments)
-    chunks = []
+    return model.ops.xp.vstack([
+        model.ops.xp.hstack([_pool(model, X, starts[start:end], ends[start:end])[0]
+                             for starts, ends in segments])
+        for start, end in _chunks(lengths, PREDICT_CHUNK_ROWS)
+    ])
+
+
+def _chunks(lengths: numpy.ndarray, max_rows: int) -> List[Tuple[int, int]]:
+    """Consecutive ``(start, end)`` ranges of segments whose lengths sum to at most
+    ``max_rows`` (a longer segment alone); one empty range when there are none, so the
+    caller still gets its output width."""
+    totals = numpy.cumsum(lengths)
+    bounds = []
     start = 0
     while start < len(lengths):
-        end = start + max(1, int(numpy.searchsorted(
-            numpy.cumsum(lengths[start:]), PREDICT_CHUNK_ROWS, side="right")))
-        chunks.append(ops.xp.hstack([
-            _pool(model, X, starts[start:end], ends[start:end])[0]
-            for starts, ends in segments
-        ]))
-        start = end
-    if not chunks:
-        width = X.shape[1] * len(segments) * (2 if model.attrs["pooling"] == "mean_max" else 1)
-        return ops.alloc2f(0, width)
-    return ops.xp.vstack(chunks)
+        before = totals[start - 1] if start else 0
+        end = int(numpy.searchsorted(totals, before + max_rows, side="right"))
+        bounds.append((start, max(end, start + 1)))
+        start = bounds[-1][1]
+    return bounds or [(0, 0)]
 
 
 def _no_backprop(dY: Floats2d) -> PairVectors:

@@ -283,9 +283,11 @@ class RelationExtractor(TrainablePipe):
 
     def _type_mask(self, first_label: str, second_label: str) -> numpy.ndarray:
         """1 for the output classes whose relation type fits the two entity labels (in
-        the class's direction), 0 for the others."""
+        the class's direction), 0 for the others; all 1 without ``argument_types``."""
         fits = self.argument_types
         mask = numpy.ones(self.n_classes, dtype="float32")
+        if fits is None:
+            return mask
         for i, label in enumerate(self.labels):
             if self.mode == "multilabel":
                 mask[i] = fits(label, first_label, second_label)
@@ -297,14 +299,12 @@ class RelationExtractor(TrainablePipe):
     def _decode(self, first: Span, second: Span, probs: numpy.ndarray,
                 type_masks: Dict[Tuple[str, str], numpy.ndarray]):
         """The relations one pair's probabilities say hold, types that do not fit the
-        entity labels (``argument_types``) left out."""
-        if self.argument_types is not None:
-            labels_key = (first.label_, second.label_)
-            if labels_key not in type_masks:
-                type_masks[labels_key] = self._type_mask(*labels_key)
-            mask = type_masks[labels_key]
-        else:
-            mask = numpy.ones(self.n_classes, dtype="float32")
+        entity labels (``argument_types``) left out. ``type_masks`` caches
+        :meth:`_type_mask` by entity label pair."""
+        labels_key = (first.label_, second.label_)
+        if labels_key not in type_masks:
+            type_masks[labels_key] = self._type_mask(*labels_key)
+        mask = type_masks[labels_key]
         labels = self.labels
         if self.mode == "multilabel":
             threshold = self.cfg["threshold"]
