@@ -663,7 +663,18 @@ def markdown(report: Dict[str, Any], accuracy_md: str) -> str:
             lines += keyed_markdown(key, entry)
     if "int8_speedup" in report or "int8_dev" in report:
         lines += int8_markdown(report)
+    if "pair_cost" in report:
+        from pair_cost import report_section  # bench/, beside this script
+
+        lines += report_section(report["pair_cost"])
     return "\n".join(lines)
+
+
+def kept_pair_cost(out: Path) -> Dict[str, Any]:
+    """``bench/pair_cost.py``'s report, when there is one: the extractor's cost per added
+    entity pair belongs beside its speed, but is measured by its own command."""
+    path = out / "pair_cost.json"
+    return {"pair_cost": json.loads(path.read_text(encoding="utf8"))} if path.exists() else {}
 
 
 def model_lines(report: Dict[str, Any]) -> List[str]:
@@ -828,7 +839,7 @@ def main() -> None:
         if not args.model:
             parser.error("--key needs --model")
         convert(args.data_dir, work)
-        report = keyed_run(args, work, command)
+        report = {**keyed_run(args, work, command), **kept_pair_cost(args.out)}
         _, accuracy_md = kept_accuracy(args.out)
         write_json(report, args.out / "relation_extractor.json")
         write_text(markdown(report, accuracy_md), args.out / "relation_extractor.md")
@@ -860,6 +871,7 @@ def main() -> None:
     elif args.keep_unmeasured:
         report.update(kept_speed(args.out))
     report.update(kept_keyed(args.out))
+    report.update(kept_pair_cost(args.out))
     write_json(report, args.out / "relation_extractor.json")
     write_text(markdown(report, accuracy_md), args.out / "relation_extractor.md")
     log(f"wrote {args.out / 'relation_extractor.json'}")
