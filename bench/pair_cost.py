@@ -32,23 +32,17 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parents[1]
-EXTRACTOR = "xlie_relation_extractor"
-#: Sentences naming ten entities, with each entity's text and type in order of mention.
-SENTENCES: Dict[str, Tuple[str, List[Tuple[str, str]]]] = {
-    "en": (
-        "Angela Merkel and Emmanuel Macron met Pedro Sánchez, Mark Rutte and Mario Draghi "
-        "in Berlin, where executives of Siemens, Airbus, BASF and Volkswagen joined them.",
-        [("Angela Merkel", "PER"), ("Emmanuel Macron", "PER"), ("Pedro Sánchez", "PER"),
-         ("Mark Rutte", "PER"), ("Mario Draghi", "PER"), ("Berlin", "LOC"),
-         ("Siemens", "ORG"), ("Airbus", "ORG"), ("BASF", "ORG"), ("Volkswagen", "ORG")],
-    ),
-    "de": (
-        "Angela Merkel und Emmanuel Macron trafen Pedro Sánchez, Mark Rutte und Mario "
-        "Draghi in Berlin, wo Manager von Siemens, Airbus, BASF und Volkswagen dazukamen.",
-        [("Angela Merkel", "PER"), ("Emmanuel Macron", "PER"), ("Pedro Sánchez", "PER"),
-         ("Mark Rutte", "PER"), ("Mario Draghi", "PER"), ("Berlin", "LOC"),
-         ("Siemens", "ORG"), ("Airbus", "ORG"), ("BASF", "ORG"), ("Volkswagen", "ORG")],
-    ),
+#: The ten entities both sentences name, with their types, in order of mention.
+MENTIONS: List[Tuple[str, str]] = [
+    ("Angela Merkel", "PER"), ("Emmanuel Macron", "PER"), ("Pedro Sánchez", "PER"),
+    ("Mark Rutte", "PER"), ("Mario Draghi", "PER"), ("Berlin", "LOC"),
+    ("Siemens", "ORG"), ("Airbus", "ORG"), ("BASF", "ORG"), ("Volkswagen", "ORG"),
+]
+SENTENCES: Dict[str, str] = {
+    "en": "Angela Merkel and Emmanuel Macron met Pedro Sánchez, Mark Rutte and Mario Draghi "
+          "in Berlin, where executives of Siemens, Airbus, BASF and Volkswagen joined them.",
+    "de": "Angela Merkel und Emmanuel Macron trafen Pedro Sánchez, Mark Rutte und Mario "
+          "Draghi in Berlin, wo Manager von Siemens, Airbus, BASF und Volkswagen dazukamen.",
 }
 
 
@@ -65,80 +59,75 @@ def entity_spans(doc, mentions: Sequence[Tuple[str, str]]) -> list:
     return spans
 
 
-def median_seconds(call: Callable[[], Any], repeats: int) -> float:
-    call()  # untimed: lazy parts, caches
+def call_seconds(call: Callable[[], Any], repeats: int) -> List[float]:
+    """Seconds of each of ``repeats`` calls, after one untimed call (lazy parts, caches)."""
+    call()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         call()
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def line_fit(xs: Sequence[float], ys: Sequence[float]) -> Tuple[float, float]:
-    """Least-squares slope and intercept (statistics.linear_regression, Python 3.10+)."""
-    fit = statistics.linear_regression(xs, ys)
-    return fit.slope, fit.intercept
+    return times
 
 
 def encoded(nlp, text: str):
-    """``text`` tokenized, split into sentences and encoded (every component before the
-    recognizer), so the extractor can be timed on its own."""
+    """``text`` through every component before the first one that sets entities or
+    relations (tokenizer, sentencizer, transformer), so the extractor can be timed alone."""
+    from spacy_xlie.entities import entity_components, relation_extractors
+
+    stop = set(entity_components(nlp)) | set(relation_extractors(nlp))
     doc = nlp.make_doc(text)
     for name, proc in nlp.pipeline:
-        if name in ("ner", EXTRACTOR):
+        if name in stop:
             break
         doc = proc(doc)
     return doc
 
 
-def per_entity_count(nlp, text: str, mentions, repeats: int) -> List[Dict[str, Any]]:
-    extractor = nlp.get_pipe(EXTRACTOR)
+def per_entity_count(nlp, text: str, repeats: int) -> List[Dict[str, Any]]:
+    from spacy_xlie.entities import relation_extractors
+
+    extractor = nlp.get_pipe(relation_extractors(nlp)[0])
     doc = encoded(nlp, text)
-    spans = entity_spans(doc, mentions)
+    spans = entity_spans(doc, MENTIONS)
     rows = []
     for k in range(2, len(spans) + 1):
         doc.ents = spans[:k]
-        pairs = len(extractor.scored_pairs(doc))
-        seconds = median_seconds(lambda: extractor(doc), repeats)
-        rows.append({"entities": k, "pairs": pairs, "extractor_ms": round(1000 * seconds, 3)})
+        seconds = statistics.median(call_seconds(lambda: extractor(doc), repeats))
+        rows.append({"entities": k, "pairs": len(extractor.scored_pairs(doc)),
+                     "extractor_ms": round(1000 * seconds, 3)})
     return rows
 
 
-def throughput(nlp, text: str, mentions, k: int, batch: int, rounds: int) -> float:
-    """Words/s of the pipeline (recognizer off) over ``batch`` copies with ``k`` given
-    entities; the fastest of ``rounds``."""
-    template = nlp.make_doc(text)
-    spans = entity_spans(template, mentions)[:k]
-    offsets = [(s.start_char, s.end_char, s.label_) for s in spans]
+def throughput(nlp, text: str, k: int, batch: int, rounds: int) -> float:
+    """Words/s of the pipeline with its entity components off over ``batch`` copies with
+    the first ``k`` entities given; the fastest of ``rounds``."""
+    from spacy_xlie.entities import entity_components
 
     def docs():
         for _ in range(batch):
             doc = nlp.make_doc(text)
-            doc.ents = [doc.char_span(a, b, label=label) for a, b, label in offsets]
+            doc.ents = entity_spans(doc, MENTIONS[:k])
             yield doc
 
-    disabled = [name for name in ("ner", "xlie_entities") if name in nlp.pipe_names]
-    with nlp.select_pipes(disable=disabled):
-        list(nlp.pipe(docs(), batch_size=batch))
-        best = min(median_seconds(lambda: list(nlp.pipe(docs(), batch_size=batch)), 1)
-                   for _ in range(rounds))
-    return len(template) * batch / best
+    with nlp.select_pipes(disable=entity_components(nlp)):
+        best = min(call_seconds(lambda: list(nlp.pipe(docs(), batch_size=batch)), rounds))
+    return len(nlp.make_doc(text)) * batch / best
 
 
 def measure(nlp, lang: str, repeats: int, batch: int, rounds: int) -> Dict[str, Any]:
-    text, mentions = SENTENCES[lang]
-    rows = per_entity_count(nlp, text, mentions, repeats)
-    slope, intercept = line_fit([r["pairs"] for r in rows], [r["extractor_ms"] for r in rows])
-    encode_ms = 1000 * median_seconds(lambda: encoded(nlp, text), repeats)
-    words = len(nlp.make_doc(text))
+    text = SENTENCES[lang]
+    rows = per_entity_count(nlp, text, repeats)
+    fit = statistics.linear_regression([r["pairs"] for r in rows],
+                                       [r["extractor_ms"] for r in rows])
+    encode_ms = 1000 * statistics.median(call_seconds(lambda: encoded(nlp, text), repeats))
     return {
-        "words": words, "rows": rows,
-        "ms_per_pair": round(slope, 4), "ms_per_call": round(intercept, 3),
+        "words": len(nlp.make_doc(text)), "rows": rows,
+        "ms_per_pair": round(fit.slope, 4), "ms_per_call": round(fit.intercept, 3),
         "encode_ms": round(encode_ms, 3),
         "words_per_second": {
-            f"{k}_entities": round(throughput(nlp, text, mentions, k, batch, rounds), 1)
-            for k in (2, len(mentions))
+            f"{k}_entities": round(throughput(nlp, text, k, batch, rounds), 1)
+            for k in (2, len(MENTIONS))
         },
     }
 
