@@ -1,12 +1,13 @@
-"""int8 linear layers for CPU inference (PyTorch dynamic quantisation).
+"""int8 linear layers for CPU inference (PyTorch dynamic quantisation), and swapping a
+model's children for a block.
 
 Dynamic quantisation stores each ``torch.nn.Linear`` weight as int8 and quantises the
 activations on the fly: no calibration data, no retraining, and on CPU the matrix products
-that dominate a transformer's time run in int8. Shared by the ``xlie_transformer``
-component and the embedding aligner.
+that dominate a transformer's time run in int8. The embedding aligner uses it; the
+``xlie_transformer`` component's int8 encoder runs on ONNX Runtime instead
+(:mod:`spacy_xlie.ml.onnx_encoder` says why) and swaps it in with :class:`swapped`.
 """
 
-import copy
 import warnings
 from typing import Any, Callable, Dict, Optional
 
@@ -33,25 +34,6 @@ def is_down_projection(layer: Any) -> bool:
     very large values set the scale of the per-tensor int8 activation and leave the rest
     of it a handful of levels; every other linear layer reads a layer-normalised input."""
     return layer.in_features > layer.out_features
-
-
-def int8_children(model: Any, keep_fp32: Optional[Callable[[Any], bool]] = None
-                  ) -> Dict[str, Any]:
-    """An int8 copy of each direct child of ``model`` that holds a linear layer (those
-    for which ``keep_fp32`` is true stay fp32 in the copy).
-
-    Only those children are copied (a transformer's encoder layers and pooler, not its
-    embedding table, which is most of a multilingual model's weights and has no linear
-    layer), so the fp32 model stays intact for training and serialisation and the copies
-    cost a fraction of its memory. Swap them in with :func:`swapped`.
-    """
-    import torch
-
-    return {
-        name: quantize_linear(copy.deepcopy(child), keep_fp32)
-        for name, child in model.named_children()
-        if any(isinstance(m, torch.nn.Linear) for m in child.modules())
-    }
 
 
 class swapped:

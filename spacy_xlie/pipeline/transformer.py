@@ -5,22 +5,21 @@ The settings live in the component's config, so they survive ``nlp.to_disk``,
 ``spacy.load`` and ``spacy package``, and nobody has to remember a step after loading.
 ``max_batch_pieces`` (default 512) sorts each ``nlp.pipe`` batch by wordpieces and cuts it
 at that many padded pieces an encoder call (see :meth:`Transformer._sub_batches`; null:
-spacy-transformers' batching). ``quantize`` chooses the encoder's precision (PyTorch
-dynamic quantisation of its linear layers, :mod:`spacy_xlie.ml.quantize`):
+spacy-transformers' batching). ``quantize`` chooses the encoder's precision (int8 weights
+for the transformer layers on ONNX Runtime, :mod:`spacy_xlie.ml.onnx_encoder`):
 
-* ``quantize = "auto"``: a pipeline loaded from disk predicts with int8 linear layers on
+* ``quantize = "auto"``: a pipeline loaded from disk predicts with the int8 layers on
   CPU and with the fp32 model on GPU;
-* ``"int8"``: the same, but loading on GPU is refused (int8 kernels are CPU-only);
-* ``"off"`` (default): always fp32. On the e5small pipeline int8 predicted 1.10x as many
-  words a second and cost its recognizer 0.8-2.3 points of WikiANN F1
-  (``bench/results/relation_extractor.md``, ``bench/results/end_to_end.md``), so it is
-  opt-in.
+* ``"int8"``: the same, but loading on GPU is refused (the int8 kernels are CPU-only);
+* ``"off"`` (default): always fp32. int8 is opt-in: see ``bench/results/
+  relation_extractor.md`` and ``bench/results/end_to_end.md`` for what it changes on the
+  e5small pipeline's words/s and scores.
 
 Training never uses the int8 copy: a pipeline built by ``nlp.initialize`` (``spacy
 train``) has none, and ``update`` drops it from a loaded one, so a sourced component
 fine-tunes and evaluates on its fp32 weights. The fp32 weights stay in place (only the
-encoder's layers are copied and quantised, not the embedding table), so saving a loaded
-pipeline writes the same weights it read.
+encoder's layer stack is exported and quantised, not the embedding table), so saving a
+loaded pipeline writes the same weights it read.
 """
 
 from pathlib import Path
@@ -36,7 +35,8 @@ from spacy_transformers.pipeline_component import Transformer as SpacyTransforme
 from spacy_transformers.util import batch_by_length
 from thinc.api import Model
 
-from ..ml.quantize import int8_children, is_down_projection, swapped
+from ..ml.onnx_encoder import onnx_int8_stack
+from ..ml.quantize import swapped
 
 #: Values of the ``quantize`` setting (see the module docstring).
 QUANTIZE_MODES = ("auto", "int8", "off")
@@ -143,8 +143,8 @@ class Transformer(SpacyTransformer):
         self._prepare_int8()
 
     def _prepare_int8(self) -> None:
-        """Quantise a copy of the encoder's linear layers, where the setting and device
-        allow it; refuse ``int8`` on GPU."""
+        """Export and quantise the encoder's layer stack (ONNX Runtime), where the setting
+        and device allow it; refuse ``int8`` on GPU."""
         self._int8 = None
         if self.quantize == "off":
             return
@@ -157,8 +157,7 @@ class Transformer(SpacyTransformer):
                     f"config={{'components': {{'{self.name}': {{'quantize': 'off'}}}}}}))"
                 )
             return
-        keep_fp32 = None if self.int8_down_projections else is_down_projection
-        self._int8 = int8_children(model, keep_fp32)
+        self._int8 = {"encoder": onnx_int8_stack(model, self.int8_down_projections)}
 
 
 def _check_mode(quantize: str) -> None:

@@ -1,8 +1,8 @@
-"""int8 linear layers: which layers are quantised, and the fp32 model left intact."""
+"""int8 linear layers: which layers are quantised; swapping children for a block."""
 
 import torch
 
-from spacy_xlie.ml.quantize import int8_children, is_down_projection, quantize_linear, swapped
+from spacy_xlie.ml.quantize import is_down_projection, quantize_linear, swapped
 
 
 def feed_forward() -> torch.nn.Module:
@@ -20,14 +20,11 @@ def test_every_linear_layer_is_int8_by_default():
     assert not any(type(m) is torch.nn.Linear for m in block.modules())
 
 
-def test_int8_children_copy_only_children_with_linear_layers_and_swap_back():
+def test_swapped_replaces_children_inside_the_block_only():
     model = torch.nn.Module()
     model.embeddings = torch.nn.Embedding(10, 4)
     model.encoder = feed_forward()
-    original = model.encoder
-    children = int8_children(model)
-    assert set(children) == {"encoder"}
-    assert type(model.encoder[0]) is torch.nn.Linear  # the fp32 model is untouched
-    with swapped(model, children):
-        assert model.encoder is children["encoder"]
+    original, replacement = model.encoder, feed_forward()
+    with swapped(model, {"encoder": replacement}):
+        assert model.encoder is replacement
     assert model.encoder is original

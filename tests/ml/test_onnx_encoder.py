@@ -1,0 +1,79 @@
+"""The int8 layer stack on ONNX Runtime: the exported stack masks padding as torch does,
+int8 stays close to fp32, the torch model is untouched, BERT-style models only."""
+
+import onnxruntime
+import pytest
+import torch
+from transformers import AutoModel
+
+from spacy_xlie.ml.onnx_encoder import OnnxStack, additive_mask, export_stack, onnx_int8_stack
+from spacy_xlie.ml.quantize import swapped
+
+
+@pytest.fixture(scope="module")
+def encoder(tiny_xlmr):
+    torch.manual_seed(0)
+    return AutoModel.from_pretrained(str(tiny_xlmr)).eval()
+
+
+def hidden(model, ids, mask):
+    with torch.no_grad():
+        return model(input_ids=ids, attention_mask=mask).last_hidden_state
+
+
+def padded_batch(model):
+    """Two docs of 12 and 7 pieces, the second padded to 12."""
+    ids = torch.randint(5, model.config.vocab_size, (2, 12))
+    mask = torch.ones(2, 12, dtype=torch.long)
+    mask[1, 7:] = 0
+    return ids, mask
+
+
+def test_exported_stack_gives_torch_vectors_with_padding(encoder, tmp_path):
+    """fp32 graph (no quantisation error), weights large enough that attention is sharp:
+    unmasked padding would move the padded doc's vectors well past the tolerance."""
+    model = AutoModel.from_pretrained(encoder.name_or_path).eval()
+    for layer in model.encoder.modules():
+        if isinstance(layer, torch.nn.Linear):
+            torch.nn.init.normal_(layer.weight, std=0.3)
+    export_stack(model.encoder, model.config.hidden_size, tmp_path / "stack.onnx")
+    session = onnxruntime.InferenceSession(str(tmp_path / "stack.onnx"))
+    ids, mask = padded_batch(model)
+    expected = hidden(model, ids, mask)
+    with swapped(model, {"encoder": OnnxStack(session)}):
+        found = hidden(model, ids, mask)
+        unpadded = hidden(model, ids[:1], mask[:1])  # no padding: the model passes no mask
+    assert torch.allclose(found[mask.bool()], expected[mask.bool()], atol=1e-4)
+    assert torch.allclose(unpadded[0], expected[0], atol=1e-4)
+
+
+def test_int8_stack_is_close_to_fp32(encoder):
+    ids, mask = padded_batch(encoder)
+    fp32 = hidden(encoder, ids, mask)
+    with swapped(encoder, {"encoder": onnx_int8_stack(encoder)}):
+        int8 = hidden(encoder, ids, mask)
+    cosine = torch.nn.functional.cosine_similarity(int8[mask.bool()], fp32[mask.bool()], dim=-1)
+    assert cosine.min() > 0.98
+    assert not torch.equal(int8, fp32)
+
+
+def test_the_fp32_model_is_left_as_it_was(encoder):
+    ids, mask = padded_batch(encoder)
+    before = hidden(encoder, ids, mask)
+    stack = encoder.encoder
+    onnx_int8_stack(encoder, int8_down_projections=True)
+    assert encoder.encoder is stack and not encoder.training
+    assert torch.equal(hidden(encoder, ids, mask), before)
+
+
+def test_additive_mask_from_what_the_model_hands_its_stack():
+    states = torch.zeros(2, 3, 4)
+    assert torch.equal(additive_mask(None, states), torch.zeros(2, 1, 1, 3))
+    padding = torch.tensor([[0.0, 0.0, 0.0], [0.0, 0.0, -1e9]])
+    sdpa = padding[:, None, None, :].expand(2, 1, 3, 3)
+    assert torch.equal(additive_mask(sdpa, states), padding[:, None, None, :])
+
+
+def test_a_model_without_a_layer_stack_is_refused():
+    with pytest.raises(ValueError, match="BERT-style encoder"):
+        onnx_int8_stack(torch.nn.Linear(2, 2))
