@@ -97,11 +97,11 @@ def int8_children(model: Any, keep_fp32: Optional[Callable[[Any], bool]] = None
     }
 
 
-def torch_int8_engine(encoder: Any) -> Callable:
-    """PyTorch's dynamic int8: the linear layers int8, down-projections fp32."""
-    from spacy_xlie.ml.quantize import is_down_projection, swapped
+def swapped_engine(encoder: Any, children: Dict[str, Any]) -> Callable:
+    """:func:`torch_engine` with ``encoder``'s ``children`` swapped in for each call: torch
+    int8 (:func:`int8_children`) or the pipeline's ONNX Runtime layer stack."""
+    from spacy_xlie.ml.quantize import swapped
 
-    children = int8_children(encoder, is_down_projection)
     fp32 = torch_engine(encoder)
 
     def run(input_ids: numpy.ndarray, mask: numpy.ndarray) -> numpy.ndarray:
@@ -121,21 +121,6 @@ def export_onnx(encoder: Any, path: Path, example: tuple) -> None:
                       "attention_mask": {0: "batch", 1: "pieces"},
                       "last_hidden_state": {0: "batch", 1: "pieces"}},
         opset_version=17, dynamo=False)
-
-
-def pipeline_int8_engine(encoder: Any) -> Callable:
-    """The pipeline's int8 encoder: the layer stack on ONNX Runtime, the rest torch."""
-    from spacy_xlie.ml.onnx_encoder import onnx_int8_stack
-    from spacy_xlie.ml.quantize import swapped
-
-    children = {"encoder": onnx_int8_stack(encoder)}
-    fp32 = torch_engine(encoder)
-
-    def run(input_ids: numpy.ndarray, mask: numpy.ndarray) -> numpy.ndarray:
-        with swapped(encoder, children):
-            return fp32(input_ids, mask)
-
-    return run
 
 
 def ort_engine(path: Path, threads: int) -> Callable:
@@ -171,16 +156,21 @@ def main(argv: Optional[List[str]] = None) -> int:
     import onnxruntime
     import torch
 
+    from spacy_xlie.ml.onnx_encoder import onnx_int8_stack
+    from spacy_xlie.ml.quantize import is_down_projection
+
     threads = torch.get_num_threads()
     encoder, batches, words, pieces = load_batches(args.model, args.docs, args.n_docs)
-    engines: Dict[str, Callable] = {"torch fp32": torch_engine(encoder),
-                                    "torch int8": torch_int8_engine(encoder)}
+    engines: Dict[str, Callable] = {
+        "torch fp32": torch_engine(encoder),
+        "torch int8": swapped_engine(encoder, int8_children(encoder, is_down_projection))}
     with tempfile.TemporaryDirectory(prefix="xlie-onnx-") as tmp:
         fp32_path = Path(tmp) / "encoder.onnx"
         export_onnx(encoder, fp32_path, batches[0])
         engines["onnxruntime fp32"] = ort_engine(fp32_path, threads)
         start = time.perf_counter()
-        engines["onnxruntime int8 (the pipeline's)"] = pipeline_int8_engine(encoder)
+        engines["onnxruntime int8 (the pipeline's)"] = swapped_engine(
+            encoder, {"encoder": onnx_int8_stack(encoder)})
         prepare_seconds = time.perf_counter() - start
         reference = [engines["torch fp32"](*batch) for batch in batches]
         agreement = {name: round(float(numpy.mean([
