@@ -342,9 +342,15 @@ def encoder_references(model: Path, docbin: Path, n_docs: int) -> Dict[str, Dict
     return results
 
 
+#: English WikiANN validation sentences, written by the project's ``prepare`` step.
+WIKIANN_EN_VAL = REPO / "corpus" / "ner" / "wikiann_en_val.spacy"
+
+
 def int8_dev_table(work: Path, model: Path) -> Dict[str, Any]:
-    """KBP37 dev (English: where the int8 setting was chosen) macro-F of the fp32 encoder,
-    the shipped int8 encoder and int8 for every linear layer."""
+    """English dev data, where the int8 setting is chosen: KBP37 dev macro-F (gold
+    entities) and, when the pipeline has a recognizer and ``prepare`` has run, its WikiANN
+    en validation F1, for the fp32 encoder, the shipped int8 encoder and int8 for every
+    linear layer."""
     import spacy
 
     from spacy_xlie.evaluation import evaluate_relations
@@ -356,8 +362,26 @@ def int8_dev_table(work: Path, model: Path) -> Dict[str, Any]:
         scores_ = evaluate_relations(nlp, [work / "corpus" / "kbp37_dev.spacy"],
                                      gold_ents=True, train_lang="en")["datasets"]["kbp37_dev"]
         table[name] = {"macro_f": scores_["rel_macro_f"], "micro_f": scores_["rel_micro_f"]}
-        log(f"KBP37 dev, {name}: {table[name]}")
+        if "ner" in nlp.pipe_names and WIKIANN_EN_VAL.exists():
+            table[name]["wikiann_en_val_f"] = wikiann_f(nlp, WIKIANN_EN_VAL)
+        log(f"English dev, {name}: {table[name]}")
     return table
+
+
+def wikiann_f(nlp, path: Path) -> float:
+    """Span F1 of the pipeline's recognizer on a WikiANN DocBin, on the sentences' own
+    tokens and WikiANN's types (PER/ORG/LOC; a predicted DATE or TITLE is left out)."""
+    from spacy.scorer import get_ner_prf
+    from spacy.tokens import Doc, DocBin
+    from spacy.training import Example
+
+    gold = list(DocBin().from_disk(path).get_docs(nlp.vocab))
+    docs = [Doc(nlp.vocab, words=[t.text for t in ref]) for ref in gold]
+    with nlp.select_pipes(enable=[n for n in nlp.pipe_names if n in ("transformer", "ner")]):
+        predicted = list(nlp.pipe(docs, batch_size=64))
+    for doc in predicted:
+        doc.ents = [ent for ent in doc.ents if ent.label_ in ("PER", "ORG", "LOC")]
+    return get_ner_prf([Example(p, g) for p, g in zip(predicted, gold)])["ents_f"]
 
 
 def keyed_markdown(key: str, entry: Dict[str, Any]) -> List[str]:
@@ -394,6 +418,32 @@ def keyed_markdown(key: str, entry: Dict[str, Any]) -> List[str]:
     return lines + ["", entry["tables_markdown"]]
 
 
+def seed_markdown(report: Dict[str, Any]) -> List[str]:
+    """The e5small recipe under each seed scored (keys ``e5small`` and ``e5small_seedN``,
+    fp32): how far its scores move with the seed alone, next to any change measured."""
+    rows = {key: entry for key, entry in report.items()
+            if (key == "e5small" or key.startswith("e5small_seed"))
+            and isinstance(entry, dict) and "kbp37_test_macro_f" in entry}
+    if len(rows) < 2:
+        return []
+    langs = sorted({lang for entry in rows.values() for lang in entry["relx_macro_f"]})
+    columns = {"KBP37 test": [e["kbp37_test_macro_f"] for e in rows.values()],
+               **{f"RELX {lang.upper()}": [e["relx_macro_f"].get(lang) for e in rows.values()]
+                  for lang in langs}}
+    lines = ["## Seeds of the e5small recipe (gold entities, official macro-F1, %)", "",
+             "The same config and data, trained with each seed (`--system.seed`); the "
+             "spread is the largest minus the smallest score.", "",
+             "| key | seed | " + " | ".join(columns) + " |",
+             "|---|---:|" + "---:|" * len(columns)]
+    for index, (key, entry) in enumerate(rows.items()):
+        cells = ["-" if values[index] is None else f"{100 * values[index]:.1f}"
+                 for values in columns.values()]
+        lines.append(f"| `{key}` | {entry['model'].get('seed')} | " + " | ".join(cells) + " |")
+    scored = [[v for v in values if v is not None] for values in columns.values()]
+    spread = [f"{100 * (max(values) - min(values)):.1f}" for values in scored]
+    return lines + ["| **spread** | |" + "".join(f" {s} |" for s in spread), ""]
+
+
 def int8_markdown(report: Dict[str, Any]) -> List[str]:
     """The int8 encoder against fp32: the speed-up of one run and the KBP37 dev table."""
     lines = ["## int8 encoder (xlie_transformer quantize)", ""]
@@ -419,9 +469,14 @@ def int8_markdown(report: Dict[str, Any]) -> List[str]:
                   f"{r['pieces_per_second']:.0f} |" for k, r in refs.items()]
         lines.append("")
     if "int8_dev" in report:
-        lines += ["KBP37 dev (English, gold entities), where the shipped setting was chosen:",
-                  "", "| encoder | macro-F | micro-F |", "|---|---:|---:|"]
-        lines += [f"| {name} | {100 * row['macro_f']:.1f} | {100 * row['micro_f']:.1f} |"
+        lines += ["English dev data, where the shipped setting is chosen: KBP37 dev "
+                  "(gold entities) and the recognizer's WikiANN en validation F1 "
+                  "(PER/ORG/LOC):", "",
+                  "| encoder | KBP37 dev macro-F | KBP37 dev micro-F | WikiANN en val F1 |",
+                  "|---|---:|---:|---:|"]
+        lines += [f"| {name} | {100 * row['macro_f']:.1f} | {100 * row['micro_f']:.1f} | "
+                  + (f"{100 * row['wikiann_en_val_f']:.1f}" if "wikiann_en_val_f" in row
+                     else "-") + " |"
                   for name, row in report["int8_dev"].items()]
         lines.append("")
     return lines
@@ -438,6 +493,7 @@ def model_info(model: Path) -> Dict[str, Any]:
         "meta": {key: meta.get(key) for key in ("lang", "name", "version", "spacy_version")},
         "dev_scores": {k: v for k, v in meta.get("performance", {}).items()
                        if isinstance(v, float)},
+        "seed": training_seed(model),
     }
     lock = REPO / "project.lock"
     if lock.exists():
@@ -446,6 +502,13 @@ def model_info(model: Path) -> Dict[str, Any]:
             if any((REPO / out).resolve() == model.resolve() for out in outputs):
                 info["trained_by"] = {"command": name, "script": entry.get("script", [])}
     return info
+
+
+def training_seed(model: Path) -> Optional[int]:
+    """The seed the pipeline was trained with (``[training] seed`` of its config)."""
+    from spacy.util import load_config
+
+    return load_config(model / "config.cfg", interpolate=True)["training"].get("seed")
 
 
 # ---- speed ------------------------------------------------------------------------------
@@ -663,6 +726,7 @@ def markdown(report: Dict[str, Any], accuracy_md: str) -> str:
             lines += keyed_markdown(key, entry)
     if "int8_speedup" in report or "int8_dev" in report:
         lines += int8_markdown(report)
+    lines += seed_markdown(report)
     if "pair_cost" in report:
         from pair_cost import report_section  # bench/, beside this script
 
@@ -815,7 +879,9 @@ def main() -> None:
                              "date and command that measured them)")
     parser.add_argument("--key", default=None,
                         help="with --model: write this pipeline's figures under "
-                             "report[KEY] and keep the rest of the report")
+                             "report[KEY] and keep the rest of the report (e5small_seedN: "
+                             "the e5small recipe trained with another seed, tabled beside "
+                             "e5small)")
     parser.add_argument("--train-log", type=Path, default=None,
                         help="with --key: the run's training log (training minutes)")
     parser.add_argument("--int8-key", default=None,
