@@ -6,6 +6,8 @@ A pipeline with its own entity recognizer (a trained ``ner``, as ``xx_xlie_e5sma
 must also handle raw sentences no data set of this project holds: typed entities in each
 and at least one correct relation among them (:data:`RAW_SAMPLES`). A pipeline whose only
 entity source is the gazetteer must find two entities in each of :data:`CHECK_SAMPLES`.
+A transformer whose quantize setting asks for int8 must load int8; one shipped fp32 must
+load int8 when the user asks (``quantize = "auto"``), with only the package's dependencies.
 
     python scripts/check_package.py PACKAGES_DIR --name NAME --version VERSION
         --plugin-wheels DIR [--venv packages/check-venv] [--torch torch==2.13.0]
@@ -65,9 +67,19 @@ factories = {n: nlp.get_pipe_meta(n).factory for n in sources}
 quantizable = [n for n in nlp.pipe_names if nlp.get_pipe_meta(n).factory == "xlie_transformer"
                and nlp.get_pipe(n).quantize != "off"]
 int8 = [n for n in quantizable if nlp.get_pipe(n).is_int8]
+# A pipeline shipped fp32 must still run int8 when a user asks for it (quantize = "auto"):
+# the int8 engine has to come with the package's own dependencies.
+fp32 = [n for n in nlp.pipe_names if nlp.get_pipe_meta(n).factory == "xlie_transformer"
+        and nlp.get_pipe(n).quantize == "off"]
+opt_in = []
+if fp32:
+    asked = spacy.load(name, config={"components": {n: {"quantize": "auto"} for n in fp32}})
+    list(asked.pipe(texts))
+    opt_in = [n for n in fp32 if asked.get_pipe(n).is_int8]
+    del asked
 print(json.dumps({"pipeline": nlp.pipe_names, "entity_pipes": sources,
                   "entity_factories": factories, "int8_expected": quantizable,
-                  "int8": int8}))
+                  "int8": int8, "int8_opt_in_expected": fp32, "int8_opt_in": opt_in}))
 for doc in nlp.pipe(texts):
     ents = [(e.text, e.label_, e.kb_id_) for e in doc.ents]
     rels = [(r.head.text, r.label, r.tail.text, round(r.score, 3)) for r in doc._.relations]
@@ -104,6 +116,10 @@ def check_results(pipeline: str, stdout: str) -> List[dict]:
     if not_int8:
         raise ValueError(f"{pipeline}: {', '.join(sorted(not_int8))} loaded without its int8 "
                          "encoder on CPU although its quantize setting asks for one")
+    no_opt_in = set(header.get("int8_opt_in_expected", [])) - set(header.get("int8_opt_in", []))
+    if no_opt_in:
+        raise ValueError(f"{pipeline}: {', '.join(sorted(no_opt_in))} loaded without an int8 "
+                         "encoder on CPU with quantize = 'auto' (is onnxruntime installed?)")
     raw_texts = {text for text, _ in RAW_SAMPLES}
     if set(header.get("entity_factories", {}).values()) & set(RECOGNIZERS):
         check_raw([r for r in results if r["text"] in raw_texts])

@@ -67,3 +67,14 @@ def test_a_quantizable_encoder_must_load_as_int8():
     assert len(script.check_results("p", header % '["transformer"]' + found)) == 1
     with pytest.raises(ValueError, match="transformer loaded without its int8 encoder"):
         script.check_results("p", header % "[]" + found)
+
+
+def test_an_fp32_encoder_must_load_as_int8_when_asked():
+    script = load_script("check_package")
+    found = '{"text": "A B", "entities": [["A", "ENT", ""], ["B", "ENT", ""]], "relations": []}\n'
+    header = ('{"pipeline": ["transformer", "xlie_entities"], "entity_pipes": ["xlie_entities"],'
+              ' "int8_expected": [], "int8": [], "int8_opt_in_expected": ["transformer"],'
+              ' "int8_opt_in": %s}\n')
+    assert len(script.check_results("p", header % '["transformer"]' + found)) == 1
+    with pytest.raises(ValueError, match="without an int8 encoder on CPU with quantize = 'auto'"):
+        script.check_results("p", header % "[]" + found)
