@@ -31,7 +31,7 @@ import platform
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -144,13 +144,8 @@ def reference_row(model: str, data_dir: Path, batch_size: int,
 
 def wikiann_section(nlp, data_dir: Path, limit: int, batch_size: int) -> Dict[str, Any]:
     """Span F1 of the pipeline's recognizer on each WikiANN test set present."""
-    from spacy.scorer import get_ner_prf
-    from spacy.tokens import Doc
-    from spacy.training import Example
-
     from spacy_xlie.corpora.wikiann import read_wikiann
 
-    keep = [name for name in nlp.pipe_names if name in ("transformer", "tok2vec", "ner")]
     scores: Dict[str, Any] = {}
     for lang in WIKIANN_LANGS:
         path = data_dir / "wikiann" / lang / "test.conllu"
@@ -161,17 +156,30 @@ def wikiann_section(nlp, data_dir: Path, limit: int, batch_size: int) -> Dict[st
         if limit:
             gold = gold[:limit]
         log(f"WikiANN {lang}: {len(gold)} test sentences")
-        docs = [Doc(nlp.vocab, words=[t.text for t in ref]) for ref in gold]
-        with nlp.select_pipes(enable=keep):
-            predicted = list(nlp.pipe(docs, batch_size=batch_size))
-        every_label = get_ner_prf([Example(p, g) for p, g in zip(predicted, gold)])
-        prf = get_ner_prf([Example(in_scheme(p), g) for p, g in zip(predicted, gold)])
+        prf, every_label = recognizer_scores(nlp, gold, batch_size)
         scores[lang] = {"f": prf["ents_f"], "p": prf["ents_p"], "r": prf["ents_r"],
                         "sentences": len(gold),
                         "per_type": {k: v["f"] for k, v in sorted(prf["ents_per_type"].items())},
                         "every_label": {"f": every_label["ents_f"], "p": every_label["ents_p"],
                                         "r": every_label["ents_r"]}}
     return scores
+
+
+def recognizer_scores(nlp, gold: List[Any], batch_size: int = 64
+                      ) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """spaCy's NER scores of the pipeline's recognizer (its encoder and ``ner`` only) on
+    WikiANN ``gold`` docs, predicted on their own tokens: on WikiANN's types
+    (:func:`in_scheme`) and with every predicted label."""
+    from spacy.scorer import get_ner_prf
+    from spacy.tokens import Doc
+    from spacy.training import Example
+
+    keep = [name for name in nlp.pipe_names if name in ("transformer", "tok2vec", "ner")]
+    docs = [Doc(nlp.vocab, words=[t.text for t in ref]) for ref in gold]
+    with nlp.select_pipes(enable=keep):
+        predicted = list(nlp.pipe(docs, batch_size=batch_size))
+    return (get_ner_prf([Example(in_scheme(p), g) for p, g in zip(predicted, gold)]),
+            get_ner_prf([Example(p, g) for p, g in zip(predicted, gold)]))
 
 
 def in_scheme(doc):

@@ -8,10 +8,11 @@ dynamic quantisation), ONNX Runtime fp32 and ONNX Runtime int8 (the pipeline's
 The same texts (the first ``--n-docs`` docs), tokenized once and cut as the pipeline cuts
 them (sorted by wordpieces, at most 512 padded pieces a call), through each engine on the
 same 2 threads; rounds alternate the engines and the best round counts. Agreement: the
-mean cosine of each engine's token vectors with torch fp32's. ONNX Runtime int8 is the
-pipeline's own path (:func:`spacy_xlie.ml.onnx_encoder.onnx_int8_stack`: the layer stack
-through ``onnxruntime.quantization.quantize_dynamic``, embeddings in torch); torch int8
-quantises the same linear layers. Both leave the feed-forward down-projections fp32
+mean cosine of each engine's token vectors with torch fp32's. Both ONNX Runtime engines
+run the layer stack as the pipeline exports it (:mod:`spacy_xlie.ml.onnx_encoder`,
+embeddings in torch); int8 is the pipeline's own path (``onnx_int8_stack``:
+``onnxruntime.quantization.quantize_dynamic``), and torch int8 quantises the same linear
+layers. Both leave the feed-forward down-projections fp32
 (``spacy_xlie/ml/quantize.py`` says why). This answers #24's question whether ONNX
 Runtime runs the encoder faster here than torch. Writes ``onnx_encoder.{json,md}``.
 """
@@ -48,23 +49,6 @@ def load_batches(model: Path, docs: Path, n_docs: int):
         batches.append((enc["input_ids"].astype(numpy.int64),
                         enc["attention_mask"].astype(numpy.int64)))
     return encoder, batches, words, sum(map(len, ids))
-
-
-def last_hidden_module(encoder: Any) -> Any:
-    """``encoder`` as a module ``(input_ids, attention_mask) -> last_hidden_state`` (what
-    the ONNX exporter traces)."""
-    import torch
-
-    class LastHidden(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.encoder = encoder
-
-        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
-            return self.encoder(input_ids=input_ids,
-                                attention_mask=attention_mask).last_hidden_state
-
-    return LastHidden().eval()
 
 
 def torch_engine(encoder: Any) -> Callable:
@@ -111,33 +95,6 @@ def swapped_engine(encoder: Any, children: Dict[str, Any]) -> Callable:
     return run
 
 
-def export_onnx(encoder: Any, path: Path, example: tuple) -> None:
-    import torch
-
-    torch.onnx.export(
-        last_hidden_module(encoder), tuple(torch.from_numpy(a) for a in example), str(path),
-        input_names=["input_ids", "attention_mask"], output_names=["last_hidden_state"],
-        dynamic_axes={"input_ids": {0: "batch", 1: "pieces"},
-                      "attention_mask": {0: "batch", 1: "pieces"},
-                      "last_hidden_state": {0: "batch", 1: "pieces"}},
-        opset_version=17, dynamo=False)
-
-
-def ort_engine(path: Path, threads: int) -> Callable:
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    session = onnxruntime.InferenceSession(str(path), options,
-                                           providers=["CPUExecutionProvider"])
-
-    def run(input_ids: numpy.ndarray, mask: numpy.ndarray) -> numpy.ndarray:
-        return session.run(None, {"input_ids": input_ids, "attention_mask": mask})[0]
-
-    return run
-
-
 def mean_cosine(a: numpy.ndarray, b: numpy.ndarray, mask: numpy.ndarray) -> float:
     keep = mask.astype(bool)
     x, y = a[keep], b[keep]
@@ -156,33 +113,33 @@ def main(argv: Optional[List[str]] = None) -> int:
     import onnxruntime
     import torch
 
-    from spacy_xlie.ml.onnx_encoder import onnx_int8_stack
+    from spacy_xlie.ml.onnx_encoder import OnnxStack, export_stack, onnx_int8_stack, stack_session
     from spacy_xlie.ml.quantize import is_down_projection
 
     threads = torch.get_num_threads()
     encoder, batches, words, pieces = load_batches(args.model, args.docs, args.n_docs)
+    with tempfile.TemporaryDirectory(prefix="xlie-onnx-") as tmp:
+        export_stack(encoder.encoder, encoder.config.hidden_size, Path(tmp) / "stack.onnx")
+        ort_fp32 = OnnxStack(stack_session((Path(tmp) / "stack.onnx").read_bytes(), threads))
+    start = time.perf_counter()
+    ort_int8 = onnx_int8_stack(encoder)
+    prepare_seconds = time.perf_counter() - start
     engines: Dict[str, Callable] = {
         "torch fp32": torch_engine(encoder),
-        "torch int8": swapped_engine(encoder, int8_children(encoder, is_down_projection))}
-    with tempfile.TemporaryDirectory(prefix="xlie-onnx-") as tmp:
-        fp32_path = Path(tmp) / "encoder.onnx"
-        export_onnx(encoder, fp32_path, batches[0])
-        engines["onnxruntime fp32"] = ort_engine(fp32_path, threads)
-        start = time.perf_counter()
-        engines["onnxruntime int8 (the pipeline's)"] = swapped_engine(
-            encoder, {"encoder": onnx_int8_stack(encoder)})
-        prepare_seconds = time.perf_counter() - start
-        reference = [engines["torch fp32"](*batch) for batch in batches]
-        agreement = {name: round(float(numpy.mean([
-            mean_cosine(run(*batch), ref, batch[1])
-            for batch, ref in zip(batches, reference)])), 5) for name, run in engines.items()}
-        seconds: Dict[str, List[float]] = {name: [] for name in engines}
-        for _ in range(args.rounds):
-            for name, run in engines.items():
-                start = time.perf_counter()
-                for batch in batches:
-                    run(*batch)
-                seconds[name].append(time.perf_counter() - start)
+        "torch int8": swapped_engine(encoder, int8_children(encoder, is_down_projection)),
+        "onnxruntime fp32": swapped_engine(encoder, {"encoder": ort_fp32}),
+        "onnxruntime int8 (the pipeline's)": swapped_engine(encoder, {"encoder": ort_int8})}
+    reference = [engines["torch fp32"](*batch) for batch in batches]
+    agreement = {name: round(float(numpy.mean([
+        mean_cosine(run(*batch), ref, batch[1])
+        for batch, ref in zip(batches, reference)])), 5) for name, run in engines.items()}
+    seconds: Dict[str, List[float]] = {name: [] for name in engines}
+    for _ in range(args.rounds):
+        for name, run in engines.items():
+            start = time.perf_counter()
+            for batch in batches:
+                run(*batch)
+            seconds[name].append(time.perf_counter() - start)
     rows = {name: {"best_seconds": round(min(times), 3), "rounds": [round(t, 3) for t in times],
                    "words_per_second": round(words / min(times), 1),
                    "pieces_per_second": round(pieces / min(times), 1),

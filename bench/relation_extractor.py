@@ -369,19 +369,12 @@ def int8_dev_table(work: Path, model: Path) -> Dict[str, Any]:
 
 
 def wikiann_f(nlp, path: Path) -> float:
-    """Span F1 of the pipeline's recognizer on a WikiANN DocBin, on the sentences' own
-    tokens and WikiANN's types (PER/ORG/LOC; a predicted DATE or TITLE is left out)."""
-    from spacy.scorer import get_ner_prf
-    from spacy.tokens import Doc, DocBin
-    from spacy.training import Example
+    """The recognizer's span F1 (WikiANN's types) on a WikiANN DocBin."""
+    from end_to_end import recognizer_scores  # bench/, beside this script
+    from spacy.tokens import DocBin
 
     gold = list(DocBin().from_disk(path).get_docs(nlp.vocab))
-    docs = [Doc(nlp.vocab, words=[t.text for t in ref]) for ref in gold]
-    with nlp.select_pipes(enable=[n for n in nlp.pipe_names if n in ("transformer", "ner")]):
-        predicted = list(nlp.pipe(docs, batch_size=64))
-    for doc in predicted:
-        doc.ents = [ent for ent in doc.ents if ent.label_ in ("PER", "ORG", "LOC")]
-    return get_ner_prf([Example(p, g) for p, g in zip(predicted, gold)])["ents_f"]
+    return recognizer_scores(nlp, gold)[0]["ents_f"]
 
 
 def keyed_markdown(key: str, entry: Dict[str, Any]) -> List[str]:

@@ -76,7 +76,6 @@ if fp32:
     asked = spacy.load(name, config={"components": {n: {"quantize": "auto"} for n in fp32}})
     list(asked.pipe(texts))
     opt_in = [n for n in fp32 if asked.get_pipe(n).is_int8]
-    del asked
 print(json.dumps({"pipeline": nlp.pipe_names, "entity_pipes": sources,
                   "entity_factories": factories, "int8_expected": quantizable,
                   "int8": int8, "int8_opt_in_expected": fp32, "int8_opt_in": opt_in}))

@@ -1,12 +1,17 @@
 """The int8 layer stack on ONNX Runtime: the exported stack masks padding as torch does,
 int8 stays close to fp32, the torch model is untouched, BERT-style models only."""
 
-import onnxruntime
 import pytest
 import torch
 from transformers import AutoModel
 
-from spacy_xlie.ml.onnx_encoder import OnnxStack, additive_mask, export_stack, onnx_int8_stack
+from spacy_xlie.ml.onnx_encoder import (
+    OnnxStack,
+    additive_mask,
+    export_stack,
+    onnx_int8_stack,
+    stack_session,
+)
 from spacy_xlie.ml.quantize import swapped
 
 
@@ -37,7 +42,7 @@ def test_exported_stack_gives_torch_vectors_with_padding(encoder, tmp_path):
         if isinstance(layer, torch.nn.Linear):
             torch.nn.init.normal_(layer.weight, std=0.3)
     export_stack(model.encoder, model.config.hidden_size, tmp_path / "stack.onnx")
-    session = onnxruntime.InferenceSession(str(tmp_path / "stack.onnx"))
+    session = stack_session((tmp_path / "stack.onnx").read_bytes(), threads=1)
     ids, mask = padded_batch(model)
     expected = hidden(model, ids, mask)
     with swapped(model, {"encoder": OnnxStack(session)}):
