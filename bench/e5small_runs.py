@@ -37,6 +37,7 @@ SETTINGS = (
     ("NER own layers", ("components", "ner", "model", "tok2vec"), "depth"),
     ("batcher", ("training", "batcher"), "@batchers"),
     ("train reader", ("corpora", "train"), "@readers"),
+    ("entity-doc augmenter", ("corpora", "train", "augmenter"), "@augmenters"),
     ("WikiANN sentences (0: all)", ("corpora", "train"), "entities_limit"),
     ("dev WikiANN sentences (0: all)", ("corpora", "dev"), "entities_limit"),
     ("steps", ("training",), "max_steps"),

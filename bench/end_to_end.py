@@ -30,6 +30,7 @@ import os
 import platform
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -156,12 +157,14 @@ def wikiann_section(nlp, data_dir: Path, limit: int, batch_size: int) -> Dict[st
         if limit:
             gold = gold[:limit]
         log(f"WikiANN {lang}: {len(gold)} test sentences")
-        prf, every_label = recognizer_scores(nlp, gold, batch_size)
+        predicted = recognizer_predictions(nlp, gold, batch_size)
+        prf, every_label = recognizer_prf(predicted, gold)
         scores[lang] = {"f": prf["ents_f"], "p": prf["ents_p"], "r": prf["ents_r"],
                         "sentences": len(gold),
                         "per_type": {k: v["f"] for k, v in sorted(prf["ents_per_type"].items())},
                         "every_label": {"f": every_label["ents_f"], "p": every_label["ents_p"],
-                                        "r": every_label["ents_r"]}}
+                                        "r": every_label["ents_r"]},
+                        "errors": span_errors(predicted, gold)}
     return scores
 
 
@@ -170,16 +173,57 @@ def recognizer_scores(nlp, gold: List[Any], batch_size: int = 64
     """spaCy's NER scores of the pipeline's recognizer (its encoder and ``ner`` only) on
     WikiANN ``gold`` docs, predicted on their own tokens: on WikiANN's types
     (:func:`in_scheme`) and with every predicted label."""
-    from spacy.scorer import get_ner_prf
+    return recognizer_prf(recognizer_predictions(nlp, gold, batch_size), gold)
+
+
+def recognizer_predictions(nlp, gold: List[Any], batch_size: int = 64) -> List[Any]:
+    """The recognizer's docs (its encoder and ``ner`` only) on the tokens of ``gold``."""
     from spacy.tokens import Doc
-    from spacy.training import Example
 
     keep = [name for name in nlp.pipe_names if name in ("transformer", "tok2vec", "ner")]
     docs = [Doc(nlp.vocab, words=[t.text for t in ref]) for ref in gold]
     with nlp.select_pipes(enable=keep):
-        predicted = list(nlp.pipe(docs, batch_size=batch_size))
+        return list(nlp.pipe(docs, batch_size=batch_size))
+
+
+def recognizer_prf(predicted: List[Any], gold: List[Any]
+                   ) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    from spacy.scorer import get_ner_prf
+    from spacy.training import Example
+
     return (get_ner_prf([Example(in_scheme(p), g) for p, g in zip(predicted, gold)]),
             get_ner_prf([Example(p, g) for p, g in zip(predicted, gold)]))
+
+
+def span_errors(predicted: List[Any], gold: List[Any], top: int = 5) -> Dict[str, Any]:
+    """What the recognizer's spans (WikiANN's types) are against the gold ones: ``exact``,
+    ``wrong_type`` (same boundaries), ``longer`` / ``shorter`` (overlapping a gold span,
+    more or fewer tokens), ``spurious`` (overlapping none); gold spans no prediction
+    overlaps are ``missed``. ``longer_by_first_word``: the words most often added in front
+    of a gold span (the span is the gold one plus its leading word), with their counts."""
+    counts = dict.fromkeys(("exact", "wrong_type", "longer", "shorter", "spurious",
+                            "missed"), 0)
+    added: Counter = Counter()
+    for doc, ref in zip(predicted, gold):
+        spans = {(e.start, e.end): e.label_ for e in ref.ents}
+        ents = in_scheme(doc).ents
+        for ent in ents:
+            counts[span_error(ent, spans)] += 1
+            if (ent.start + 1, ent.end) in spans:
+                added[ent[0].text] += 1
+        counts["missed"] += sum(not any(e.start < end and start < e.end for e in ents)
+                                for start, end in spans)
+    return {**counts, "longer_by_first_word": dict(added.most_common(top))}
+
+
+def span_error(ent: Any, gold: Dict[Tuple[int, int], str]) -> str:
+    label = gold.get((ent.start, ent.end))
+    if label is not None:
+        return "exact" if label == ent.label_ else "wrong_type"
+    overlapping = [end - start for start, end in gold if start < ent.end and ent.start < end]
+    if not overlapping:
+        return "spurious"
+    return "longer" if len(ent) > overlapping[0] else "shorter"
 
 
 def in_scheme(doc):
@@ -245,6 +289,7 @@ def markdown(report: Dict[str, Any]) -> str:
         per_type = ", ".join(f"{k} {pct(v)}" for k, v in row["per_type"].items())
         lines.append(f"| {lang} | {row['sentences']} | {pct(row['p'])} | {pct(row['r'])} | "
                      f"{pct(row['f'])} | {pct(row['every_label']['f'])} | {per_type} |")
+    lines += errors_markdown(report["wikiann"])
     if report.get("compared"):
         lines += compared_markdown(report)
     speed = report["speed"]
@@ -254,6 +299,23 @@ def markdown(report: Dict[str, Any]) -> str:
               f"{speed['seconds']:.1f} s, batch size {report['batch_size']}); peak RSS of the "
               f"benchmark process {report['peak_rss_mb']:,.0f} MB.", ""]
     return "\n".join(lines)
+
+
+def errors_markdown(wikiann: Dict[str, Any]) -> List[str]:
+    """The recognizer's spans by kind of error (:func:`span_errors`), per language."""
+    rows = {lang: row["errors"] for lang, row in wikiann.items() if "errors" in row}
+    if not rows:
+        return []
+    lines = ["", "Predicted spans by kind (\"longer\"/\"shorter\": overlapping a gold span with "
+             "more/fewer tokens; \"missed\": gold spans no prediction overlaps) and the words "
+             "most often added in front of a gold span:", "",
+             "| language | exact | wrong type | longer | shorter | spurious | missed "
+             "| added in front |", "|---|---:|---:|---:|---:|---:|---:|---|"]
+    for lang, err in rows.items():
+        added = ", ".join(f"{word} {n}" for word, n in err["longer_by_first_word"].items())
+        lines.append(f"| {lang} | {err['exact']} | {err['wrong_type']} | {err['longer']} | "
+                     f"{err['shorter']} | {err['spurious']} | {err['missed']} | {added} |")
+    return lines
 
 
 def compared_markdown(report: Dict[str, Any]) -> List[str]:

@@ -886,6 +886,10 @@ def main() -> None:
                              "the previous report's KEY (the same trained model rescored)")
     parser.add_argument("--speed-rounds", type=int, default=1,
                         help="with --key: timed passes of each variant (alternating)")
+    parser.add_argument("--drop-key", action="append", default=[],
+                        help="remove report[DROP_KEY] (a pipeline that no longer describes "
+                             "its key: a seed of an earlier recipe) and rewrite the report; "
+                             "nothing is measured")
     parser.add_argument("--speed-docs-cpu", type=int, default=3405)
     parser.add_argument("--speed-docs-trf", type=int, default=150)
     args = parser.parse_args()
@@ -894,6 +898,9 @@ def main() -> None:
 
     command = " ".join(["python", "bench/relation_extractor.py", *sys.argv[1:]])
     work = args.work_dir
+    if args.drop_key:
+        drop_keys(args.out, args.drop_key)
+        return
     if args.key:
         if not args.model:
             parser.error("--key needs --model")
@@ -934,6 +941,22 @@ def main() -> None:
     write_json(report, args.out / "relation_extractor.json")
     write_text(markdown(report, accuracy_md), args.out / "relation_extractor.md")
     log(f"wrote {args.out / 'relation_extractor.json'}")
+
+
+def drop_keys(out: Path, keys: List[str]) -> None:
+    """The report in ``out`` without the pipelines ``keys``, its Markdown re-rendered."""
+    from spacy_xlie.util.io import write_json, write_text
+
+    report = json.loads((out / "relation_extractor.json").read_text(encoding="utf8"))
+    missing = [key for key in keys if key not in report]
+    if missing:
+        raise SystemExit(f"{out / 'relation_extractor.json'}: no key {', '.join(missing)}")
+    for key in keys:
+        del report[key]
+    _, accuracy_md = kept_accuracy(out)
+    write_json(report, out / "relation_extractor.json")
+    write_text(markdown(report, accuracy_md), out / "relation_extractor.md")
+    log(f"dropped {', '.join(keys)} from {out / 'relation_extractor.json'}")
 
 
 if __name__ == "__main__":

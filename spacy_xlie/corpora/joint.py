@@ -1,4 +1,4 @@
-"""``spacy_xlie.JointCorpus.v1`` (v2, v3): one training stream for an entity recognizer and a
+"""``spacy_xlie.JointCorpus.v1`` (v2, v3, v4): one training stream for an entity recognizer and a
 relation extractor that share an encoder (multi-task ``spacy train``).
 
 Two kinds of data, each *missing* (not negative) for the other task:
@@ -35,6 +35,7 @@ from spacy.util import get_lang_class
 
 from ..entities import ARGUMENT_TYPES
 from ..relations import DATA_ATTR, GOLD_ARGUMENTS_KEY, NO_RELATION
+from .augment import Augmenter
 from .reader import RelationCorpus
 
 #: Argument types of each relation label: (head types, tail types).
@@ -112,6 +113,32 @@ def create_joint_corpus_v3(
         other infixes; a recognizer that never saw those splits in training tagged each
         piece of a hyphenated name as a name of its own.
     """
+    return create_joint_corpus_v4(
+        relations, entities, argument_types, outside_stop_words,
+        relations_limit=relations_limit, entities_limit=entities_limit, shuffle=shuffle,
+        max_length=max_length, gold_preproc=gold_preproc, augmenter=None)
+
+
+@spacy.registry.readers("spacy_xlie.JointCorpus.v4")
+def create_joint_corpus_v4(
+    relations: Union[str, Path],
+    entities: Optional[Union[str, Path]] = None,
+    argument_types: Optional[str] = "kbp37",
+    outside_stop_words: Optional[str] = "en",
+    relations_limit: int = 0,
+    entities_limit: int = 0,
+    shuffle: bool = False,
+    max_length: int = 0,
+    gold_preproc: bool = False,
+    augmenter: Optional[Augmenter] = None,
+) -> Callable[[Language], Iterable[Example]]:
+    """``spacy_xlie.JointCorpus.v3`` with an augmenter for the entity docs.
+
+    augmenter: applied to each entity doc's example, as spaCy's ``Corpus`` applies its
+        own (``spacy_xlie.outside_case_noise.v1``: their words outside any name change
+        case); the relation docs, whose labels a change of words could alter, stay as
+        read (``null``: no augmentation, as v3).
+    """
     types = None if argument_types is None else ARGUMENT_TYPES[argument_types]
     stop_words = (frozenset() if outside_stop_words is None
                   else frozenset(get_lang_class(outside_stop_words).Defaults.stop_words))
@@ -125,6 +152,7 @@ def create_joint_corpus_v3(
         argument_types=types,
         stop_words=stop_words,
         shuffle=shuffle,
+        augmenter=augmenter,
     )
 
 
@@ -140,17 +168,20 @@ class JointCorpus:
         argument_types: Optional[ArgumentTypes],
         stop_words: FrozenSet[str] = frozenset(),
         shuffle: bool = False,
+        augmenter: Optional[Augmenter] = None,
     ) -> None:
         self.relations = relations
         self.entities = entities
         self.argument_types = argument_types
         self.stop_words = stop_words
         self.shuffle = shuffle
+        self.augmenter = augmenter
 
     def __call__(self, nlp: Language) -> Iterator[Example]:
         examples = list(self.relation_examples(nlp))
         if self.entities is not None:
-            examples.extend(self.entities(nlp))
+            for example in self.entities(nlp):
+                examples.extend(self.augmenter(nlp, example) if self.augmenter else [example])
         if self.shuffle:
             random.shuffle(examples)
         yield from examples

@@ -1,0 +1,27 @@
+"""bench/end_to_end.py's breakdown of the recognizer's spans by kind of error."""
+
+import importlib.util
+from pathlib import Path
+
+import spacy
+from spacy.tokens import Doc
+
+SPEC = importlib.util.spec_from_file_location(
+    "end_to_end", Path(__file__).parents[2] / "bench" / "end_to_end.py")
+end_to_end = importlib.util.module_from_spec(SPEC)
+SPEC.loader.exec_module(end_to_end)
+
+WORDS = ["REDIRECT", "Angela", "Merkel", "met", "the", "Pope", "in", "Rome", "and", "Bonn"]
+
+
+def test_span_errors_by_kind():
+    vocab = spacy.blank("xx").vocab
+    gold = Doc(vocab, words=WORDS, ents=["O", "B-PER", "I-PER", "O", "O", "B-PER", "O",
+                                         "B-LOC", "O", "B-LOC"])
+    # "REDIRECT" pulled into the name, "Pope" typed ORG, "Rome" exact, "met the" spurious,
+    # "Bonn" missed
+    predicted = Doc(vocab, words=WORDS, ents=["B-PER", "I-PER", "I-PER", "B-LOC", "I-LOC",
+                                              "B-ORG", "O", "B-LOC", "O", "O"])
+    errors = end_to_end.span_errors([predicted], [gold])
+    assert errors == {"exact": 1, "wrong_type": 1, "longer": 1, "shorter": 0, "spurious": 1,
+                      "missed": 1, "longer_by_first_word": {"REDIRECT": 1}}
