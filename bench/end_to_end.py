@@ -197,12 +197,13 @@ def recognizer_prf(predicted: List[Any], gold: List[Any]
 
 def span_errors(predicted: List[Any], gold: List[Any], top: int = 5) -> Dict[str, Any]:
     """What the recognizer's spans (WikiANN's types) are against the gold ones: ``exact``,
-    ``wrong_type`` (same boundaries), ``longer`` / ``shorter`` (overlapping a gold span,
-    more or fewer tokens), ``spurious`` (overlapping none); gold spans no prediction
-    overlaps are ``missed``. ``longer_by_first_word``: the words most often added in front
-    of a gold span (the span is the gold one plus its leading word), with their counts."""
-    counts = dict.fromkeys(("exact", "wrong_type", "longer", "shorter", "spurious",
-                            "missed"), 0)
+    ``wrong_type`` (same boundaries), ``longer`` (containing a gold span and more),
+    ``shorter`` (inside a gold span), ``crossing`` (overlapping gold spans without either),
+    ``spurious`` (overlapping none); gold spans no prediction overlaps are ``missed``.
+    ``longer_by_first_word``: the words most often added in front of a gold span (the span
+    is the gold one plus its leading word), with their counts."""
+    counts = dict.fromkeys(("exact", "wrong_type", "longer", "shorter", "crossing",
+                            "spurious", "missed"), 0)
     added: Counter = Counter()
     for doc, ref in zip(predicted, gold):
         spans = {(e.start, e.end): e.label_ for e in ref.ents}
@@ -220,10 +221,14 @@ def span_error(ent: Any, gold: Dict[Tuple[int, int], str]) -> str:
     label = gold.get((ent.start, ent.end))
     if label is not None:
         return "exact" if label == ent.label_ else "wrong_type"
-    overlapping = [end - start for start, end in gold if start < ent.end and ent.start < end]
+    overlapping = [(start, end) for start, end in gold if start < ent.end and ent.start < end]
     if not overlapping:
         return "spurious"
-    return "longer" if len(ent) > overlapping[0] else "shorter"
+    if any(ent.start <= start and end <= ent.end for start, end in overlapping):
+        return "longer"
+    if any(start <= ent.start and ent.end <= end for start, end in overlapping):
+        return "shorter"
+    return "crossing"
 
 
 def in_scheme(doc):
@@ -306,15 +311,17 @@ def errors_markdown(wikiann: Dict[str, Any]) -> List[str]:
     rows = {lang: row["errors"] for lang, row in wikiann.items() if "errors" in row}
     if not rows:
         return []
-    lines = ["", "Predicted spans by kind (\"longer\"/\"shorter\": overlapping a gold span with "
-             "more/fewer tokens; \"missed\": gold spans no prediction overlaps) and the words "
-             "most often added in front of a gold span:", "",
-             "| language | exact | wrong type | longer | shorter | spurious | missed "
-             "| added in front |", "|---|---:|---:|---:|---:|---:|---:|---|"]
+    lines = ["", "Predicted spans by kind (\"longer\": containing a gold span and more; "
+             "\"shorter\": inside a gold span; \"crossing\": overlapping gold spans without "
+             "either; \"missed\": gold spans no prediction overlaps) and the words most often "
+             "added in front of a gold span:", "",
+             "| language | exact | wrong type | longer | shorter | crossing | spurious | missed "
+             "| added in front |", "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for lang, err in rows.items():
         added = ", ".join(f"{word} {n}" for word, n in err["longer_by_first_word"].items())
         lines.append(f"| {lang} | {err['exact']} | {err['wrong_type']} | {err['longer']} | "
-                     f"{err['shorter']} | {err['spurious']} | {err['missed']} | {added} |")
+                     f"{err['shorter']} | {err['crossing']} | {err['spurious']} | "
+                     f"{err['missed']} | {added} |")
     return lines
 
 

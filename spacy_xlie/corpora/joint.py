@@ -31,6 +31,7 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 from spacy.training import Example
+from spacy.training.augment import dont_augment
 from spacy.util import get_lang_class
 
 from ..entities import ARGUMENT_TYPES
@@ -175,13 +176,13 @@ class JointCorpus:
         self.argument_types = argument_types
         self.stop_words = stop_words
         self.shuffle = shuffle
-        self.augmenter = augmenter
+        self.augmenter = augmenter or dont_augment
 
     def __call__(self, nlp: Language) -> Iterator[Example]:
         examples = list(self.relation_examples(nlp))
         if self.entities is not None:
             for example in self.entities(nlp):
-                examples.extend(self.augmenter(nlp, example) if self.augmenter else [example])
+                examples.extend(self.augmenter(nlp, example))
         if self.shuffle:
             random.shuffle(examples)
         yield from examples

@@ -23,5 +23,15 @@ def test_span_errors_by_kind():
     predicted = Doc(vocab, words=WORDS, ents=["B-PER", "I-PER", "I-PER", "B-LOC", "I-LOC",
                                               "B-ORG", "O", "B-LOC", "O", "O"])
     errors = end_to_end.span_errors([predicted], [gold])
-    assert errors == {"exact": 1, "wrong_type": 1, "longer": 1, "shorter": 0, "spurious": 1,
-                      "missed": 1, "longer_by_first_word": {"REDIRECT": 1}}
+    assert errors == {"exact": 1, "wrong_type": 1, "longer": 1, "shorter": 0, "crossing": 0,
+                      "spurious": 1, "missed": 1, "longer_by_first_word": {"REDIRECT": 1}}
+
+
+def test_a_shifted_span_is_crossing_not_shorter():
+    vocab = spacy.blank("xx").vocab
+    words = ["in", "der", "Stadt", "Bad", "Ems"]
+    gold = Doc(vocab, words=words, ents=["O", "O", "O", "B-LOC", "I-LOC"])
+    shifted = Doc(vocab, words=words, ents=["O", "O", "B-LOC", "I-LOC", "O"])
+    inside = Doc(vocab, words=words, ents=["O", "O", "O", "O", "B-LOC"])
+    errors = end_to_end.span_errors([shifted, inside], [gold, gold])
+    assert (errors["crossing"], errors["shorter"], errors["longer"]) == (1, 1, 0)

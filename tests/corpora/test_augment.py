@@ -26,10 +26,15 @@ def augmenter(**settings):
         {"a": {"@augmenters": "spacy_xlie.outside_case_noise.v1", **settings}})["a"]
 
 
-def test_every_outside_word_recased_names_and_labels_kept():
+def every_outside_word_recased(upper_share):
     nlp = spacy.blank("xx")
     random.seed(0)
-    out = next(augmenter(level=1.0, word_rate=1.0, upper_share=0.0)(nlp, entity_example(nlp)))
+    recase = augmenter(level=1.0, word_rate=1.0, upper_share=upper_share)
+    return next(recase(nlp, entity_example(nlp)))
+
+
+def test_every_outside_word_recased_names_and_labels_kept():
+    out = every_outside_word_recased(upper_share=0.0)
     assert [t.text for t in out.reference] == ["The", "Mayor", "Of", "Paris", "met", "Angela",
                                                "Merkel", "In", "Straße", "."]
     assert out.predicted.text == out.reference.text
@@ -42,9 +47,7 @@ def test_every_outside_word_recased_names_and_labels_kept():
 
 
 def test_capitals_keep_offsets():
-    nlp = spacy.blank("xx")
-    random.seed(0)
-    out = next(augmenter(level=1.0, word_rate=1.0, upper_share=1.0)(nlp, entity_example(nlp)))
+    out = every_outside_word_recased(upper_share=1.0)
     # "straße" would grow to "STRASSE" and shift every offset after it: left as it is
     assert [t.text for t in out.reference] == ["THE", "MAYOR", "OF", "Paris", "met", "Angela",
                                                "Merkel", "IN", "straße", "."]
