@@ -32,7 +32,7 @@ _CJK_CHAR = re.compile(f"[{_CJK}]")
 _CJK_PIECES = re.compile(f"[{_CJK}]|[^{_CJK}]+")
 
 
-def _pieces(text: str) -> List[str]:
+def target_pieces(text: str) -> List[str]:
     """How a token is split (a single piece: not at all)."""
     match = _APOSTROPHE_SUFFIX.match(text)
     if match:
@@ -53,7 +53,7 @@ def _protected(doc: Doc) -> Set[int]:
 
 def _split_pieces(text: str) -> Tuple[str, ...]:
     """A token's pieces where it is split, ``()`` where it is not."""
-    pieces = _pieces(text)
+    pieces = target_pieces(text)
     return tuple(pieces) if len(pieces) > 1 else ()
 
 
@@ -67,7 +67,15 @@ def split_target(doc: Doc) -> Doc:
 
     Returns ``doc``. Tokens inside entities or span groups are left alone.
     """
-    per_token = _PIECES.of(doc, doc.to_array(ORTH).tolist())
+    return split_tokens(doc, _PIECES)
+
+
+def split_tokens(doc: Doc, pieces_of: ByHash[Tuple[str, ...]]) -> Doc:
+    """Split ``doc``'s tokens in place into ``pieces_of`` their text (``()``: not split).
+
+    Returns ``doc``. Tokens inside entities or span groups are left alone.
+    """
+    per_token = pieces_of.of(doc, doc.to_array(ORTH).tolist())
     splits = [(i, pieces) for i, pieces in enumerate(per_token) if pieces]
     if splits:
         protected = _protected(doc)
