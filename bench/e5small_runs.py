@@ -11,6 +11,10 @@ model's own ``config.cfg``), the relation extractor on KBP37 dev with the gold e
 entity F the training loop recorded on its dev stream (``meta.json``). Only English dev
 data is read: these are the figures the recipe was chosen on (RELX and WikiANN de/es are
 test data). Writes ``e5small_runs.json`` and ``e5small_runs.md`` to ``--out``.
+
+For an ablation table, ``--test FILE`` adds the same gold-entity scores on test files
+(RELX DE/FR: what each change did across languages; shown, never used to choose) and
+``--base NAME`` the difference of every run from that one.
 """
 
 import argparse
@@ -61,16 +65,16 @@ def settings(model: Path) -> Dict[str, Any]:
     return found
 
 
-def dev_scores(model: Path, dev: Path) -> Dict[str, float]:
-    """KBP37 dev, gold entities, as ``spacy-xlie evaluate`` scores it (the fp32 encoder,
-    as training evaluated it)."""
+def gold_entity_scores(model: Path, files: List[Path]) -> List[Dict[str, float]]:
+    """Relation macro-F and micro-F per file with the gold entities, as ``spacy-xlie
+    evaluate`` scores them (the fp32 encoder, as training evaluated it), in file order."""
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "dev.json"
-        subprocess.run([sys.executable, "-m", "spacy_xlie", "evaluate", str(model), str(dev),
-                        "--gold-ents", "--output", str(out), "--quantize", "off"], check=True,
-                       stdout=subprocess.DEVNULL)
-        row = next(iter(json.loads(out.read_text())["datasets"].values()))
-    return {"macro_f": row["rel_macro_f"], "micro_f": row["rel_micro_f"]}
+        out = Path(tmp) / "scores.json"
+        subprocess.run([sys.executable, "-m", "spacy_xlie", "evaluate", str(model),
+                        *map(str, files), "--gold-ents", "--output", str(out),
+                        "--quantize", "off"], check=True, stdout=subprocess.DEVNULL)
+        rows = json.loads(out.read_text())["datasets"].values()
+    return [{"macro_f": row["rel_macro_f"], "micro_f": row["rel_micro_f"]} for row in rows]
 
 
 def dev_score(model: Path, meta: Dict[str, Any]) -> float:
@@ -112,7 +116,50 @@ def markdown(report: Dict[str, Any]) -> str:
                      f"| {100 * row['kbp37_dev']['micro_f']:.1f} "
                      f"| {100 * row['dev_ents_f']:.1f} | {dev_score_cell(row)} "
                      f"| {row['note']} |")
+    if report.get("tests"):
+        lines += ["", *ablation_markdown(report)]
     return "\n".join(lines) + "\n"
+
+
+def macro_scores(run: Dict[str, Any], tests: List[str]) -> Dict[str, float]:
+    """One run's relation macro-F with the gold entities: KBP37 dev, then each test file."""
+    return {"KBP37 dev": run["kbp37_dev"]["macro_f"],
+            **{name: run["test"][name]["macro_f"] for name in tests}}
+
+
+def ablation_rows(report: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """Per run: its :func:`macro_scores` and, when the report names a base run, their
+    differences from the base's (empty for the base itself)."""
+    tests = report["tests"]
+    base = next((run for run in report["runs"] if run["name"] == report.get("base")), None)
+    base_scores = macro_scores(base, tests) if base else {}
+    rows = []
+    for run in report["runs"]:
+        scores = macro_scores(run, tests)
+        effect = ({k: v - base_scores[k] for k, v in scores.items()}
+                  if base and run is not base else {})
+        rows.append({"name": run["name"], "note": run["note"], "scores": scores,
+                     "effect": effect})
+    return rows
+
+
+def ablation_markdown(report: Dict[str, Any]) -> List[str]:
+    """The runs' relation macro-F with the gold entities on KBP37 dev (what the recipe was
+    chosen on) and on the test files (shown only), with the difference from the base run."""
+    rows = ablation_rows(report)
+    names = ["KBP37 dev", *report["tests"]]
+    lines = ["Relation macro-F with the gold entities (official scorer, %) on KBP37 dev and on "
+             "the test files, which show what each change did in other languages and were "
+             "not used to choose" + (f"; in brackets the difference from `{report['base']}`"
+                                     if report.get("base") else "") + ".", "",
+             "| run | " + " | ".join(names) + " | note |",
+             "|---|" + "---:|" * len(names) + "---|"]
+    for row in rows:
+        cells = [f"{100 * row['scores'][n]:.1f}"
+                 + (f" ({100 * row['effect'][n]:+.1f})" if row["effect"] else "")
+                 for n in names]
+        lines.append(f"| {row['name']} | " + " | ".join(cells) + f" | {row['note']} |")
+    return lines
 
 
 def main() -> None:
@@ -124,23 +171,32 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
     parser.add_argument("--report", default="e5small_runs",
                         help="file name of the report (NAME.json, NAME.md)")
+    parser.add_argument("--test", type=Path, action="append", default=[],
+                        help="a test .spacy file (RELX DE, FR) scored with the gold entities "
+                             "for an ablation table: shown, never used to choose")
+    parser.add_argument("--base", default=None,
+                        help="NAME of the run the others are compared with")
     args = parser.parse_args()
     from spacy_xlie.util.io import write_json, write_text
 
     notes = dict(note.partition("=")[::2] for note in args.note)
+    if args.base is not None and args.base not in {spec.partition("=")[0] for spec in args.runs}:
+        sys.exit(f"--base {args.base}: not one of the runs")
     runs: List[Dict[str, Any]] = []
     for spec in args.runs:
         name, _, folder = spec.partition("=")
         model = Path(folder) / "model-best"
         meta = json.loads((model / "meta.json").read_text())
+        dev, *test = gold_entity_scores(model, [args.dev, *args.test])
         runs.append({"name": name, "note": notes.get(name, ""), "model": str(model),
-                     "settings": settings(model),
-                     "kbp37_dev": dev_scores(model, args.dev),
+                     "settings": settings(model), "kbp37_dev": dev,
+                     "test": {path.stem: scores for path, scores in zip(args.test, test)},
                      "dev_ents_f": meta["performance"]["ents_f"],
                      "dev_score": dev_score(model, meta)})
-        print(name, runs[-1]["kbp37_dev"], flush=True)
+        print(name, runs[-1]["kbp37_dev"], runs[-1]["test"], flush=True)
     report = {"command": "python " + shlex.join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
-              "date": datetime.date.today().isoformat(), "runs": runs}
+              "date": datetime.date.today().isoformat(), "runs": runs,
+              "tests": [path.stem for path in args.test], "base": args.base}
     args.out.mkdir(parents=True, exist_ok=True)
     write_json(report, args.out / f"{args.report}.json")
     write_text(markdown(report), args.out / f"{args.report}.md")

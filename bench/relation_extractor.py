@@ -724,7 +724,26 @@ def markdown(report: Dict[str, Any], accuracy_md: str) -> str:
         from pair_cost import report_section  # bench/, beside this script
 
         lines += report_section(report["pair_cost"])
+    if "ablation" in report:
+        lines += ablation_section(report["ablation"])
     return "\n".join(lines)
+
+
+def ablation_section(ablation: Dict[str, Any]) -> List[str]:
+    """``bench/e5small_runs.py``'s ablation of the e5small recipe (its own command):
+    training runs that differ in one change, same seed."""
+    from e5small_runs import ablation_markdown  # bench/, beside this script
+
+    return ["", "## Ablation of the e5small recipe", "",
+            f"Command: `{ablation['command']}` ({ablation['date']}; "
+            "`bench/results/e5small_ablation.md` has each run's settings).", "",
+            *ablation_markdown(ablation)]
+
+
+def kept_ablation(out: Path) -> Dict[str, Any]:
+    """``bench/e5small_runs.py --report e5small_ablation``'s report, when there is one."""
+    path = out / "e5small_ablation.json"
+    return {"ablation": json.loads(path.read_text(encoding="utf8"))} if path.exists() else {}
 
 
 def kept_pair_cost(out: Path) -> Dict[str, Any]:
@@ -905,7 +924,8 @@ def main() -> None:
         if not args.model:
             parser.error("--key needs --model")
         convert(args.data_dir, work)
-        report = {**keyed_run(args, work, command), **kept_pair_cost(args.out)}
+        report = {**keyed_run(args, work, command), **kept_pair_cost(args.out),
+                  **kept_ablation(args.out)}
         _, accuracy_md = kept_accuracy(args.out)
         write_json(report, args.out / "relation_extractor.json")
         write_text(markdown(report, accuracy_md), args.out / "relation_extractor.md")
@@ -938,6 +958,7 @@ def main() -> None:
         report.update(kept_speed(args.out))
     report.update(kept_keyed(args.out))
     report.update(kept_pair_cost(args.out))
+    report.update(kept_ablation(args.out))
     write_json(report, args.out / "relation_extractor.json")
     write_text(markdown(report, accuracy_md), args.out / "relation_extractor.md")
     log(f"wrote {args.out / 'relation_extractor.json'}")

@@ -35,3 +35,13 @@ def test_a_shifted_span_is_crossing_not_shorter():
     inside = Doc(vocab, words=words, ents=["O", "O", "O", "O", "B-LOC"])
     errors = end_to_end.span_errors([shifted, inside], [gold, gold])
     assert (errors["crossing"], errors["shorter"], errors["longer"]) == (1, 1, 0)
+
+
+def test_off_token_entities_are_those_no_token_span_covers():
+    vocab = spacy.blank("xx").vocab
+    gold = Doc(vocab, words=["près", "d'", "Orléans", "et", "Paris"],
+               spaces=[True, False, True, True, False], ents=["O", "O", "B-LOC", "O", "B-LOC"])
+    assert end_to_end.off_token_entities([gold], spacy.blank("xx").make_doc) == 0.5
+    xlie = spacy.blank("xx", config={"nlp": {"tokenizer": {
+        "@tokenizers": "spacy_xlie.Tokenizer.v1"}}})
+    assert end_to_end.off_token_entities([gold], xlie.make_doc) == 0.0

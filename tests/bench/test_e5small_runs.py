@@ -1,0 +1,37 @@
+"""bench/e5small_runs.py's ablation table: each run against the base run."""
+
+import importlib.util
+from pathlib import Path
+
+SPEC = importlib.util.spec_from_file_location(
+    "e5small_runs", Path(__file__).parents[2] / "bench" / "e5small_runs.py")
+e5small_runs = importlib.util.module_from_spec(SPEC)
+SPEC.loader.exec_module(e5small_runs)
+
+
+def run(name: str, dev: float, relx_de: float) -> dict:
+    return {"name": name, "note": "", "kbp37_dev": {"macro_f": dev, "micro_f": 0.0},
+            "test": {"relx_de": {"macro_f": relx_de, "micro_f": 0.0}}}
+
+
+REPORT = {"runs": [run("base", 0.60, 0.50), run("change", 0.625, 0.49)],
+          "tests": ["relx_de"], "base": "base"}
+
+
+def test_ablation_rows_are_differences_from_the_base():
+    base, change = e5small_runs.ablation_rows(REPORT)
+    assert base["effect"] == {}
+    assert change["scores"] == {"KBP37 dev": 0.625, "relx_de": 0.49}
+    assert round(change["effect"]["KBP37 dev"], 6) == 0.025
+    assert round(change["effect"]["relx_de"], 6) == -0.01
+
+
+def test_ablation_markdown_shows_scores_and_signed_differences():
+    lines = e5small_runs.ablation_markdown(REPORT)
+    assert "| base | 60.0 | 50.0 |  |" in lines
+    assert "| change | 62.5 (+2.5) | 49.0 (-1.0) |  |" in lines
+
+
+def test_without_a_base_no_differences():
+    lines = e5small_runs.ablation_markdown({**REPORT, "base": None})
+    assert "| change | 62.5 | 49.0 |  |" in lines
