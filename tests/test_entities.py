@@ -167,3 +167,20 @@ def test_argument_type_filter():
     assert allowed("made:up", "ORG", "ORG")
     conll = argument_type_filter("kbp37", "conll")
     assert not conll("org:founded", "ORG", "LOC") and conll("org:founded", "ORG", "MISC") is False
+
+
+def test_argument_type_filter_v2_checks_the_head_alone():
+    from spacy_xlie.entities import argument_type_filter_v2
+
+    heads = argument_type_filter_v2("kbp37", "tac", arguments="head")
+    assert heads("per:title", "PER", "LOC") and heads("org:founded", "ORG", "PER")
+    assert not heads("per:title", "ORG", "TITLE") and not heads("per:employee_of", "LOC", "ORG")
+    both = argument_type_filter_v2("kbp37", "tac", arguments="both")
+    assert both("per:title", "PER", "TITLE") and not both("per:title", "PER", "LOC")
+
+
+def test_argument_type_filter_v2_names_a_bad_setting():
+    from spacy_xlie.entities import argument_type_filter_v2
+
+    with pytest.raises(ValueError, match="arguments: expected 'both' or 'head', got 'tail'"):
+        argument_type_filter_v2(arguments="tail")

@@ -26,9 +26,10 @@ gold argument carries that argument's relation, so the extractor learns to hold 
 NER's boundaries, and every other pair is a negative, so it learns that most pairs of
 names in a sentence hold no relation (on raw text it scores them all).
 
-``argument_types`` (``spacy_xlie.argument_types.v1``) forbids the relation types whose
-argument types do not fit the entity labels: behind a typed recognizer a ``per:*``
-relation never gets an ``ORG`` head. Untyped entities (``ENT``) fit every type.
+``argument_types`` (``spacy_xlie.argument_types.v1``, or ``.v2`` to check the head's type
+alone) forbids the relation types whose argument types do not fit the entity labels:
+behind a typed recognizer a ``per:*`` relation never gets an ``ORG`` head. Untyped entities
+(``ENT``) fit every type.
 
 A gold relation whose pair is not a candidate (an argument is not an entity of the
 predicted doc, or the pair falls outside ``max_distance``, ``max_candidates``,

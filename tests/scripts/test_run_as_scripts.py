@@ -10,7 +10,7 @@ import pytest
 from . import SCRIPTS
 
 STEPS = ["assets", "prepare", "project_relx", "check_package", "show_metrics", "update_readme",
-         "set_tokenizer", "speed_table"]
+         "set_settings", "speed_table"]
 
 
 def test_every_script_is_tested_here():

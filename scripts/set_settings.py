@@ -1,0 +1,77 @@
+"""Give a trained pipeline settings of a training config that need no retraining.
+
+    python scripts/set_settings.py training/e5small/model-best --config configs/e5small.cfg \
+        --section nlp.tokenizer --section components.xlie_relation_extractor.argument_types
+
+Some settings have no weights and act at prediction only: the tokenizer
+(``spacy_xlie.Tokenizer.v1`` in place of spaCy's), the relation extractor's argument-type
+check. A pipeline trained before its config changed one of them can predict with the new
+one at once. The pipeline is loaded with those sections of the config and saved again
+(weights, vocab and every other setting kept) beside itself, then swapped in, so an
+interrupted run leaves the old pipeline whole.
+"""
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any, Dict, List
+
+import typer
+from wasabi import msg
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+
+
+def config_sections(config: Path, sections: List[str]) -> Dict[str, Any]:
+    """``config``'s sections named by dotted paths, as a nested override dict."""
+    from spacy.util import load_config
+
+    loaded = load_config(config, interpolate=False)
+    overrides: Dict[str, Any] = {}
+    for dotted in sections:
+        value: Any = loaded
+        for part in dotted.split("."):
+            if not isinstance(value, dict) or part not in value:
+                raise ValueError(f"{config}: no [{dotted}] section")
+            value = value[part]
+        target = overrides
+        *parents, last = dotted.split(".")
+        for part in parents:
+            target = target.setdefault(part, {})
+        target[last] = value
+    return overrides
+
+
+def set_settings(model: Path, config: Path, sections: List[str]) -> None:
+    """Save ``model`` with ``config``'s ``sections``, in place."""
+    import spacy
+
+    if not (model / "config.cfg").exists():
+        raise ValueError(f"{model}: not a saved pipeline (no config.cfg)")
+    nlp = spacy.load(model, config=config_sections(config, sections))
+    fresh, old = model.with_name(f".{model.name}.new"), model.with_name(f".{model.name}.old")
+    for leftover in (fresh, old):
+        shutil.rmtree(leftover, ignore_errors=True)
+    nlp.to_disk(fresh)
+    os.replace(model, old)
+    os.replace(fresh, model)
+    shutil.rmtree(old)
+
+
+@app.command()
+def main(
+    model: Path = typer.Argument(..., help="A saved pipeline (model-best)"),
+    config: Path = typer.Option(..., "--config", help="The training config to read"),
+    section: List[str] = typer.Option(["nlp.tokenizer"], "--section",
+                                      help="Dotted path of a section to copy (repeatable)"),
+) -> None:
+    """Give a trained pipeline settings of a training config that need no retraining."""
+    try:
+        set_settings(model, config, section)
+    except (OSError, ValueError) as err:
+        msg.fail(str(err), exits=1)
+    msg.good(f"{model}: {', '.join(section)} from {config}")
+
+
+if __name__ == "__main__":
+    app()
