@@ -24,22 +24,16 @@ app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
 def config_sections(config: Path, sections: List[str]) -> Dict[str, Any]:
     """``config``'s sections named by dotted paths, as a nested override dict."""
-    from spacy.util import load_config
+    from spacy.util import dot_to_dict, dot_to_object, load_config
 
     loaded = load_config(config, interpolate=False)
-    overrides: Dict[str, Any] = {}
+    found = {}
     for dotted in sections:
-        value: Any = loaded
-        for part in dotted.split("."):
-            if not isinstance(value, dict) or part not in value:
-                raise ValueError(f"{config}: no [{dotted}] section")
-            value = value[part]
-        target = overrides
-        *parents, last = dotted.split(".")
-        for part in parents:
-            target = target.setdefault(part, {})
-        target[last] = value
-    return overrides
+        try:
+            found[dotted] = dot_to_object(loaded, dotted)
+        except KeyError:
+            raise ValueError(f"{config}: no [{dotted}] section") from None
+    return dot_to_dict(found)
 
 
 def set_settings(model: Path, config: Path, sections: List[str]) -> None:

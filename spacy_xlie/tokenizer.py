@@ -24,7 +24,7 @@ pipeline switches to it by its config alone.
 """
 
 import re
-from typing import Any, Callable, Iterable, Iterator, List, Tuple
+from typing import Any, Callable, Iterable, Iterator, List
 
 from spacy.language import Language
 from spacy.tokenizer import Tokenizer
@@ -32,7 +32,6 @@ from spacy.tokens import Doc
 from spacy.util import registry
 
 from .alignment.boundaries import split_tokens, target_pieces
-from .util.by_hash import ByHash
 
 #: Elided words that precede the word they are glued to (French, Italian, Catalan).
 ELIDED = (
@@ -54,28 +53,24 @@ def word_pieces(text: str) -> List[str]:
     return target_pieces(text)
 
 
-def _split_pieces(text: str) -> Tuple[str, ...]:
-    pieces = word_pieces(text)
-    return tuple(pieces) if len(pieces) > 1 else ()
-
-
 class WordBoundaryTokenizer:
     """spaCy's tokenizer, then its tokens split at the boundaries above."""
 
     def __init__(self, tokenizer: Tokenizer) -> None:
         self.tokenizer = tokenizer
         self.vocab = tokenizer.vocab
-        self._pieces: ByHash[Tuple[str, ...]] = ByHash(_split_pieces)
 
     def __call__(self, text: str) -> Doc:
-        return split_tokens(self.tokenizer(text), self._pieces)
+        return split_tokens(self.tokenizer(text), word_pieces)
 
     def pipe(self, texts: Iterable[str], batch_size: int = 1000) -> Iterator[Doc]:
+        """As spaCy's ``Tokenizer.pipe`` (which ``__getattr__`` would reach unsplit)."""
         for text in texts:
             yield self(text)
 
     def __getattr__(self, name: str) -> Any:
-        # spaCy's tokenizer settings (rules, prefix_search, explain...) stay readable
+        # spaCy's tokenizer settings (rules, prefix_search, explain...) stay readable;
+        # "tokenizer" itself is absent only while unpickling, before __init__ state is set
         if name == "tokenizer":
             raise AttributeError(name)
         return getattr(self.tokenizer, name)

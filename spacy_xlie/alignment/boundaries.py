@@ -19,7 +19,8 @@ Tokens inside existing entities or span groups are not split.
 """
 
 import re
-from typing import List, Set, Tuple
+from functools import partial
+from typing import Callable, Dict, List, Set, Tuple
 
 from spacy.attrs import ORTH
 from spacy.tokens import Doc
@@ -51,15 +52,15 @@ def _protected(doc: Doc) -> Set[int]:
     return tokens
 
 
-def _split_pieces(text: str) -> Tuple[str, ...]:
-    """A token's pieces where it is split, ``()`` where it is not."""
-    pieces = target_pieces(text)
-    return tuple(pieces) if len(pieces) > 1 else ()
+def _as_split(pieces: Callable[[str], List[str]], text: str) -> Tuple[str, ...]:
+    """A token's ``pieces`` where it is split, ``()`` where it is not."""
+    split = pieces(text)
+    return tuple(split) if len(split) > 1 else ()
 
 
-#: The pieces of each token, by string hash (most docs have no token to split, and are
-#: not walked token by token).
-_PIECES: ByHash[Tuple[str, ...]] = ByHash(_split_pieces)
+#: For each pieces function, the split of each token string, by string hash (most docs
+#: have no token to split, and are not walked token by token).
+_SPLITS: Dict[Callable[[str], List[str]], ByHash[Tuple[str, ...]]] = {}
 
 
 def split_target(doc: Doc) -> Doc:
@@ -67,22 +68,25 @@ def split_target(doc: Doc) -> Doc:
 
     Returns ``doc``. Tokens inside entities or span groups are left alone.
     """
-    return split_tokens(doc, _PIECES)
+    return split_tokens(doc, target_pieces)
 
 
-def split_tokens(doc: Doc, pieces_of: ByHash[Tuple[str, ...]]) -> Doc:
-    """Split ``doc``'s tokens in place into ``pieces_of`` their text (``()``: not split).
+def split_tokens(doc: Doc, pieces: Callable[[str], List[str]]) -> Doc:
+    """Split ``doc``'s tokens in place into the ``pieces`` of their text (a single piece:
+    not split).
 
     Returns ``doc``. Tokens inside entities or span groups are left alone.
     """
-    per_token = pieces_of.of(doc, doc.to_array(ORTH).tolist())
-    splits = [(i, pieces) for i, pieces in enumerate(per_token) if pieces]
+    if pieces not in _SPLITS:
+        _SPLITS[pieces] = ByHash(partial(_as_split, pieces))
+    per_token = _SPLITS[pieces].of(doc, doc.to_array(ORTH).tolist())
+    splits = [(i, split) for i, split in enumerate(per_token) if split]
     if splits:
         protected = _protected(doc)
-        splits = [(doc[i], pieces) for i, pieces in splits if i not in protected]
+        splits = [(doc[i], split) for i, split in splits if i not in protected]
     if splits:
         with doc.retokenize() as retokenizer:
-            for token, pieces in splits:
-                heads = [(token, k) for k in range(len(pieces))]
-                retokenizer.split(token, list(pieces), heads=heads)
+            for token, split in splits:
+                heads = [(token, k) for k in range(len(split))]
+                retokenizer.split(token, list(split), heads=heads)
     return doc
