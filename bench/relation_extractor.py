@@ -219,6 +219,9 @@ FP32_TOKEN_BATCHES = {"components": {"transformer": {"quantize": "off",
                                                      "max_batch_pieces": None}}}
 INT8_EVERY_LAYER = {"components": {"transformer": {"quantize": "int8",
                                                    "int8_down_projections": True}}}
+#: Dev table only: one int8 scale per weight matrix instead of per output unit.
+INT8_PER_TENSOR = {"components": {"transformer": {"quantize": "int8",
+                                                  "int8_per_channel": False}}}
 
 
 def keyed_run(args: argparse.Namespace, work: Path, command: str) -> Dict[str, Any]:
@@ -349,14 +352,17 @@ WIKIANN_EN_VAL = REPO / "corpus" / "ner" / "wikiann_en_val.spacy"
 def int8_dev_table(work: Path, model: Path) -> Dict[str, Any]:
     """English dev data, where the int8 setting is chosen: KBP37 dev macro-F (gold
     entities) and, when the pipeline has a recognizer and ``prepare`` has run, its WikiANN
-    en validation F1, for the fp32 encoder, the shipped int8 encoder and int8 for every
-    linear layer."""
+    en validation F1, for the fp32 encoder, the shipped int8 encoder (per-channel weight
+    scales, down-projections fp32), int8 with one scale per weight matrix and int8 for
+    every linear layer."""
     import spacy
 
     from spacy_xlie.evaluation import evaluate_relations
 
     table = {}
-    for name, config in (("fp32", FP32), ("int8 (down-projections fp32)", INT8),
+    for name, config in (("fp32", FP32),
+                         ("int8 as shipped (per-channel scales, down-projections fp32)", INT8),
+                         ("int8 per-tensor weight scales", INT8_PER_TENSOR),
                          ("int8 every linear layer", INT8_EVERY_LAYER)):
         nlp = spacy.load(model, config=config)
         scores_ = evaluate_relations(nlp, [work / "corpus" / "kbp37_dev.spacy"],

@@ -25,8 +25,8 @@ def prediction_rows(report: dict) -> List[str]:
     cpu_date = report.get("speed_kept", {}).get("date", report["date"])
     rows = [("`cpu` (CNN tok2vec)", report["words_per_second"]["cpu"],
              report["peak_rss_mb"]["cpu"], cpu_date)]
-    for key, name in (("e5small", "`e5small` fp32 (shipped)"),
-                      ("e5small_int8", "`e5small`, `quantize = \"auto\"` (int8)")):
+    for key, name in (("e5small", "`e5small`, `quantize = \"off\"` (fp32)"),
+                      ("e5small_int8", "`e5small` int8 (shipped: `quantize = \"auto\"`)")):
         if key in report:
             entry = report[key]
             rows.append((name, entry["words_per_second"], entry["peak_rss_mb"], entry["date"]))

@@ -66,23 +66,28 @@ def additive_mask(mask: Optional[torch.Tensor], hidden: torch.Tensor) -> torch.T
     return mask[:, :, :1, :].to(torch.float32)
 
 
-def onnx_int8_stack(model: torch.nn.Module, int8_down_projections: bool = False) -> OnnxStack:
+def onnx_int8_stack(model: torch.nn.Module, int8_down_projections: bool = False,
+                    per_channel: bool = True) -> OnnxStack:
     """A module to swap in for ``model.encoder`` (a BERT-style model's layer stack) that
     runs the stack with int8 weights on ONNX Runtime; ``model`` is left as it is. The
     feed-forward down-projections stay fp32 unless ``int8_down_projections`` (see
-    :func:`spacy_xlie.ml.quantize.is_down_projection`)."""
+    :func:`spacy_xlie.ml.quantize.is_down_projection`). ``per_channel``: one int8 scale per
+    output unit of each weight matrix rather than one per matrix, so a unit whose weights
+    are small keeps its resolution beside one whose weights are large."""
     if not isinstance(getattr(model, "encoder", None), torch.nn.Module) or not hasattr(
             model, "embeddings"):
         raise ValueError(f"int8 needs a BERT-style encoder (embeddings, then a layer stack "
                          f"named `encoder`); {type(model).__name__} is not one")
     return OnnxStack(int8_session(model.encoder, model.config.hidden_size,
-                                  int8_down_projections, torch.get_num_threads()))
+                                  int8_down_projections, torch.get_num_threads(),
+                                  per_channel=per_channel))
 
 
 def int8_session(stack: torch.nn.Module, width: int, int8_down_projections: bool,
-                 threads: int) -> Any:
+                 threads: int, per_channel: bool = True) -> Any:
     """An ONNX Runtime session of the layer ``stack`` with int8 weights (dynamic
-    quantisation: the activations are quantised on the fly, no calibration data)."""
+    quantisation: the activations are quantised on the fly, no calibration data; weight
+    scales per output unit with ``per_channel``)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     # The exporter's tracer warnings and the quantiser's advice to pre-process the graph
@@ -96,7 +101,7 @@ def int8_session(stack: torch.nn.Module, width: int, int8_down_projections: bool
             export_stack(stack, width, fp32)
             exclude = [] if int8_down_projections else down_projection_nodes(fp32)
             quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8,
-                             nodes_to_exclude=exclude)
+                             nodes_to_exclude=exclude, per_channel=per_channel)
             graph = int8.read_bytes()
     finally:
         logging.disable(disabled)

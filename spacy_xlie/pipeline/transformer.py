@@ -11,9 +11,15 @@ for the transformer layers on ONNX Runtime, :mod:`spacy_xlie.ml.onnx_encoder`):
 * ``quantize = "auto"``: a pipeline loaded from disk predicts with the int8 layers on
   CPU and with the fp32 model on GPU;
 * ``"int8"``: the same, but loading on GPU is refused (the int8 kernels are CPU-only);
-* ``"off"`` (default): always fp32. int8 is opt-in: see ``bench/results/
-  relation_extractor.md`` and ``bench/results/end_to_end.md`` for what it changes on the
-  e5small pipeline's words/s and scores.
+* ``"off"`` (the factory's default): always fp32. ``configs/e5small.cfg`` sets ``"auto"``;
+  see ``bench/results/relation_extractor.md`` and ``bench/results/end_to_end.md`` for
+  what int8 changes on that pipeline's words/s and scores.
+
+``int8_per_channel`` (default true) gives every output unit of a weight matrix its own
+int8 scale instead of one scale per matrix: a unit whose weights are small then keeps its
+resolution beside one whose weights are large (on the e5small pipeline's English dev data
+it kept int8 closer to fp32 at the same speed: the dev table of
+``bench/results/relation_extractor.md``).
 
 Training never uses the int8 copy: a pipeline built by ``nlp.initialize`` (``spacy
 train``) has none, and ``update`` drops it from a loaded one, so a sourced component
@@ -46,16 +52,17 @@ QUANTIZE_MODES = ("auto", "int8", "off")
     "xlie_transformer",
     assigns=["doc._.trf_data"],
     default_config={**DEFAULT_CONFIG["transformer"], "quantize": "off",
-                    "int8_down_projections": False, "max_batch_pieces": 512},
+                    "int8_down_projections": False, "int8_per_channel": True,
+                    "max_batch_pieces": 512},
 )
 def make_transformer(nlp: Language, name: str, model: Model, set_extra_annotations: Callable,
                      max_batch_items: int, quantize: str, int8_down_projections: bool,
-                     max_batch_pieces: Optional[int]) -> "Transformer":
+                     int8_per_channel: bool, max_batch_pieces: Optional[int]) -> "Transformer":
     """Create an ``xlie_transformer`` (see the module docstring)."""
     return Transformer(nlp.vocab, model, set_extra_annotations,
                        max_batch_items=max_batch_items, name=name, quantize=quantize,
                        int8_down_projections=int8_down_projections,
-                       max_batch_pieces=max_batch_pieces)
+                       int8_per_channel=int8_per_channel, max_batch_pieces=max_batch_pieces)
 
 
 class Transformer(SpacyTransformer):
@@ -64,11 +71,13 @@ class Transformer(SpacyTransformer):
     encoder (see the module docstring)."""
 
     def __init__(self, *args: Any, quantize: str = "off", int8_down_projections: bool = False,
-                 max_batch_pieces: Optional[int] = 512, **kwargs: Any) -> None:
+                 int8_per_channel: bool = True, max_batch_pieces: Optional[int] = 512,
+                 **kwargs: Any) -> None:
         _check_mode(quantize)
         super().__init__(*args, **kwargs)
         self.quantize = quantize
         self.int8_down_projections = int8_down_projections
+        self.int8_per_channel = int8_per_channel
         self.max_batch_pieces = max_batch_pieces
         self._int8: Optional[Dict[str, Any]] = None
 
@@ -157,7 +166,8 @@ class Transformer(SpacyTransformer):
                     f"config={{'components': {{'{self.name}': {{'quantize': 'off'}}}}}}))"
                 )
             return
-        self._int8 = {"encoder": onnx_int8_stack(model, self.int8_down_projections)}
+        self._int8 = {"encoder": onnx_int8_stack(model, self.int8_down_projections,
+                                                 per_channel=self.int8_per_channel)}
 
 
 def _check_mode(quantize: str) -> None:

@@ -62,6 +62,27 @@ def test_int8_stack_is_close_to_fp32(encoder):
     assert not torch.equal(int8, fp32)
 
 
+def test_per_channel_weights_keep_small_units_beside_large_ones(encoder):
+    """One output unit of every linear layer with weights 100x the others': a scale per
+    matrix (per tensor) rounds the other units' weights to a few int8 steps, a scale per
+    output unit keeps them, so per-channel int8 stays far closer to fp32."""
+    model = AutoModel.from_pretrained(encoder.name_or_path).eval()
+    with torch.no_grad():
+        for layer in model.encoder.modules():
+            if isinstance(layer, torch.nn.Linear):
+                layer.weight[0] *= 100.0
+    ids, mask = padded_batch(model)
+    fp32 = hidden(model, ids, mask)
+
+    def error(per_channel: bool) -> float:
+        with swapped(model, {"encoder": onnx_int8_stack(model, int8_down_projections=True,
+                                                        per_channel=per_channel)}):
+            found = hidden(model, ids, mask)
+        return float((found - fp32)[mask.bool()].abs().mean())
+
+    assert error(per_channel=True) < 0.5 * error(per_channel=False)
+
+
 def test_the_fp32_model_is_left_as_it_was(encoder):
     ids, mask = padded_batch(encoder)
     before = hidden(encoder, ids, mask)

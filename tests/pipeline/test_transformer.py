@@ -48,6 +48,26 @@ def test_trained_pipeline_is_fp32_and_loaded_one_int8(tiny_xlmr, tmp_path):
     assert numpy.allclose(vectors(off), fp32, atol=1e-5)
 
 
+def test_int8_per_channel_setting_reaches_the_quantiser(tiny_xlmr, tmp_path, monkeypatch):
+    """``int8_per_channel`` (default on) is a config setting of the saved pipeline, and the
+    int8 copy is made with it."""
+    import spacy_xlie.pipeline.transformer as transformer_module
+
+    seen = []
+    real = transformer_module.onnx_int8_stack
+
+    def spy(model, int8_down_projections=False, per_channel=True):
+        seen.append(per_channel)
+        return real(model, int8_down_projections, per_channel=per_channel)
+
+    monkeypatch.setattr(transformer_module, "onnx_int8_stack", spy)
+    build(tiny_xlmr).to_disk(tmp_path / "model")
+    spacy.load(tmp_path / "model")
+    spacy.load(tmp_path / "model", config={"components": {"transformer": {
+        "int8_per_channel": False}}})
+    assert seen == [True, False]
+
+
 def test_saving_a_loaded_pipeline_keeps_the_fp32_weights(tiny_xlmr, tmp_path):
     nlp = build(tiny_xlmr)
     fp32 = vectors(nlp)
