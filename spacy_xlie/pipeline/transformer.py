@@ -21,11 +21,13 @@ resolution beside one whose weights are large (on the e5small pipeline's English
 it kept int8 closer to fp32 at the same speed: the dev table of
 ``bench/results/relation_extractor.md``).
 
-Training never uses the int8 copy: a pipeline built by ``nlp.initialize`` (``spacy
-train``) has none, and ``update`` drops it from a loaded one, so a sourced component
-fine-tunes and evaluates on its fp32 weights. The fp32 weights stay in place (only the
-encoder's layer stack is exported and quantised, not the embedding table), so saving a
-loaded pipeline writes the same weights it read.
+An encoder that trains never uses the int8 copy: a pipeline built by ``nlp.initialize``
+(``spacy train``) has none, and ``update`` drops it from a loaded one, so a sourced
+component fine-tunes and evaluates on its fp32 weights. A sourced encoder that stays
+frozen (``configs/e5small-predicted.cfg``) is never updated and keeps its copy: the
+components that learn from its output then learn from the vectors it predicts with. The
+fp32 weights stay in place (only the encoder's layer stack is exported and quantised, not
+the embedding table), so saving a loaded pipeline writes the same weights it read.
 """
 
 from pathlib import Path

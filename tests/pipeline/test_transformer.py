@@ -78,6 +78,15 @@ def test_saving_a_loaded_pipeline_keeps_the_fp32_weights(tiny_xlmr, tmp_path):
     assert numpy.allclose(vectors(again), fp32, atol=1e-5)
 
 
+def test_a_sourced_frozen_encoder_keeps_its_int8_copy(tiny_xlmr, tmp_path):
+    """Sourced into another pipeline and never updated (a frozen, annotating encoder), the
+    pipe predicts with the int8 copy its setting asks for."""
+    build(tiny_xlmr).to_disk(tmp_path / "model")
+    nlp = spacy.blank("xx")
+    nlp.add_pipe("transformer", source=spacy.load(tmp_path / "model"))
+    assert int8_components(nlp) == ["transformer"]
+
+
 def test_update_drops_the_int8_copy(tiny_xlmr, tmp_path):
     build(tiny_xlmr).to_disk(tmp_path / "model")
     loaded = spacy.load(tmp_path / "model")
