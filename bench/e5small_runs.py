@@ -44,6 +44,7 @@ SETTINGS = (
     ("entity-doc augmenter", ("corpora", "train", "augmenter"), "@augmenters"),
     ("WikiANN sentences (0: all)", ("corpora", "train"), "entities_limit"),
     ("dev WikiANN sentences (0: all)", ("corpora", "dev"), "entities_limit"),
+    ("relation pooling", ("components", "xlie_relation_extractor", "model"), "pooling"),
     ("steps", ("training",), "max_steps"),
     ("layers", ("components", "transformer", "model", "transformer_config"),
      "num_hidden_layers"),
