@@ -11,10 +11,11 @@ same 2 threads; rounds alternate the engines and the best round counts. Agreemen
 mean cosine of each engine's token vectors with torch fp32's. Both ONNX Runtime engines
 run the layer stack as the pipeline exports it (:mod:`spacy_xlie.ml.onnx_encoder`,
 embeddings in torch); int8 is the pipeline's own path (``onnx_int8_stack``:
-``onnxruntime.quantization.quantize_dynamic``), and torch int8 quantises the same linear
-layers. Both leave the feed-forward down-projections fp32
-(``spacy_xlie/ml/quantize.py`` says why). This answers #24's question whether ONNX
-Runtime runs the encoder faster here than torch. Writes ``onnx_encoder.{json,md}``.
+``onnxruntime.quantization.quantize_dynamic``, a weight scale per output unit), and torch
+int8 quantises the same linear layers (PyTorch's default: a scale per matrix). Both leave
+the feed-forward down-projections fp32 (``spacy_xlie/ml/quantize.py`` says why). This
+answers #24's question whether ONNX Runtime runs the encoder faster here than torch.
+Writes ``onnx_encoder.{json,md}``.
 """
 
 import argparse

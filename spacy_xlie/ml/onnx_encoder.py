@@ -1,9 +1,10 @@
 """int8 transformer layers on ONNX Runtime, for CPU inference.
 
 Why ONNX Runtime and not PyTorch's dynamic quantisation: on the e5small pipeline's own
-batches, the layer stack on ONNX Runtime int8 ran 1.74x as fast as torch fp32 and kept a
-mean cosine of 0.9949 to its vectors, where torch's int8 ran 1.70x at 0.9836
-(``bench/results/onnx_encoder.md``): as fast, and closer to fp32.
+batches, the layer stack on ONNX Runtime int8 (a weight scale per output unit) ran 1.60x
+as fast as torch fp32 and kept a mean cosine of 0.9966 to its vectors, where torch's int8
+ran 1.66x at 0.9846 (``bench/results/onnx_encoder.md``): about as fast, and closer to
+fp32.
 
 Only the stack of transformer layers (a BERT-style model's ``encoder`` child) goes to ONNX
 Runtime: the embedding table, most of a multilingual model's weights, stays the torch
@@ -84,7 +85,7 @@ def onnx_int8_stack(model: torch.nn.Module, int8_down_projections: bool = False,
 
 
 def int8_session(stack: torch.nn.Module, width: int, int8_down_projections: bool,
-                 threads: int, per_channel: bool = True) -> Any:
+                 threads: int, per_channel: bool) -> Any:
     """An ONNX Runtime session of the layer ``stack`` with int8 weights (dynamic
     quantisation: the activations are quantised on the fly, no calibration data; weight
     scales per output unit with ``per_channel``)."""
