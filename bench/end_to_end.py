@@ -205,17 +205,19 @@ def wikiann_section(nlp, data_dir: Path, limit: int, batch_size: int) -> Dict[st
 
 def recognizer_scores(nlp, gold: List[Any], batch_size: int = 64
                       ) -> Tuple[Dict[str, Any], Dict[str, Any]]:
-    """spaCy's NER scores of the pipeline's recognizer (its encoder and ``ner`` only) on
+    """spaCy's NER scores of the pipeline's recognizer (its encoder, ``ner`` and filter) on
     WikiANN ``gold`` docs, predicted on their own tokens: on WikiANN's types
     (:func:`in_scheme`) and with every predicted label."""
     return recognizer_prf(recognizer_predictions(nlp, gold, batch_size), gold)
 
 
 def recognizer_predictions(nlp, gold: List[Any], batch_size: int = 64) -> List[Any]:
-    """The recognizer's docs (its encoder and ``ner`` only) on the tokens of ``gold``."""
+    """The recognizer's docs (its encoder, ``ner`` and the entity filter after it) on the
+    tokens of ``gold``."""
     from spacy.tokens import Doc
 
-    keep = [name for name in nlp.pipe_names if name in ("transformer", "tok2vec", "ner")]
+    keep = [name for name in nlp.pipe_names if name in ("transformer", "tok2vec", "ner")
+            or nlp.get_pipe_meta(name).factory == "xlie_entity_filter"]
     docs = [Doc(nlp.vocab, words=[t.text for t in ref]) for ref in gold]
     with nlp.select_pipes(enable=keep):
         return list(nlp.pipe(docs, batch_size=batch_size))

@@ -9,12 +9,16 @@ check. A pipeline trained before its config changed one of them can predict with
 one at once. The pipeline is loaded with those sections of the config and saved again
 (weights, vocab and every other setting kept) beside itself, then swapped in, so an
 interrupted run leaves the old pipeline whole.
+
+So can a component with nothing to train that the config has added
+(``--add-component entity_filter``): it goes where the config's ``[nlp] pipeline`` puts
+it. spaCy's config overrides change settings of existing sections and cannot add one.
 """
 
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Sequence
 
 import typer
 from wasabi import msg
@@ -36,13 +40,39 @@ def config_sections(config: Path, sections: List[str]) -> Dict[str, Any]:
     return dot_to_dict(found)
 
 
-def set_settings(model: Path, config: Path, sections: List[str]) -> None:
-    """Save ``model`` with ``config``'s ``sections``, in place."""
+def add_component(nlp, config: Path, name: str) -> None:
+    """Add ``config``'s component ``name`` to ``nlp`` before the component that follows
+    it in the config's pipeline; only a component without weights to train."""
+    from spacy.pipeline import TrainablePipe
+    from spacy.util import load_config
+
+    loaded = load_config(config, interpolate=False)
+    order = loaded["nlp"]["pipeline"]
+    if name not in order or name not in loaded["components"]:
+        raise ValueError(f"{config}: no component {name!r} in [nlp] pipeline and [components]")
+    if name in nlp.pipe_names:
+        raise ValueError(f"the pipeline has a component {name!r} already")
+    settings = dict(loaded["components"][name])
+    if "factory" not in settings:
+        raise ValueError(f"{config}: [components.{name}] has no factory (a sourced one?)")
+    factory = settings.pop("factory")
+    following = [n for n in order[order.index(name) + 1:] if n in nlp.pipe_names]
+    component = nlp.add_pipe(factory, name=name, config=settings,
+                             before=following[0] if following else None)
+    if isinstance(component, TrainablePipe):
+        raise ValueError(f"{name!r} ({factory}) has weights: it needs training, not adding")
+
+
+def set_settings(model: Path, config: Path, sections: List[str],
+                 components: Sequence[str] = ()) -> None:
+    """Save ``model`` with ``config``'s ``sections`` and added ``components``, in place."""
     import spacy
 
     if not (model / "config.cfg").exists():
         raise ValueError(f"{model}: not a saved pipeline (no config.cfg)")
     nlp = spacy.load(model, config=config_sections(config, sections))
+    for name in components:
+        add_component(nlp, config, name)
     fresh, old = model.with_name(f".{model.name}.new"), model.with_name(f".{model.name}.old")
     for leftover in (fresh, old):
         shutil.rmtree(leftover, ignore_errors=True)
@@ -58,13 +88,16 @@ def main(
     config: Path = typer.Option(..., "--config", help="The training config to read"),
     section: List[str] = typer.Option(["nlp.tokenizer"], "--section",
                                       help="Dotted path of a section to copy (repeatable)"),
+    add_component: List[str] = typer.Option(
+        [], "--add-component",
+        help="A component of the config with nothing to train, added (repeatable)"),
 ) -> None:
     """Give a trained pipeline settings of a training config that need no retraining."""
     try:
-        set_settings(model, config, section)
+        set_settings(model, config, section, add_component)
     except (OSError, ValueError) as err:
         msg.fail(str(err), exits=1)
-    msg.good(f"{model}: {', '.join(section)} from {config}")
+    msg.good(f"{model}: {', '.join(section + add_component)} from {config}")
 
 
 if __name__ == "__main__":

@@ -100,7 +100,8 @@ def test_train_e5small_recognizer_and_extractor_then_predicted_entities(corpus, 
               "--components.transformer.model.get_spans.stride", "24",
               "--training.max_steps", "4", "--training.eval_frequency", "2")
     nlp = spacy.load(joint / "model-last")
-    assert nlp.pipe_names == ["sentencizer", "transformer", "ner", "xlie_relation_extractor"]
+    assert nlp.pipe_names == ["sentencizer", "transformer", "ner", "entity_filter",
+                              "xlie_relation_extractor"]
     # ORG/LOC from the entity docs; PER only from a relation's typed argument
     # (per:employee_of's head)
     assert set(nlp.get_pipe("ner").labels) == {"LOC", "ORG", "PER"}

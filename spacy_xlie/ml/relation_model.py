@@ -17,6 +17,8 @@ from spacy.util import registry
 from thinc.api import Dropout, Linear, Maxout, Model, chain
 from thinc.types import Floats2d, Ints1d, Ints2d
 
+from .pair_encoder import pair_encoder
+
 PairInput = Tuple[List[Doc], List[Ints2d]]
 PairVectors = Tuple[List[Floats2d], List[Ints2d]]
 
@@ -39,6 +41,13 @@ def build_relation_classifier(
     pipe from its labels at initialization.
     """
     features = pair_features(pooling=pooling, use_context=use_context)
+    return _classifier(tok2vec, features, hidden_width, dropout, nO)
+
+
+def _classifier(tok2vec: Model[List[Doc], List[Floats2d]],
+                features: Model[PairVectors, Floats2d], hidden_width: int, dropout: float,
+                nO: Optional[int]) -> Model[PairInput, Floats2d]:
+    """tok2vec → ``features`` → dropout → Maxout → Linear, with the refs the pipe reads."""
     output_layer = Linear(nO=nO)
     model = chain(
         encode_docs(tok2vec),
@@ -50,6 +59,64 @@ def build_relation_classifier(
     model.set_ref("tok2vec", tok2vec)
     model.set_ref("output_layer", output_layer)
     return model
+
+
+@registry.architectures("spacy_xlie.RelationClassifier.v2")
+def build_relation_classifier_v2(
+    tok2vec: Model[List[Doc], List[Floats2d]],
+    encoder_width: int,
+    hidden_width: int = 256,
+    dropout: float = 0.2,
+    pooling: str = "mean_max",
+    use_context: bool = True,
+    pair_width: int = 128,
+    pair_heads: int = 4,
+    pair_margin: int = 5,
+    nO: Optional[int] = None,
+) -> Model[PairInput, Floats2d]:
+    """v1 plus entity markers: next to the pooled shared vectors (v1's features), the
+    same spans pooled again from a pair encoder (:mod:`spacy_xlie.ml.pair_encoder`),
+    which re-reads each pair's window with head and tail marked. ``encoder_width`` is
+    the tok2vec's output width (multilingual-e5-small: 384); ``pair_width``,
+    ``pair_heads`` and ``pair_margin`` size the pair encoder's layer and window.
+    """
+    features = _concatenate_features(
+        pair_features(pooling=pooling, use_context=use_context),
+        chain(
+            pair_encoder(encoder_width, width=pair_width, heads=pair_heads,
+                         margin=pair_margin, dropout=dropout),
+            pair_features(pooling=pooling, use_context=use_context),
+        ),
+    )
+    return _classifier(tok2vec, features, hidden_width, dropout, nO)
+
+
+def _concatenate_features(
+    *branches: Model[PairVectors, Floats2d]
+) -> Model[PairVectors, Floats2d]:
+    """Each branch's features side by side. thinc's ``concatenate`` adds its branches'
+    input gradients with ``+``, which joins tuples instead of adding the per-doc arrays."""
+    return Model("concatenate_pair_features", _concatenate_forward, layers=list(branches))
+
+
+def _concatenate_forward(
+    model: Model, inputs: PairVectors, is_train: bool
+) -> Tuple[Floats2d, Callable]:
+    results = [branch(inputs, is_train) for branch in model.layers]
+    widths = [Y.shape[1] for Y, _ in results]
+    Y = model.ops.xp.hstack([Y for Y, _ in results])
+
+    def backprop(dY: Floats2d) -> PairVectors:
+        d_tokvecs = None
+        col = 0
+        for (_, bp_branch), width in zip(results, widths):
+            d_branch, _ = bp_branch(model.ops.xp.ascontiguousarray(dY[:, col:col + width]))
+            col += width
+            d_tokvecs = d_branch if d_tokvecs is None else [
+                a + b for a, b in zip(d_tokvecs, d_branch)]
+        return d_tokvecs, inputs[1]
+
+    return Y, backprop
 
 
 def encode_docs(tok2vec: Model[List[Doc], List[Floats2d]]) -> Model[PairInput, PairVectors]:

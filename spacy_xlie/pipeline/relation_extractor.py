@@ -26,6 +26,13 @@ gold argument carries that argument's relation, so the extractor learns to hold 
 NER's boundaries, and every other pair is a negative, so it learns that most pairs of
 names in a sentence hold no relation (on raw text it scores them all).
 
+``class_weight_power`` weights each training pair's loss by how rare its gold relation
+type is: a type seen ``n`` times in the training data weighs ``(n / mean n) ** -power``
+(``no_relation`` weighs 1). At 0 (the default) every pair counts the same, as in plain
+cross-entropy; at 0.5 a type 10 times rarer than the mean weighs about 3. Macro-F counts
+every type the same however rare it is, and cross-entropy spends the model's capacity on
+the frequent ones.
+
 ``argument_types`` (``spacy_xlie.argument_types.v1``, or ``.v2`` to check the head's type
 alone) forbids the relation types whose argument types do not fit the entity labels:
 behind a typed recognizer a ``per:*`` relation never gets an ``ORG`` head. Untyped entities
@@ -103,6 +110,7 @@ PairLists = List[List[Tuple[Span, Span]]]
         "mode": "exclusive",
         "threshold": 0.5,
         "argument_types": None,
+        "class_weight_power": 0.0,
         "scorer": {"@scorers": "spacy_xlie.relation_scorer.v1"},
     },
     default_score_weights={
@@ -121,12 +129,14 @@ def make_relation_extractor(
     mode: str,
     threshold: float,
     argument_types: Optional[Callable[[str, str, str], bool]],
+    class_weight_power: float,
     scorer: Optional[Callable],
 ) -> "RelationExtractor":
     """Create an ``xlie_relation_extractor`` (see the module docstring)."""
     return RelationExtractor(
         nlp.vocab, model, name, candidates=candidates, mode=mode, threshold=threshold,
-        argument_types=argument_types, scorer=scorer,
+        argument_types=argument_types, class_weight_power=class_weight_power,
+        scorer=scorer,
     )
 
 
@@ -143,17 +153,27 @@ class RelationExtractor(TrainablePipe):
         mode: str = "exclusive",
         threshold: float = 0.5,
         argument_types: Optional[Callable[[str, str, str], bool]] = None,
+        class_weight_power: float = 0.0,
         scorer: Optional[Callable] = score_relations,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+        if class_weight_power < 0:
+            raise ValueError(
+                f"class_weight_power must be 0 or more, not {class_weight_power!r}"
+            )
         self.vocab = vocab
         self.model = model
         self.name = name
         self.candidates = candidates
         self.argument_types = argument_types
         self.scorer = scorer
-        self.cfg: Dict[str, Any] = {"labels": [], "mode": mode, "threshold": threshold}
+        self.cfg: Dict[str, Any] = {
+            "labels": [], "mode": mode, "threshold": threshold,
+            "class_weight_power": class_weight_power,
+            # One loss weight per label, set by initialize from the training data
+            "label_weights": [],
+        }
 
     @property
     def labels(self) -> Tuple[str, ...]:
@@ -401,16 +421,52 @@ class RelationExtractor(TrainablePipe):
         truth = self._truth(examples, pair_lists)
         n_pairs = max(len(probs), 1)
         eps = 1e-9
+        weights = self._pair_weights(truth)
         if self.mode == "exclusive":
             target = numpy.zeros_like(probs)
             target[numpy.arange(len(truth)), truth] = 1.0
-            loss = -numpy.log(probs[numpy.arange(len(truth)), truth] + eps).sum()
+            losses = -numpy.log(probs[numpy.arange(len(truth)), truth] + eps)
         else:
             target = truth
-            loss = -(target * numpy.log(probs + eps)
-                     + (1 - target) * numpy.log(1 - probs + eps)).sum()
-        d_logits = (probs - target) / n_pairs
-        return float(loss / n_pairs), ops.asarray2f(d_logits)
+            losses = -(target * numpy.log(probs + eps)
+                       + (1 - target) * numpy.log(1 - probs + eps)).sum(axis=1)
+        d_logits = weights[:, None] * (probs - target) / n_pairs
+        return float((weights * losses).sum() / n_pairs), ops.asarray2f(d_logits)
+
+    def _pair_weights(self, truth: numpy.ndarray) -> numpy.ndarray:
+        """Each pair's loss weight: its gold relation type's (the largest of them in
+        multilabel mode), 1 for a pair with none or before initialize weighed the types."""
+        label_weights = numpy.asarray([1.0] + list(self.cfg.get("label_weights") or []),
+                                      dtype="float32")
+        if len(label_weights) == 1:
+            return numpy.ones(len(truth), dtype="float32")
+        if self.mode == "exclusive":
+            return label_weights[(truth + 1) // 2]
+        positive = truth > 0
+        return numpy.where(positive.any(axis=1),
+                           (positive * label_weights[1:]).max(axis=1, initial=0.0),
+                           1.0).astype("float32")
+
+    def _weigh_labels(self, examples: Iterable[Example]) -> None:
+        """Set ``cfg["label_weights"]`` from how often each relation type occurs in the
+        training data (see ``class_weight_power`` in the module docstring)."""
+        power = self.cfg.get("class_weight_power", 0.0)
+        if not power:
+            self.cfg["label_weights"] = []
+            return
+        counts = dict.fromkeys(self.labels, 0)
+        for eg in examples:
+            for rel in eg.reference._.relations:
+                if rel.label in counts:
+                    counts[rel.label] += 1
+        seen = [n for n in counts.values() if n]
+        mean = sum(seen) / len(seen) if seen else 1.0
+        self.cfg["label_weights"] = [
+            (n / mean) ** -power if n else 1.0 for n in counts.values()
+        ]
+        logger.info("'%s' loss weights by relation type: %s", self.name,
+                    {label: round(w, 2) for label, w in
+                     zip(self.labels, self.cfg["label_weights"])})
 
     def initialize(
         self,
@@ -436,6 +492,7 @@ class RelationExtractor(TrainablePipe):
                 f"'{self.name}' found no relation labels: the training data has no "
                 "doc._.relations and no labels were given"
             )
+        self._weigh_labels(get_examples())
         self.model.get_ref("output_layer").set_dim("nO", self.n_classes)
         sample = list(islice(get_examples(), 10))
         inputs, _ = self._model_input([eg.predicted for eg in sample],

@@ -93,6 +93,40 @@ def test_overfit_cpu_multilabel():
     assert scores["rel_threshold"] == 0.5
 
 
+@pytest.mark.parametrize("mode", ["exclusive", "multilabel"])
+def test_class_weights_scale_each_pair_by_its_type(mode, tmp_path):
+    """class_weight_power = 1: the examples hold org:city_of_headquarters 3 times,
+    org:founded_by and per:employee_of twice, per:country_of_birth once (mean 2), so the
+    types weigh 2/3, 1, 1 and 2, and each pair's loss gradient is scaled by its type's
+    weight (1 for pairs with no relation; in multilabel mode, pairs in the relation's
+    direction)."""
+    nlp = cpu_nlp(class_weight_power=1.0, mode=mode)
+    examples = make_examples(nlp.vocab)
+    nlp.initialize(lambda: examples)
+    rel = nlp.get_pipe("xlie_relation_extractor")
+    expected = {"org:city_of_headquarters": 2 / 3, "org:founded_by": 1.0,
+                "per:country_of_birth": 2.0, "per:employee_of": 1.0}
+    assert dict(zip(rel.labels, rel.cfg["label_weights"])) == pytest.approx(expected)
+    gold = {(r.head.text, r.tail.text): r.label
+            for eg in examples for r in eg.reference._.relations}
+    pair_lists = [rel.training_pairs(eg) for eg in examples]
+    logits = rel.model.ops.alloc2f(sum(map(len, pair_lists)), rel.n_classes)
+    _, weighted = rel.get_loss(examples, (pair_lists, logits))
+    rel.cfg["label_weights"] = []
+    _, plain = rel.get_loss(examples, (pair_lists, logits))
+    pairs = [pair for pairs in pair_lists for pair in pairs]
+    for (a, b), w_row, p_row in zip(pairs, weighted, plain):
+        label = gold.get((a.text, b.text))
+        if mode == "exclusive":
+            label = label or gold.get((b.text, a.text))
+        assert w_row == pytest.approx(p_row * expected.get(label, 1.0))
+    nlp.to_disk(tmp_path / "model")
+    assert spacy.load(tmp_path / "model").get_pipe(
+        "xlie_relation_extractor").cfg["class_weight_power"] == 1.0
+    with pytest.raises(ValueError, match="class_weight_power"):
+        cpu_nlp(class_weight_power=-0.5)
+
+
 def test_serialization_fresh_process(trained_cpu, tmp_path):
     """to_disk → spacy.load in a new interpreter that never imports spacy_xlie itself."""
     nlp, _ = trained_cpu
@@ -253,3 +287,24 @@ def test_overfit_tiny_xlmr(tiny_xlmr, tmp_path):
         want = relation_tuples(nlp(eg.predicted.copy()))
         got = relation_tuples(reloaded(eg.predicted.copy()))
         assert [r[:5] for r in got] == [r[:5] for r in want]
+
+
+def test_overfit_with_entity_markers(tmp_path):
+    """RelationClassifier.v2 (the pair encoder beside the shared vectors) on the CPU
+    config learns the examples and predicts the same after save and load."""
+    fix_random_seed(0)
+    nlp = cpu_nlp(model={
+        "@architectures": "spacy_xlie.RelationClassifier.v2", "encoder_width": 32,
+        "hidden_width": 32, "pair_width": 16, "pair_heads": 2,
+        "tok2vec": load_config(CONFIGS / "cpu.cfg")[
+            "components"]["xlie_relation_extractor"]["model"]["tok2vec"],
+    })
+    train(nlp, make_examples(nlp.vocab), 60)
+    assert nlp.evaluate(make_examples(nlp.vocab))["rel_micro_f"] == 1.0
+    nlp.to_disk(tmp_path / "model")
+    reloaded = spacy.load(tmp_path / "model")
+    for eg in make_examples(nlp.vocab):
+        want = relation_tuples(nlp(eg.predicted.copy()))
+        got = relation_tuples(reloaded(eg.predicted.copy()))
+        assert [r[:5] for r in got] == [r[:5] for r in want]
+        assert [r[5] for r in got] == pytest.approx([r[5] for r in want], abs=1e-5)

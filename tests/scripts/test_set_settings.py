@@ -51,3 +51,41 @@ def test_a_missing_pipeline_is_a_message(tmp_path):
     (tmp_path / "train.cfg").write_text(CONFIG)
     out = failure("set_settings", tmp_path / "nope", "--config", tmp_path / "train.cfg")
     assert "not a saved pipeline" in out
+
+
+COMPONENTS = """
+pipeline = ["entity_filter", "sentencizer", "ner"]
+
+[components]
+
+[components.entity_filter]
+factory = "xlie_entity_filter"
+
+[components.sentencizer]
+factory = "sentencizer"
+
+[components.ner]
+factory = "ner"
+"""
+
+
+def with_components(tmp_path):
+    model = saved_pipeline(tmp_path)
+    config = CONFIG.replace('batch_size = 7\n', 'batch_size = 7' + COMPONENTS)
+    (tmp_path / "train.cfg").write_text(config)
+    return model
+
+
+def test_a_component_without_weights_is_added_where_the_config_puts_it(tmp_path):
+    model = with_components(tmp_path)
+    run("set_settings", model, "--config", tmp_path / "train.cfg",
+        "--add-component", "entity_filter")
+    assert spacy.load(model).pipe_names == ["entity_filter", "sentencizer"]
+
+
+def test_a_component_with_weights_is_refused(tmp_path):
+    model = with_components(tmp_path)
+    out = failure("set_settings", model, "--config", tmp_path / "train.cfg",
+                  "--add-component", "ner")
+    assert "'ner' (ner) has weights" in out
+    assert spacy.load(model).pipe_names == ["sentencizer"]
