@@ -45,6 +45,9 @@ SETTINGS = (
     ("WikiANN sentences (0: all)", ("corpora", "train"), "entities_limit"),
     ("dev WikiANN sentences (0: all)", ("corpora", "dev"), "entities_limit"),
     ("relation pooling", ("components", "xlie_relation_extractor", "model"), "pooling"),
+    ("relation model", ("components", "xlie_relation_extractor", "model"), "@architectures"),
+    ("class weight power", ("components", "xlie_relation_extractor"), "class_weight_power"),
+    ("frozen lowest layers", ("initialize", "after_init"), "freeze_layers"),
     ("steps", ("training",), "max_steps"),
     ("layers", ("components", "transformer", "model", "transformer_config"),
      "num_hidden_layers"),
@@ -104,7 +107,8 @@ def markdown(report: Dict[str, Any]) -> str:
         "reader; runs whose dev WikiANN sentences are 0 read all 10,000 and one KBP37 dev "
         "sentence). "
         "NER own layers: the recognizer's maxout layers on the shared encoder (None: "
-        "none). Dev score: what the training loop kept its best checkpoint by (the "
+        "none). Class weight power: None for runs from before the setting (the same as "
+        "0). Dev score: what the training loop kept its best checkpoint by (the "
         "config's `score_weights` over its dev stream). Scores in %.", "",
         "| run | " + " | ".join(columns) + " | KBP37 dev macro-F | KBP37 dev micro-F "
         "| dev entity F | dev score | note |",
