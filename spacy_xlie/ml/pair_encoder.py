@@ -96,6 +96,40 @@ def pair_windows(doc_lengths: numpy.ndarray, pairs: List[numpy.ndarray], margin:
     return index, roles, local, lengths
 
 
+#: Window tokens (padding included) a prediction encodes at once: 8,192 × 384 float32
+#: inputs are 12 MB. All windows at once grow with pairs × the longest window: one doc at
+#: the candidate cap (1,000 pairs) with 110-token windows is 169 MB of inputs alone.
+PREDICT_CHUNK_TOKENS = 8192
+
+
+def _predict_in_chunks(model: Model, X: Floats2d, index: numpy.ndarray,
+                       roles: numpy.ndarray, lengths: numpy.ndarray) -> List[Floats2d]:
+    """Every pair's window encoded for prediction, a chunk of windows of similar length
+    at a time (sorted by length, so little padding), in the pairs' order."""
+    ops = model.ops
+    outputs: List[Floats2d] = [None] * len(lengths)  # type: ignore[list-item]
+    chunk: List[int] = []
+    for i in [*numpy.argsort(lengths, kind="stable"), None]:
+        if chunk and (i is None or (len(chunk) + 1) * lengths[i] > PREDICT_CHUNK_TOKENS):
+            width = int(lengths[chunk[-1]])
+            part = index[chunk, :width]
+            inside = part >= 0
+            vectors = ops.alloc3f(*part.shape, X.shape[1])
+            vectors[ops.asarray(inside)] = X[ops.asarray1i(part[inside])]
+            Y = model.layers[0].predict((vectors, ops.asarray(roles[chunk, :width]),
+                                         ops.asarray(~inside)))
+            for row, pair in enumerate(chunk):
+                outputs[pair] = Y[row, :lengths[pair]]
+            chunk = []
+        if i is not None:
+            chunk.append(int(i))
+    return outputs
+
+
+def _no_backprop(d_out: PairVectors) -> PairVectors:
+    raise ValueError("pair_encoder was called for prediction (is_train=False): no backprop")
+
+
 def _forward(model: Model, inputs: PairVectors, is_train: bool) -> Tuple[PairVectors, Callable]:
     tokvecs, pairs = inputs
     ops = model.ops
@@ -109,6 +143,9 @@ def _forward(model: Model, inputs: PairVectors, is_train: bool) -> Tuple[PairVec
         return ([ops.alloc2f(0, width)], [ops.alloc2i(0, 4)]), lambda d: (
             [ops.alloc2f(*t.shape) for t in tokvecs], pairs)
     X = ops.flatten(tokvecs)
+    local_pairs = [local[i:i + 1] for i in range(len(local))]
+    if not is_train:
+        return (_predict_in_chunks(model, X, index, roles, lengths), local_pairs), _no_backprop
     inside = index >= 0
     rows = ops.asarray1i(index[inside])
     inside_d = ops.asarray(inside)
@@ -117,7 +154,6 @@ def _forward(model: Model, inputs: PairVectors, is_train: bool) -> Tuple[PairVec
     Y, bp_layer = model.layers[0]((vectors, ops.asarray(roles), ops.asarray(~inside)),
                                   is_train)
     outputs = [Y[i, :n] for i, n in enumerate(lengths)]
-    local_pairs = [local[i:i + 1] for i in range(len(local))]
 
     def backprop(d_out: PairVectors) -> PairVectors:
         d_outputs = d_out[0]

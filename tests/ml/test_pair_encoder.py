@@ -5,6 +5,7 @@ import numpy
 import pytest
 from thinc.api import Linear, Model, chain, fix_random_seed, noop
 
+from spacy_xlie.ml import pair_encoder as pair_encoder_module
 from spacy_xlie.ml.pair_encoder import HEAD, OTHER, TAIL, pair_encoder, pair_windows
 from spacy_xlie.ml.relation_model import build_relation_classifier_v2, pair_features
 
@@ -115,3 +116,25 @@ def test_classifier_v2_shapes_and_no_pairs():
     assert model.predict((tokvecs, pairs)).shape == (3, 5)
     empty = [numpy.zeros((0, 4), dtype="int32")] * 3
     assert model.predict((tokvecs, empty)).shape == (0, 5)
+
+
+@pytest.mark.parametrize("chunk_tokens", [1, 7, 12, 10_000])
+def test_prediction_in_chunks_is_the_training_forward(chunk_tokens, monkeypatch):
+    """Prediction encodes a few windows at a time, sorted by length; every pair's output
+    is the one the training forward computes for all windows at once."""
+    fix_random_seed(0)
+    rng = numpy.random.default_rng(5)
+    tokvecs = [rng.normal(size=(n, 6)).astype("float32") for n in (12, 5)]
+    pairs = [numpy.array([[0, 1, 10, 12], [3, 4, 4, 5], [8, 9, 0, 1]], dtype="int32"),
+             numpy.array([[0, 1, 1, 2], [4, 5, 0, 2]], dtype="int32")]
+    encoder = pair_encoder(6, width=4, heads=2, margin=1, dropout=0.0)
+    encoder.initialize(X=(tokvecs, pairs))
+    monkeypatch.setattr(pair_encoder_module, "PREDICT_CHUNK_TOKENS", chunk_tokens)
+    (predicted, predicted_pairs) = encoder.predict((tokvecs, pairs))
+    (trained, trained_pairs), _ = encoder.begin_update((tokvecs, pairs))
+    assert [p.tolist() for p in predicted_pairs] == [p.tolist() for p in trained_pairs]
+    # windows of 12 (clipped at the doc's end), 4, 10, 3 and 5 (clipped) tokens
+    assert [len(p) for p in predicted] == [12, 4, 10, 3, 5]
+    for got, want in zip(predicted, trained):
+        assert got.shape == want.shape
+        assert numpy.allclose(got, want, atol=1e-5)
