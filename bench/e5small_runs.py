@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -69,6 +69,19 @@ def settings(model: Path) -> Dict[str, Any]:
     return found
 
 
+def train_minutes(folder: Path) -> Optional[float]:
+    """Wall minutes of the run from ``FOLDER-time.txt`` (``/usr/bin/time -v -o`` beside the
+    output folder, as the README's training commands write it); None without one."""
+    path = folder.with_name(f"{folder.name}-time.txt")
+    if not path.exists():
+        return None
+    for line in path.read_text().splitlines():
+        if "Elapsed (wall clock)" in line:
+            parts = [float(p) for p in line.rsplit(" ", 1)[1].split(":")]
+            return sum(p * 60 ** i for i, p in enumerate(reversed(parts))) / 60
+    return None
+
+
 def gold_entity_scores(model: Path, files: List[Path]) -> List[Dict[str, float]]:
     """Relation macro-F and micro-F per file with the gold entities, as ``spacy-xlie
     evaluate`` scores them (the fp32 encoder, as training evaluated it), in file order."""
@@ -95,6 +108,10 @@ def dev_score_cell(row: Dict[str, Any]) -> str:
     return f"{100 * row['dev_score']:.1f}" if "dev_score" in row else ""
 
 
+def minutes_cell(row: Dict[str, Any]) -> str:
+    return f"{row['train_minutes']:.1f}" if row.get("train_minutes") is not None else ""
+
+
 def markdown(report: Dict[str, Any]) -> str:
     columns = [column for column, _, _ in SETTINGS]
     lines = [
@@ -108,11 +125,13 @@ def markdown(report: Dict[str, Any]) -> str:
         "sentence). "
         "NER own layers: the recognizer's maxout layers on the shared encoder (None: "
         "none). Class weight power: None for runs from before the setting (the same as "
-        "0). Dev score: what the training loop kept its best checkpoint by (the "
+        "0). Train minutes: wall time from the run's `/usr/bin/time -v` file, where there "
+        "is one (the machine was not kept quiet for every run). Dev score: what the "
+        "training loop kept its best checkpoint by (the "
         "config's `score_weights` over its dev stream). Scores in %.", "",
         "| run | " + " | ".join(columns) + " | KBP37 dev macro-F | KBP37 dev micro-F "
-        "| dev entity F | dev score | note |",
-        "|---|" + "---|" * len(columns) + "---:|---:|---:|---:|---|",
+        "| dev entity F | dev score | train minutes | note |",
+        "|---|" + "---|" * len(columns) + "---:|---:|---:|---:|---:|---|",
     ]
     for row in report["runs"]:
         cells = [str(row["settings"][column]) for column in columns]
@@ -120,7 +139,7 @@ def markdown(report: Dict[str, Any]) -> str:
                      f" | {100 * row['kbp37_dev']['macro_f']:.1f} "
                      f"| {100 * row['kbp37_dev']['micro_f']:.1f} "
                      f"| {100 * row['dev_ents_f']:.1f} | {dev_score_cell(row)} "
-                     f"| {row['note']} |")
+                     f"| {minutes_cell(row)} | {row['note']} |")
     if report.get("tests"):
         lines += ["", *ablation_markdown(report)]
     return "\n".join(lines) + "\n"
@@ -144,7 +163,7 @@ def ablation_rows(report: Dict[str, Any]) -> List[Dict[str, Any]]:
         effect = ({k: v - base_scores[k] for k, v in scores.items()}
                   if base and run is not base else {})
         rows.append({"name": run["name"], "note": run["note"], "scores": scores,
-                     "effect": effect})
+                     "effect": effect, "train_minutes": run.get("train_minutes")})
     return rows
 
 
@@ -157,13 +176,14 @@ def ablation_markdown(report: Dict[str, Any]) -> List[str]:
              "the test files, which show what each change did in other languages and were "
              "not used to choose" + (f"; in brackets the difference from `{report['base']}`"
                                      if report.get("base") else "") + ".", "",
-             "| run | " + " | ".join(names) + " | note |",
-             "|---|" + "---:|" * len(names) + "---|"]
+             "| run | " + " | ".join(names) + " | train minutes | note |",
+             "|---|" + "---:|" * len(names) + "---:|---|"]
     for row in rows:
         cells = [f"{100 * row['scores'][n]:.1f}"
                  + (f" ({100 * row['effect'][n]:+.1f})" if row["effect"] else "")
                  for n in names]
-        lines.append(f"| {row['name']} | " + " | ".join(cells) + f" | {row['note']} |")
+        lines.append(f"| {row['name']} | " + " | ".join(cells)
+                     + f" | {minutes_cell(row)} | {row['note']} |")
     return lines
 
 
@@ -197,6 +217,7 @@ def main() -> None:
                      "settings": settings(model), "kbp37_dev": dev,
                      "test": {path.stem: scores for path, scores in zip(args.test, test)},
                      "dev_ents_f": meta["performance"]["ents_f"],
+                     "train_minutes": train_minutes(Path(folder)),
                      "dev_score": dev_score(model, meta)})
         print(name, runs[-1]["kbp37_dev"], runs[-1]["test"], flush=True)
     report = {"command": "python " + shlex.join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),

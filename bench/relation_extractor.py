@@ -730,26 +730,54 @@ def markdown(report: Dict[str, Any], accuracy_md: str) -> str:
         from pair_cost import report_section  # bench/, beside this script
 
         lines += report_section(report["pair_cost"])
-    if "ablation" in report:
-        lines += ablation_section(report["ablation"])
+    for key, (title, name) in ABLATIONS.items():
+        if key in report:
+            lines += ablation_section(report[key], title, name)
     return "\n".join(lines)
 
 
-def ablation_section(ablation: Dict[str, Any]) -> List[str]:
+#: Report key: (section title, the e5small_runs report it copies)
+ABLATIONS = {
+    "ablation": ("Ablation of the e5small recipe", "e5small_ablation"),
+    "short_ablation": ("Levers on a shorter schedule (1,000 steps)", "e5small_short_ablation"),
+}
+
+
+def ablation_section(ablation: Dict[str, Any], title: str, name: str) -> List[str]:
     """``bench/e5small_runs.py``'s ablation of the e5small recipe (its own command):
     training runs that differ in one change, same seed."""
     from e5small_runs import ablation_markdown  # bench/, beside this script
 
-    return ["", "## Ablation of the e5small recipe", "",
+    return ["", f"## {title}", "",
             f"Command: `{ablation['command']}` ({ablation['date']}; "
-            "`bench/results/e5small_ablation.md` has each run's settings).", "",
+            f"`bench/results/{name}.md` has each run's settings).", "",
             *ablation_markdown(ablation)]
 
 
 def kept_ablation(out: Path) -> Dict[str, Any]:
-    """``bench/e5small_runs.py --report e5small_ablation``'s report, when there is one."""
-    path = out / "e5small_ablation.json"
-    return {"ablation": json.loads(path.read_text(encoding="utf8"))} if path.exists() else {}
+    """The reports of ``bench/e5small_runs.py --report NAME`` for the :data:`ABLATIONS`
+    that exist."""
+    kept = {}
+    for key, (_, name) in ABLATIONS.items():
+        path = out / f"{name}.json"
+        if path.exists():
+            kept[key] = json.loads(path.read_text(encoding="utf8"))
+    return kept
+
+
+def refresh_ablations(out: Path) -> None:
+    """The report in ``out`` with the current ablation reports copied in; nothing is
+    measured (the ablations have their own commands)."""
+    from spacy_xlie.util.io import write_json, write_text
+
+    report = json.loads((out / "relation_extractor.json").read_text(encoding="utf8"))
+    for key in ABLATIONS:
+        report.pop(key, None)
+    report.update(kept_ablation(out))
+    _, accuracy_md = kept_accuracy(out)
+    write_json(report, out / "relation_extractor.json")
+    write_text(markdown(report, accuracy_md), out / "relation_extractor.md")
+    log(f"copied the ablation reports into {out / 'relation_extractor.json'}")
 
 
 def kept_pair_cost(out: Path) -> Dict[str, Any]:
@@ -915,6 +943,9 @@ def main() -> None:
                         help="remove report[DROP_KEY] (a pipeline that no longer describes "
                              "its key: a seed of an earlier recipe) and rewrite the report; "
                              "nothing is measured")
+    parser.add_argument("--ablations-only", action="store_true",
+                        help="copy the e5small_runs ablation reports into the report and "
+                             "rewrite it; nothing is measured")
     parser.add_argument("--speed-docs-cpu", type=int, default=3405)
     parser.add_argument("--speed-docs-trf", type=int, default=150)
     args = parser.parse_args()
@@ -925,6 +956,9 @@ def main() -> None:
     work = args.work_dir
     if args.drop_key:
         drop_keys(args.out, args.drop_key)
+        return
+    if args.ablations_only:
+        refresh_ablations(args.out)
         return
     if args.key:
         if not args.model:

@@ -14,7 +14,7 @@ def run(name: str, dev: float, relx_de: float) -> dict:
             "test": {"relx_de": {"macro_f": relx_de, "micro_f": 0.0}}}
 
 
-REPORT = {"runs": [run("base", 0.60, 0.50), run("change", 0.625, 0.49)],
+REPORT = {"runs": [run("base", 0.60, 0.50), {**run("change", 0.625, 0.49), "train_minutes": 31.5}],
           "tests": ["relx_de"], "base": "base"}
 
 
@@ -28,10 +28,21 @@ def test_ablation_rows_are_differences_from_the_base():
 
 def test_ablation_markdown_shows_scores_and_signed_differences():
     lines = e5small_runs.ablation_markdown(REPORT)
-    assert "| base | 60.0 | 50.0 |  |" in lines
-    assert "| change | 62.5 (+2.5) | 49.0 (-1.0) |  |" in lines
+    assert "| base | 60.0 | 50.0 |  |  |" in lines
+    assert "| change | 62.5 (+2.5) | 49.0 (-1.0) | 31.5 |  |" in lines
 
 
 def test_without_a_base_no_differences():
     lines = e5small_runs.ablation_markdown({**REPORT, "base": None})
-    assert "| change | 62.5 | 49.0 |  |" in lines
+    assert "| change | 62.5 | 49.0 | 31.5 |  |" in lines
+
+
+def test_train_minutes_from_the_time_file_beside_the_run(tmp_path):
+    (tmp_path / "run-time.txt").write_text(
+        '\tCommand being timed: "spacy train"\n'
+        "\tElapsed (wall clock) time (h:mm:ss or m:ss): 1:26:30\n")
+    (tmp_path / "short-time.txt").write_text(
+        "\tElapsed (wall clock) time (h:mm:ss or m:ss): 37:52.62\n")
+    assert e5small_runs.train_minutes(tmp_path / "run") == 86.5
+    assert round(e5small_runs.train_minutes(tmp_path / "short"), 3) == 37.877
+    assert e5small_runs.train_minutes(tmp_path / "none") is None
