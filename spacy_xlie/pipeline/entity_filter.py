@@ -1,12 +1,12 @@
 """``xlie_entity_filter``: drops predicted entities that hold no letter or digit.
 
-A recognizer trained on English names now and then tags a lone full stop, dash or bracket
+A recognizer trained on English names now and then tags a lone full stop or other mark
 in other languages' text as an entity (the shipped e5small pipeline tagged "." as a DATE
 in a French sentence). No name, date or title is made of punctuation alone in any script,
 so a rule removes them before the relation extractor pairs them: one `str.isalnum` check
-per entity, which knows the letters and digits of every script. spaCy has no built-in
-component that filters ``doc.ents`` by their text; ``span_cleaner`` removes whole span
-groups.
+per entity, which knows the letters and digits of every script. None of spaCy's built-in
+components filters ``doc.ents`` by their text (``doc_cleaner`` removes doc attributes such
+as the tensor; the rulers add entities).
 """
 
 from spacy.language import Language
