@@ -768,16 +768,27 @@ def kept_ablation(out: Path) -> Dict[str, Any]:
 def refresh_ablations(out: Path) -> None:
     """The report in ``out`` with the current ablation reports copied in; nothing is
     measured (the ablations have their own commands)."""
-    from spacy_xlie.util.io import write_json, write_text
-
-    report = json.loads((out / "relation_extractor.json").read_text(encoding="utf8"))
+    report = kept_report(out)
     for key in ABLATIONS:
         report.pop(key, None)
     report.update(kept_ablation(out))
+    rewrite_report(out, report)
+    log(f"copied the ablation reports into {out / 'relation_extractor.json'}")
+
+
+def kept_report(out: Path) -> Dict[str, Any]:
+    """The report in ``out`` as it stands."""
+    return json.loads((out / "relation_extractor.json").read_text(encoding="utf8"))
+
+
+def rewrite_report(out: Path, report: Dict[str, Any]) -> None:
+    """Write ``report`` over the one in ``out``, its Markdown re-rendered with the kept
+    accuracy tables."""
+    from spacy_xlie.util.io import write_json, write_text
+
     _, accuracy_md = kept_accuracy(out)
     write_json(report, out / "relation_extractor.json")
     write_text(markdown(report, accuracy_md), out / "relation_extractor.md")
-    log(f"copied the ablation reports into {out / 'relation_extractor.json'}")
 
 
 def kept_pair_cost(out: Path) -> Dict[str, Any]:
@@ -1006,17 +1017,13 @@ def main() -> None:
 
 def drop_keys(out: Path, keys: List[str]) -> None:
     """The report in ``out`` without the pipelines ``keys``, its Markdown re-rendered."""
-    from spacy_xlie.util.io import write_json, write_text
-
-    report = json.loads((out / "relation_extractor.json").read_text(encoding="utf8"))
+    report = kept_report(out)
     missing = [key for key in keys if key not in report]
     if missing:
         raise SystemExit(f"{out / 'relation_extractor.json'}: no key {', '.join(missing)}")
     for key in keys:
         del report[key]
-    _, accuracy_md = kept_accuracy(out)
-    write_json(report, out / "relation_extractor.json")
-    write_text(markdown(report, accuracy_md), out / "relation_extractor.md")
+    rewrite_report(out, report)
     log(f"dropped {', '.join(keys)} from {out / 'relation_extractor.json'}")
 
 

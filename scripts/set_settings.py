@@ -26,11 +26,11 @@ from wasabi import msg
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
 
-def config_sections(config: Path, sections: List[str]) -> Dict[str, Any]:
-    """``config``'s sections named by dotted paths, as a nested override dict."""
-    from spacy.util import dot_to_dict, dot_to_object, load_config
+def config_sections(config: Path, loaded: Dict[str, Any], sections: List[str]) -> Dict[str, Any]:
+    """The sections of ``config`` (read as ``loaded``) named by dotted paths, as a nested
+    override dict."""
+    from spacy.util import dot_to_dict, dot_to_object
 
-    loaded = load_config(config, interpolate=False)
     found = {}
     for dotted in sections:
         try:
@@ -40,13 +40,12 @@ def config_sections(config: Path, sections: List[str]) -> Dict[str, Any]:
     return dot_to_dict(found)
 
 
-def add_component(nlp, config: Path, name: str) -> None:
-    """Add ``config``'s component ``name`` to ``nlp`` before the component that follows
-    it in the config's pipeline; only a component without weights to train."""
+def add_component(nlp, config: Path, loaded: Dict[str, Any], name: str) -> None:
+    """Add the component ``name`` of ``config`` (read as ``loaded``) to ``nlp`` before the
+    component that follows it in the config's pipeline; only a component without weights
+    to train."""
     from spacy.pipeline import TrainablePipe
-    from spacy.util import load_config
 
-    loaded = load_config(config, interpolate=False)
     order = loaded["nlp"]["pipeline"]
     if name not in order or name not in loaded["components"]:
         raise ValueError(f"{config}: no component {name!r} in [nlp] pipeline and [components]")
@@ -67,12 +66,14 @@ def set_settings(model: Path, config: Path, sections: List[str],
                  components: Sequence[str] = ()) -> None:
     """Save ``model`` with ``config``'s ``sections`` and added ``components``, in place."""
     import spacy
+    from spacy.util import load_config
 
     if not (model / "config.cfg").exists():
         raise ValueError(f"{model}: not a saved pipeline (no config.cfg)")
-    nlp = spacy.load(model, config=config_sections(config, sections))
+    loaded = load_config(config, interpolate=False)
+    nlp = spacy.load(model, config=config_sections(config, loaded, sections))
     for name in components:
-        add_component(nlp, config, name)
+        add_component(nlp, config, loaded, name)
     fresh, old = model.with_name(f".{model.name}.new"), model.with_name(f".{model.name}.old")
     for leftover in (fresh, old):
         shutil.rmtree(leftover, ignore_errors=True)

@@ -73,31 +73,44 @@ def _convert_inputs(model: Model, inputs, is_train: bool):
 
 def pair_windows(doc_lengths: numpy.ndarray, pairs: List[numpy.ndarray], margin: int):
     """For every pair of every doc: the flat row index of each window token (-1 past the
-    window's end), each token's role and the pair's spans in window coordinates."""
+    window's end), each token's role, the pair's spans in window coordinates and the
+    window's length. Padding is never a role: past a window's end the rows lie beyond
+    both of its spans."""
     offsets = numpy.cumsum(doc_lengths) - doc_lengths
     spans = numpy.concatenate(
         [numpy.asarray(p, dtype="int64").reshape(-1, 4) for p in pairs]
         or [numpy.zeros((0, 4), dtype="int64")]
     )
-    limits = numpy.repeat(doc_lengths, [len(p) for p in pairs])
+    per_doc = [len(p) for p in pairs]
     starts = numpy.maximum(numpy.minimum(spans[:, 0], spans[:, 2]) - margin, 0)
-    ends = numpy.minimum(numpy.maximum(spans[:, 1], spans[:, 3]) + margin, limits)
+    ends = numpy.minimum(numpy.maximum(spans[:, 1], spans[:, 3]) + margin,
+                         numpy.repeat(doc_lengths, per_doc))
     lengths = ends - starts
     positions = numpy.arange(int(lengths.max(initial=0)))[None, :]
-    inside = positions < lengths[:, None]
     doc_rows = starts[:, None] + positions
-    base = numpy.repeat(offsets, [len(p) for p in pairs])[:, None]
-    index = numpy.where(inside, base + doc_rows, -1)
+    index = numpy.where(positions < lengths[:, None],
+                        numpy.repeat(offsets, per_doc)[:, None] + doc_rows, -1)
     roles = numpy.full(index.shape, OTHER, dtype="int64")
     roles[(doc_rows >= spans[:, 0:1]) & (doc_rows < spans[:, 1:2])] = HEAD
     roles[(doc_rows >= spans[:, 2:3]) & (doc_rows < spans[:, 3:4])] = TAIL
-    roles[~inside] = OTHER
     local = (spans - starts[:, None]).astype("int32")
     return index, roles, local, lengths
 
 
+def _gather_windows(ops, X: Floats2d, index: numpy.ndarray):
+    """The windows' token vectors, zero-padded (``index`` rows of ``X``, -1 for padding),
+    the padding mask, and what backprop needs to scatter gradients back: the mask on the
+    device and the rows read."""
+    inside = index >= 0
+    inside_d = ops.asarray(inside)
+    rows = ops.asarray1i(index[inside])
+    vectors = ops.alloc3f(*index.shape, X.shape[1])
+    vectors[inside_d] = X[rows]
+    return vectors, ops.asarray(~inside), inside_d, rows
+
+
 #: Window tokens (padding included) a prediction encodes at once: 8,192 × 384 float32
-#: inputs are 12 MB. All windows at once grow with pairs × the longest window: one doc at
+#: inputs are 12.6 MB. All windows at once grow with pairs × the longest window: one doc at
 #: the candidate cap (1,000 pairs) with 110-token windows is 169 MB of inputs alone.
 PREDICT_CHUNK_TOKENS = 8192
 
@@ -112,12 +125,9 @@ def _predict_in_chunks(model: Model, X: Floats2d, index: numpy.ndarray,
     for i in [*numpy.argsort(lengths, kind="stable"), None]:
         if chunk and (i is None or (len(chunk) + 1) * lengths[i] > PREDICT_CHUNK_TOKENS):
             width = int(lengths[chunk[-1]])
-            part = index[chunk, :width]
-            inside = part >= 0
-            vectors = ops.alloc3f(*part.shape, X.shape[1])
-            vectors[ops.asarray(inside)] = X[ops.asarray1i(part[inside])]
+            vectors, padding, _, _ = _gather_windows(ops, X, index[chunk, :width])
             Y = model.layers[0].predict((vectors, ops.asarray(roles[chunk, :width]),
-                                         ops.asarray(~inside)))
+                                         padding))
             for row, pair in enumerate(chunk):
                 outputs[pair] = Y[row, :lengths[pair]]
             chunk = []
@@ -146,13 +156,8 @@ def _forward(model: Model, inputs: PairVectors, is_train: bool) -> Tuple[PairVec
     local_pairs = [local[i:i + 1] for i in range(len(local))]
     if not is_train:
         return (_predict_in_chunks(model, X, index, roles, lengths), local_pairs), _no_backprop
-    inside = index >= 0
-    rows = ops.asarray1i(index[inside])
-    inside_d = ops.asarray(inside)
-    vectors = ops.alloc3f(*index.shape, X.shape[1])
-    vectors[inside_d] = X[rows]
-    Y, bp_layer = model.layers[0]((vectors, ops.asarray(roles), ops.asarray(~inside)),
-                                  is_train)
+    vectors, padding, inside_d, rows = _gather_windows(ops, X, index)
+    Y, bp_layer = model.layers[0]((vectors, ops.asarray(roles), padding), is_train)
     outputs = [Y[i, :n] for i, n in enumerate(lengths)]
 
     def backprop(d_out: PairVectors) -> PairVectors:

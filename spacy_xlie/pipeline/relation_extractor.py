@@ -436,8 +436,7 @@ class RelationExtractor(TrainablePipe):
     def _pair_weights(self, truth: numpy.ndarray) -> numpy.ndarray:
         """Each pair's loss weight: its gold relation type's (the largest of them in
         multilabel mode), 1 for a pair with none or before initialize weighed the types."""
-        label_weights = numpy.asarray([1.0] + list(self.cfg.get("label_weights") or []),
-                                      dtype="float32")
+        label_weights = numpy.asarray([1.0, *self.cfg["label_weights"]], dtype="float32")
         if len(label_weights) == 1:
             return numpy.ones(len(truth), dtype="float32")
         if self.mode == "exclusive":
@@ -450,7 +449,7 @@ class RelationExtractor(TrainablePipe):
     def _weigh_labels(self, examples: Iterable[Example]) -> None:
         """Set ``cfg["label_weights"]`` from how often each relation type occurs in the
         training data (see ``class_weight_power`` in the module docstring)."""
-        power = self.cfg.get("class_weight_power", 0.0)
+        power = self.cfg["class_weight_power"]
         if not power:
             self.cfg["label_weights"] = []
             return
