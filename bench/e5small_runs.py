@@ -14,7 +14,10 @@ test data). Writes ``e5small_runs.json`` and ``e5small_runs.md`` to ``--out``.
 
 For an ablation table, ``--test FILE`` adds the same gold-entity scores on test files
 (RELX DE/FR: what each change did across languages; shown, never used to choose) and
-``--base NAME`` the difference of every run from that one.
+``--base NAME`` the difference of every run from that one. ``--reuse REPORT:NAME`` copies
+a run's row from an earlier report in ``--out`` as it was measured there (its folder need
+not be on this machine: a fresh checkout has none of the trained runs), so that a new run
+can be set against the shipped one without retraining it.
 """
 
 import argparse
@@ -134,7 +137,7 @@ def markdown(report: Dict[str, Any]) -> str:
         "|---|" + "---|" * len(columns) + "---:|---:|---:|---:|---:|---|",
     ]
     for row in report["runs"]:
-        cells = [str(row["settings"][column]) for column in columns]
+        cells = [str(row["settings"].get(column)) for column in columns]
         lines.append(f"| {row['name']} | " + " | ".join(cells) +
                      f" | {100 * row['kbp37_dev']['macro_f']:.1f} "
                      f"| {100 * row['kbp37_dev']['micro_f']:.1f} "
@@ -187,9 +190,26 @@ def ablation_markdown(report: Dict[str, Any]) -> List[str]:
     return lines
 
 
+def reused_run(out: Path, spec: str, tests: List[str]) -> Dict[str, Any]:
+    """The row of run NAME in ``OUT/REPORT.json`` (``spec`` is ``REPORT:NAME``), which must
+    have been scored on the same test files; its note says where it comes from."""
+    report_name, _, name = spec.partition(":")
+    path = out / f"{report_name}.json"
+    if not path.exists():
+        raise ValueError(f"--reuse {spec}: no report {path}")
+    runs = {run["name"]: run for run in json.loads(path.read_text())["runs"]}
+    if name not in runs:
+        raise ValueError(f"--reuse {spec}: {path} has no run {name!r} (it has {sorted(runs)})")
+    run = runs[name]
+    missing = [test for test in tests if test not in run.get("test", {})]
+    if missing:
+        raise ValueError(f"--reuse {spec}: {path} did not score it on {', '.join(missing)}")
+    return {**run, "note": f"{run['note']} (as measured in {path.name})"}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("runs", nargs="+", help="NAME=DIR: a training output folder")
+    parser.add_argument("runs", nargs="*", help="NAME=DIR: a training output folder")
     parser.add_argument("--note", action="append", default=[],
                         help="NAME=TEXT: what else differs for that run (a code change)")
     parser.add_argument("--dev", type=Path, default=Path("corpus/kbp37_dev.spacy"))
@@ -199,15 +219,24 @@ def main() -> None:
     parser.add_argument("--test", type=Path, action="append", default=[],
                         help="a test .spacy file (RELX DE, FR) scored with the gold entities "
                              "for an ablation table: shown, never used to choose")
+    parser.add_argument("--reuse", action="append", default=[],
+                        help="REPORT:NAME: a run's row from REPORT.json in --out, not rerun")
     parser.add_argument("--base", default=None,
                         help="NAME of the run the others are compared with")
     args = parser.parse_args()
     from spacy_xlie.util.io import write_json, write_text
 
     notes = dict(note.partition("=")[::2] for note in args.note)
-    if args.base is not None and args.base not in {spec.partition("=")[0] for spec in args.runs}:
+    tests = [path.stem for path in args.test]
+    try:
+        runs = [reused_run(args.out, spec, tests) for spec in args.reuse]
+    except ValueError as error:
+        sys.exit(str(error))
+    names = [run["name"] for run in runs] + [spec.partition("=")[0] for spec in args.runs]
+    if not names:
+        sys.exit("no runs: give NAME=DIR or --reuse REPORT:NAME")
+    if args.base is not None and args.base not in names:
         sys.exit(f"--base {args.base}: not one of the runs")
-    runs: List[Dict[str, Any]] = []
     for spec in args.runs:
         name, _, folder = spec.partition("=")
         model = Path(folder) / "model-best"
@@ -222,7 +251,7 @@ def main() -> None:
         print(name, runs[-1]["kbp37_dev"], runs[-1]["test"], flush=True)
     report = {"command": "python " + shlex.join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
               "date": datetime.date.today().isoformat(), "runs": runs,
-              "tests": [path.stem for path in args.test], "base": args.base}
+              "tests": tests, "base": args.base}
     args.out.mkdir(parents=True, exist_ok=True)
     write_json(report, args.out / f"{args.report}.json")
     write_text(markdown(report), args.out / f"{args.report}.md")

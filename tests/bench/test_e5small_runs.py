@@ -1,7 +1,10 @@
 """bench/e5small_runs.py's ablation table: each run against the base run."""
 
 import importlib.util
+import json
 from pathlib import Path
+
+import pytest
 
 SPEC = importlib.util.spec_from_file_location(
     "e5small_runs", Path(__file__).parents[2] / "bench" / "e5small_runs.py")
@@ -46,3 +49,22 @@ def test_train_minutes_from_the_time_file_beside_the_run(tmp_path):
     assert e5small_runs.train_minutes(tmp_path / "run") == 86.5
     assert round(e5small_runs.train_minutes(tmp_path / "short"), 3) == 37.877
     assert e5small_runs.train_minutes(tmp_path / "none") is None
+
+
+def test_reused_run_is_the_earlier_reports_row(tmp_path):
+    (tmp_path / "earlier.json").write_text(json.dumps(REPORT))
+    row = e5small_runs.reused_run(tmp_path, "earlier:change", ["relx_de"])
+    assert row["kbp37_dev"] == {"macro_f": 0.625, "micro_f": 0.0}
+    assert row["train_minutes"] == 31.5
+    assert row["note"] == " (as measured in earlier.json)"
+
+
+@pytest.mark.parametrize("spec,tests,message", [
+    ("missing:base", ["relx_de"], "no report"),
+    ("earlier:other", ["relx_de"], "has no run 'other'"),
+    ("earlier:base", ["relx_de", "relx_fr"], "did not score it on relx_fr"),
+])
+def test_reused_run_refuses_what_the_report_lacks(tmp_path, spec, tests, message):
+    (tmp_path / "earlier.json").write_text(json.dumps(REPORT))
+    with pytest.raises(ValueError, match=message):
+        e5small_runs.reused_run(tmp_path, spec, tests)
