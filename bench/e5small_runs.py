@@ -127,8 +127,9 @@ def markdown(report: Dict[str, Any]) -> str:
         "reader; runs whose dev WikiANN sentences are 0 read all 10,000 and one KBP37 dev "
         "sentence). "
         "NER own layers: the recognizer's maxout layers on the shared encoder (None: "
-        "none). Class weight power: None for runs from before the setting (the same as "
-        "0). Train minutes: wall time from the run's `/usr/bin/time -v` file, where there "
+        "none). In the other settings columns, None: not recorded (a run from before the setting, "
+        "at the default of its time, or a row reused from a report older than the column). "
+        "Train minutes: wall time from the run's `/usr/bin/time -v` file, where there "
         "is one (the machine was not kept quiet for every run). Dev score: what the "
         "training loop kept its best checkpoint by (the "
         "config's `score_weights` over its dev stream). Scores in %.", "",

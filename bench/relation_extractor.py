@@ -740,6 +740,7 @@ def markdown(report: Dict[str, Any], accuracy_md: str) -> str:
 ABLATIONS = {
     "ablation": ("Ablation of the e5small recipe", "e5small_ablation"),
     "short_ablation": ("Levers on a shorter schedule (1,000 steps)", "e5small_short_ablation"),
+    "class_weights": ("Class weights at full length (3,000 steps)", "e5small_class_weights"),
 }
 
 
