@@ -741,6 +741,7 @@ ABLATIONS = {
     "ablation": ("Ablation of the e5small recipe", "e5small_ablation"),
     "short_ablation": ("Levers on a shorter schedule (1,000 steps)", "e5small_short_ablation"),
     "class_weights": ("Class weights at full length (3,000 steps)", "e5small_class_weights"),
+    "fl3_blas": ("Five layers trained, again on numpy's BLAS (1,000 steps)", "e5small_fl3_blas"),
 }
 
 
