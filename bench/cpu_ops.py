@@ -17,7 +17,6 @@ Writes ``cpu_ops.json`` and ``cpu_ops.md`` to ``--out``.
 
 import argparse
 import datetime
-import multiprocessing
 import os
 import platform
 import shlex
@@ -31,6 +30,8 @@ from typing import Any, Dict, List
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from relation_extractor import measure  # noqa: E402  (bench/ is sys.path[0] when run)
+
 REPO = Path(__file__).resolve().parent.parent
 WAYS = {"blis": True, "numpy BLAS": False}
 
@@ -38,51 +39,6 @@ WAYS = {"blis": True, "numpy BLAS": False}
 def ops_override(use_blis: bool) -> Dict[str, Any]:
     return {"nlp": {"after_pipeline_creation": {"@callbacks": "spacy_xlie.cpu_ops.v1",
                                                 "use_blis": use_blis}}}
-
-
-def _pass_worker(model: str, docbin: str, n_docs: int, use_blis: bool, queue) -> None:
-    """In a fresh process: one timed pass of the raw-text pipeline (after 8 docs of
-    warm-up), the seconds per component and what it predicted."""
-    import spacy
-    from spacy.util import minibatch
-
-    from spacy_xlie.corpora.reader import RelationCorpus
-    from spacy_xlie.util.memory import peak_rss_mb
-
-    nlp = spacy.load(model, config=ops_override(use_blis))
-    texts = [eg.reference.text for eg in RelationCorpus(docbin, limit=n_docs)(nlp)]
-    seconds = {name: 0.0 for name in nlp.pipe_names}
-    predicted: List[Any] = []
-    for timed, stream in ((False, texts[:8]), (True, texts)):
-        for batch in minibatch(stream, size=64):
-            docs = [nlp.make_doc(text) for text in batch]
-            for name, component in nlp.pipeline:
-                start = time.perf_counter()
-                docs = (list(component.pipe(docs, batch_size=64)) if hasattr(component, "pipe")
-                        else [component(doc) for doc in docs])
-                if timed:
-                    seconds[name] += time.perf_counter() - start
-            if timed:
-                predicted += [[(e.start_char, e.end_char, e.label_) for e in doc.ents]
-                              + [(r.head.start_char, r.tail.start_char, r.label)
-                                 for r in doc._.relations] for doc in docs]
-    words = sum(len(nlp.make_doc(text)) for text in texts)
-    total = sum(seconds.values())
-    queue.put({"docs": len(texts), "words": words, "seconds": round(total, 3),
-               "words_per_second": round(words / total, 1),
-               "component_seconds": {k: round(v, 3) for k, v in seconds.items()},
-               "peak_rss_mb": round(peak_rss_mb(), 1), "predicted": predicted})
-
-
-def one_pass(model: Path, docbin: Path, n_docs: int, use_blis: bool) -> Dict[str, Any]:
-    ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
-    process = ctx.Process(target=_pass_worker,
-                          args=(str(model), str(docbin), n_docs, use_blis, queue))
-    process.start()
-    result = queue.get()
-    process.join()
-    return result
 
 
 def gemm_seconds(rows: int = 8000, width: int = 1152, repeats: int = 4) -> Dict[str, float]:
@@ -168,8 +124,9 @@ def main() -> None:
     passes: Dict[str, List[Dict[str, Any]]] = {way: [] for way in WAYS}
     for _ in range(args.rounds):
         for way, use_blis in WAYS.items():
-            passes[way].append(one_pass(args.model, args.test, args.docs, use_blis))
-            print(way, passes[way][-1]["words_per_second"], flush=True)
+            passes[way].append(measure(way, args.model, args.test, args.docs, True,
+                                       ops_override(use_blis), raw_text=True,
+                                       keep_predictions=True))
     predictions = [p.pop("predicted") for entry in passes.values() for p in entry]
     ways = {way: {"passes": entry, "words_per_second": round(
         sum(p["words_per_second"] for p in entry) / len(entry), 1)}

@@ -19,7 +19,6 @@ import json
 import os
 import platform
 import random
-import resource
 import string
 import subprocess
 import sys
@@ -34,10 +33,6 @@ POLICIES = ("skip", "all", "prior")
 def relx_files(data_dir: Path) -> List[Path]:
     files = [data_dir / "relx-distant" / f"RELX_distant_{lang}.json" for lang in LANGS]
     return [f for f in files if f.exists()]
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def current_rss_mb() -> float:
@@ -63,6 +58,7 @@ def synthetic_kb_main(n_aliases: int, relx_json: str) -> None:
     import spacy
 
     from spacy_xlie.kb.relx_distant import kb_from_relx_distant, read_relx_distant
+    from spacy_xlie.util.memory import peak_rss_mb
 
     files = json.loads(relx_json)
     rng = random.Random(0)

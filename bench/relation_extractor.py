@@ -514,10 +514,12 @@ def training_seed(model: Path) -> Optional[int]:
 
 
 def _speed_worker(model_path: str, docbin: str, n_docs: int, with_rel: bool,
-                  config: Optional[Dict[str, Any]], queue) -> None:
-    """In a fresh process: one pass of the pipeline over gold-entity docs, timing every
-    component separately (batches of 64, each component over the whole batch in turn, as
-    ``nlp.pipe`` does), and the process's peak RSS.
+                  config: Optional[Dict[str, Any]], raw_text: bool, keep_predictions: bool,
+                  queue) -> None:
+    """In a fresh process: one pass of the pipeline over gold-entity docs (or, with
+    ``raw_text``, over the same sentences as plain text), timing every component separately
+    (batches of 64, each component over the whole batch in turn, as ``nlp.pipe`` does), and
+    the process's peak RSS; with ``keep_predictions``, each doc's entities and relations.
 
     Timing the components of one pass gives the relation extractor's share of the same
     run on the same docs, free of the run-to-run noise of two separate measurements.
@@ -530,35 +532,45 @@ def _speed_worker(model_path: str, docbin: str, n_docs: int, with_rel: bool,
 
     exclude = [] if with_rel else ["xlie_relation_extractor"]
     nlp = spacy.load(model_path, exclude=exclude, config=config or {})
-    docs = [eg.predicted for eg in RelationCorpus(docbin, gold_ents=True, limit=n_docs)(nlp)]
+    examples = RelationCorpus(docbin, gold_ents=not raw_text, limit=n_docs)(nlp)
+    docs = [nlp.make_doc(eg.reference.text) if raw_text else eg.predicted for eg in examples]
     seconds = {name: 0.0 for name in nlp.pipe_names}
+    predicted: List[Any] = []
     for timed, stream in ((False, [d.copy() for d in docs[:8]]), (True, docs)):  # warm-up
         for batch in minibatch(stream, size=64):
             for name, proc in nlp.pipeline:
                 start = time.perf_counter()
-                batch = list(proc.pipe(batch, batch_size=64))
+                batch = (list(proc.pipe(batch, batch_size=64)) if hasattr(proc, "pipe")
+                         else [proc(doc) for doc in batch])
                 if timed:
                     seconds[name] += time.perf_counter() - start
+            if timed and keep_predictions:
+                predicted += [[(e.start_char, e.end_char, e.label_) for e in doc.ents]
+                              + [(r.head.start_char, r.tail.start_char, r.label)
+                                 for r in doc._.relations] for doc in batch]
     n_words = sum(len(doc) for doc in docs)
     total = sum(seconds.values())
     peak = peak_rss_mb()
-    queue.put({"docs": len(docs), "words": n_words, "seconds": round(total, 3),
-               "component_seconds": {k: round(v, 3) for k, v in seconds.items()},
-               "words_per_second": round(n_words / total, 1), "peak_rss_mb": round(peak, 1)})
+    result = {"docs": len(docs), "words": n_words, "seconds": round(total, 3),
+              "component_seconds": {k: round(v, 3) for k, v in seconds.items()},
+              "words_per_second": round(n_words / total, 1), "peak_rss_mb": round(peak, 1)}
+    queue.put({**result, "predicted": predicted} if keep_predictions else result)
 
 
 def measure(name: str, model_path: Path, docbin: Path, n_docs: int, with_rel: bool,
-            config: Optional[Dict[str, Any]] = None) -> Dict:
+            config: Optional[Dict[str, Any]] = None, raw_text: bool = False,
+            keep_predictions: bool = False) -> Dict:
     """Run :func:`_speed_worker` in a spawned process (its own peak RSS); ``config``
     overrides the pipeline's settings when loading it."""
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
     proc = ctx.Process(target=_speed_worker,
-                       args=(str(model_path), str(docbin), n_docs, with_rel, config, queue))
+                       args=(str(model_path), str(docbin), n_docs, with_rel, config, raw_text,
+                             keep_predictions, queue))
     proc.start()
     result = queue.get()
     proc.join()
-    log(f"speed {name}: {result}")
+    log(f"speed {name}: { {k: v for k, v in result.items() if k != 'predicted'} }")
     return result
 
 
