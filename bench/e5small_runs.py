@@ -72,17 +72,33 @@ def settings(model: Path) -> Dict[str, Any]:
     return found
 
 
-def train_minutes(folder: Path) -> Optional[float]:
-    """Wall minutes of the run from ``FOLDER-time.txt`` (``/usr/bin/time -v -o`` beside the
-    output folder, as the README's training commands write it); None without one."""
+def time_file_value(folder: Path, label: str) -> Optional[str]:
+    """The value of the line starting with ``label`` in ``FOLDER-time.txt`` (``/usr/bin/time
+    -v -o`` beside the output folder, as the README's training commands write it); None
+    without the file or the line."""
     path = folder.with_name(f"{folder.name}-time.txt")
     if not path.exists():
         return None
     for line in path.read_text().splitlines():
-        if "Elapsed (wall clock)" in line:
-            parts = [float(p) for p in line.rsplit(" ", 1)[1].split(":")]
-            return sum(p * 60 ** i for i, p in enumerate(reversed(parts))) / 60
+        if line.strip().startswith(label):
+            return line.rsplit(" ", 1)[1]
     return None
+
+
+def train_minutes(folder: Path) -> Optional[float]:
+    """Wall minutes of the run from its time file."""
+    value = time_file_value(folder, "Elapsed (wall clock)")
+    if value is None:
+        return None
+    parts = [float(p) for p in value.split(":")]
+    return sum(p * 60 ** i for i, p in enumerate(reversed(parts))) / 60
+
+
+def peak_rss_mb(folder: Path) -> Optional[float]:
+    """Peak resident memory of the run (MB) from its time file: #24 wants every step of
+    the main job under 4 GB, training included."""
+    value = time_file_value(folder, "Maximum resident set size")
+    return None if value is None else round(int(value) / 1024, 1)
 
 
 def gold_entity_scores(model: Path, files: List[Path]) -> List[Dict[str, float]]:
@@ -115,6 +131,10 @@ def minutes_cell(row: Dict[str, Any]) -> str:
     return f"{row['train_minutes']:.1f}" if row.get("train_minutes") is not None else ""
 
 
+def rss_cell(row: Dict[str, Any]) -> str:
+    return f"{row['peak_rss_mb']:,.0f}" if row.get("peak_rss_mb") is not None else ""
+
+
 def markdown(report: Dict[str, Any]) -> str:
     columns = [column for column, _, _ in SETTINGS]
     lines = [
@@ -129,13 +149,13 @@ def markdown(report: Dict[str, Any]) -> str:
         "NER own layers: the recognizer's maxout layers on the shared encoder (None: "
         "none). In the other settings columns, None: not recorded (a run from before the setting, "
         "at the default of its time, or a row reused from a report older than the column). "
-        "Train minutes: wall time from the run's `/usr/bin/time -v` file, where there "
+        "Train minutes and peak RSS: from the run's `/usr/bin/time -v` file, where there "
         "is one (the machine was not kept quiet for every run). Dev score: what the "
         "training loop kept its best checkpoint by (the "
         "config's `score_weights` over its dev stream). Scores in %.", "",
         "| run | " + " | ".join(columns) + " | KBP37 dev macro-F | KBP37 dev micro-F "
-        "| dev entity F | dev score | train minutes | note |",
-        "|---|" + "---|" * len(columns) + "---:|---:|---:|---:|---:|---|",
+        "| dev entity F | dev score | train minutes | peak RSS MB | note |",
+        "|---|" + "---|" * len(columns) + "---:|---:|---:|---:|---:|---:|---|",
     ]
     for row in report["runs"]:
         cells = [str(row["settings"].get(column)) for column in columns]
@@ -143,7 +163,7 @@ def markdown(report: Dict[str, Any]) -> str:
                      f" | {100 * row['kbp37_dev']['macro_f']:.1f} "
                      f"| {100 * row['kbp37_dev']['micro_f']:.1f} "
                      f"| {100 * row['dev_ents_f']:.1f} | {dev_score_cell(row)} "
-                     f"| {minutes_cell(row)} | {row['note']} |")
+                     f"| {minutes_cell(row)} | {rss_cell(row)} | {row['note']} |")
     if report.get("tests"):
         lines += ["", *ablation_markdown(report)]
     return "\n".join(lines) + "\n"
@@ -248,6 +268,7 @@ def main() -> None:
                      "test": {path.stem: scores for path, scores in zip(args.test, test)},
                      "dev_ents_f": meta["performance"]["ents_f"],
                      "train_minutes": train_minutes(Path(folder)),
+                     "peak_rss_mb": peak_rss_mb(Path(folder)),
                      "dev_score": dev_score(model, meta)})
         print(name, runs[-1]["kbp37_dev"], runs[-1]["test"], flush=True)
     report = {"command": "python " + shlex.join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),

@@ -754,6 +754,7 @@ ABLATIONS = {
     "short_ablation": ("Levers on a shorter schedule (1,000 steps)", "e5small_short_ablation"),
     "class_weights": ("Class weights at full length (3,000 steps)", "e5small_class_weights"),
     "fl3_blas": ("Five layers trained, again on numpy's BLAS (1,000 steps)", "e5small_fl3_blas"),
+    "fl3": ("Five layers trained at full length (3,000 steps)", "e5small_fl3"),
 }
 
 

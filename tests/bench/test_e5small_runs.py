@@ -51,6 +51,15 @@ def test_train_minutes_from_the_time_file_beside_the_run(tmp_path):
     assert e5small_runs.train_minutes(tmp_path / "none") is None
 
 
+def test_peak_rss_from_the_time_file_beside_the_run(tmp_path):
+    (tmp_path / "run-time.txt").write_text(
+        "\tElapsed (wall clock) time (h:mm:ss or m:ss): 1:17:07\n"
+        "\tMaximum resident set size (kbytes): 5083648\n"
+        "\tAverage resident set size (kbytes): 0\n")
+    assert e5small_runs.peak_rss_mb(tmp_path / "run") == 4964.5
+    assert e5small_runs.peak_rss_mb(tmp_path / "none") is None
+
+
 def test_reused_run_is_the_earlier_reports_row(tmp_path):
     (tmp_path / "earlier.json").write_text(json.dumps(REPORT))
     row = e5small_runs.reused_run(tmp_path, "earlier:change", ["relx_de"])
