@@ -1,22 +1,26 @@
-"""Resident memory of a short e5small training with and without the fixed mmap threshold.
+"""Resident memory of short e5small trainings, one per setting, side by side.
 
     python bench/training_memory.py --out bench/results --steps 400
 
 Runs ``spacy train configs/e5small.cfg`` (the ``train-e5`` step's data, ``--steps``
-optimizer steps, a small English dev set evaluated at the start and the end) twice, one
-after the other on the same machine: as configured (``spacy_xlie.fixed_mmap_threshold.v1``
-in ``[initialize.before_init]``) and with glibc's default threshold
-(``--initialize.before_init null``). For each: the training process's resident memory
-sampled every second, its peak (``wait4``'s ``ru_maxrss``) and the wall time, so the
-report shows both the growth the threshold stops and what it costs in time. The same
-seed gives both runs the same losses and scores (compared in the report). Writes
-``training_memory.json`` and ``.md`` to ``--out``. Run it on a quiet machine.
+optimizer steps, a small English dev set evaluated at the start and the end) once per
+setting, one after the other on the same machine. By default the two settings are the
+config as it is (``spacy_xlie.fixed_mmap_threshold.v1`` in ``[initialize.before_init]``)
+and glibc's default threshold (``--initialize.before_init null``); ``--setting
+NAME=OVERRIDES`` (repeated) compares others, e.g. ``--setting "checkpointed=
+--initialize.after_init.gradient_checkpointing true"``. For each: the training process's
+resident memory sampled every second, its peak (``wait4``'s ``ru_maxrss``) and the wall
+time, so the report shows what a setting saves and what it costs in time. Settings that
+change only how the same numbers are computed give the same losses and scores (compared
+in the report). Writes ``REPORT.json`` and ``.md`` to ``--out`` (``--report``, default
+``training_memory``). Run it on a quiet machine.
 """
 
 import argparse
 import datetime
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -39,6 +43,17 @@ SETTINGS = {
 }
 
 
+def parse_settings(specs: List[str]) -> Dict[str, List[str]]:
+    """``NAME=OVERRIDES`` strings -> {name: override arguments}, in the order given."""
+    settings = {}
+    for spec in specs:
+        name, sep, overrides = spec.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"--setting {spec!r}: expected NAME=OVERRIDES")
+        settings[name] = shlex.split(overrides)
+    return settings
+
+
 def train(steps: int, extra: List[str], work: Path) -> dict:
     """One run: wall seconds, peak RSS, RSS samples (seconds, MB) and its train log."""
     log = work / "train_log.jsonl"
@@ -56,10 +71,11 @@ def train(steps: int, extra: List[str], work: Path) -> dict:
         if pid:  # reaped here (not by Popen), so that its rusage is ours to read
             break
         try:
-            samples.append((round(time.perf_counter() - start, 1),
-                            round(watched.memory_info().rss / 2**20, 1)))
+            rss = watched.memory_info().rss
         except psutil.Error:
-            pass
+            rss = 0
+        if rss:  # 0 once the process has exited but is not yet reaped
+            samples.append((round(time.perf_counter() - start, 1), round(rss / 2**20, 1)))
         time.sleep(1.0)
     process.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - start
@@ -72,7 +88,9 @@ def train(steps: int, extra: List[str], work: Path) -> dict:
 
 
 def quartiles(samples: List[List[float]]) -> List[float]:
-    """RSS (MB) at a quarter, half, three quarters and the end of the run."""
+    """RSS (MB) at a quarter, half, three quarters and the end of the run (samples of 0,
+    read from an exited process before ``wait4`` reaped it, left out)."""
+    samples = [sample for sample in samples if sample[1] > 0]
     if not samples:
         return []
     return [samples[min(len(samples) - 1, int(len(samples) * q))][1] for q in (0.25, 0.5, 0.75)
@@ -81,7 +99,7 @@ def quartiles(samples: List[List[float]]) -> List[float]:
 
 def markdown(report: dict) -> str:
     lines = [
-        "# Training memory: fixed mmap threshold against glibc's default",
+        "# Training memory: " + " against ".join(report["runs"]),
         "",
         f"`{report['command']}` ({report['date'][:16]}): `spacy train configs/e5small.cfg` for "
         f"{report['steps']} steps, run once per setting, one after the other.",
@@ -92,8 +110,9 @@ def markdown(report: dict) -> str:
     for name, run in report["runs"].items():
         points = " / ".join(f"{mb:,.0f}" for mb in quartiles(run["samples"]))
         lines.append(f"| {name} | {run['seconds']:,.0f} | {run['peak_rss_mb']:,.0f} | {points} |")
-    lines += ["", f"Same final scores and losses in both runs: {report['same_results']}.",
-              f"Wall time with the fixed threshold / default: {report['time_ratio']:.2f}."]
+    first, second = list(report["runs"])[:2]
+    lines += ["", f"Same final scores and losses in every run: {report['same_results']}.",
+              f"Wall time of {first} / {second}: {report['time_ratio']:.2f}."]
     return "\n".join(lines) + "\n"
 
 
@@ -101,26 +120,35 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
     parser.add_argument("--steps", type=int, default=400)
+    parser.add_argument("--setting", action="append", default=[],
+                        help="NAME=OVERRIDES: spacy train overrides of one run (repeat; at least "
+                             "two; default: the mmap threshold as configured and glibc's)")
+    parser.add_argument("--report", default="training_memory",
+                        help="file name of the report, without .json/.md")
     args = parser.parse_args(argv)
+    settings = parse_settings(args.setting) if args.setting else SETTINGS
+    if len(settings) < 2:
+        parser.error("--setting: give at least two settings to compare")
     runs: Dict[str, dict] = {}
-    for name, extra in SETTINGS.items():
+    for name, extra in settings.items():
         with tempfile.TemporaryDirectory(prefix="xlie-training-memory-") as tmp:
             runs[name] = train(args.steps, extra, Path(tmp))
-    fixed, default = runs.values()
+    first, second = list(runs.values())[:2]
     report = {
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
-        "command": "python bench/training_memory.py " + " ".join(sys.argv[1:] if argv is None
-                                                                  else argv),
+        "command": "python bench/training_memory.py " + shlex.join(sys.argv[1:] if argv is None
+                                                                   else argv),
         "steps": args.steps,
         "runs": runs,
-        "same_results": (fixed["final_scores"] == default["final_scores"]
-                         and fixed["final_losses"] == default["final_losses"]),
-        "time_ratio": round(fixed["seconds"] / default["seconds"], 3),
+        "same_results": all(run["final_scores"] == first["final_scores"]
+                            and run["final_losses"] == first["final_losses"]
+                            for run in runs.values()),
+        "time_ratio": round(first["seconds"] / second["seconds"], 3),
     }
     from spacy_xlie.util.io import write_json, write_text
 
-    write_json(report, args.out / "training_memory.json")
-    write_text(markdown(report), args.out / "training_memory.md")
+    write_json(report, args.out / f"{args.report}.json")
+    write_text(markdown(report), args.out / f"{args.report}.md")
     print(markdown(report))
     return 0
 

@@ -11,6 +11,11 @@ It runs as an ``[initialize.after_init]`` callback because the Hugging Face mode
 only once the transformer pipe has been initialized (``from_pretrained`` runs in its
 init). Parameters with ``requires_grad = False`` get no gradient, and thinc's
 ``PyTorchShim.finish_update`` skips parameters without one.
+
+``spacy_xlie.freeze_transformer.v2`` can also turn on Hugging Face's gradient
+checkpointing: the trained layers keep only their inputs for backprop and recompute the
+rest, so each trained layer costs one more forward pass but no stored activations.
+Training more layers then fits the memory that training fewer took.
 """
 
 from typing import Callable, Iterable
@@ -33,23 +38,47 @@ def create_freeze_transformer(
     """
 
     def freeze(nlp: Language) -> Language:
-        hf_model = _hf_model(nlp, component)
-        layers = _encoder_layers(hf_model)
-        n_frozen = max(0, min(freeze_layers, len(layers)))
-        if freeze_embeddings and n_frozen == len(layers):
-            raise ValueError(
-                f"freeze_transformer: freezing the embeddings and all {len(layers)} layers of "
-                f"'{component}' leaves nothing to train: set freeze_layers below "
-                f"{len(layers)}, or list '{component}' in training.frozen_components"
-            )
-        frozen = [hf_model.embeddings] if freeze_embeddings else []
-        frozen.extend(layers[:n_frozen])
-        for module in frozen:
-            for param in module.parameters():
-                param.requires_grad = False
+        _freeze(_hf_model(nlp, component), component, freeze_embeddings, freeze_layers)
         return nlp
 
     return freeze
+
+
+@registry.callbacks("spacy_xlie.freeze_transformer.v2")
+def create_freeze_transformer_v2(
+    component: str = "transformer", freeze_embeddings: bool = True, freeze_layers: int = 0,
+    gradient_checkpointing: bool = False,
+) -> Callable[[Language], Language]:
+    """As v1, and with ``gradient_checkpointing`` the layers recompute their activations
+    in backprop instead of keeping them (less memory, one more forward of the trained
+    layers per step; see the module docstring)."""
+
+    def freeze(nlp: Language) -> Language:
+        hf_model = _hf_model(nlp, component)
+        _freeze(hf_model, component, freeze_embeddings, freeze_layers)
+        if gradient_checkpointing:
+            # Non-reentrant: the first trained layer's input comes from a frozen layer and
+            # needs no gradient, and the reentrant variant would then give its weights none.
+            hf_model.gradient_checkpointing_enable({"use_reentrant": False})
+        return nlp
+
+    return freeze
+
+
+def _freeze(hf_model, component: str, freeze_embeddings: bool, freeze_layers: int) -> None:
+    layers = _encoder_layers(hf_model)
+    n_frozen = max(0, min(freeze_layers, len(layers)))
+    if freeze_embeddings and n_frozen == len(layers):
+        raise ValueError(
+            f"freeze_transformer: freezing the embeddings and all {len(layers)} layers of "
+            f"'{component}' leaves nothing to train: set freeze_layers below "
+            f"{len(layers)}, or list '{component}' in training.frozen_components"
+        )
+    frozen = [hf_model.embeddings] if freeze_embeddings else []
+    frozen.extend(layers[:n_frozen])
+    for module in frozen:
+        for param in module.parameters():
+            param.requires_grad = False
 
 
 def _hf_model(nlp: Language, component: str):

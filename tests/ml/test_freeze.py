@@ -4,6 +4,7 @@ import pytest
 import spacy
 import torch
 from spacy.training import Example
+from spacy.util import fix_random_seed
 
 from spacy_xlie.ml.freeze import create_freeze_transformer
 from tests.rel_examples import make_examples
@@ -79,3 +80,40 @@ def test_training_moves_only_unfrozen_weights(tiny_xlmr):
     assert frozen and trained
     assert all(torch.equal(before[k], after[k]) for k in frozen)
     assert any(not torch.equal(before[k], after[k]) for k in trained)
+
+
+def updated_weights(tiny_xlmr, gradient_checkpointing: bool) -> dict:
+    """The encoder's weights after two updates through the relation extractor, with the
+    lowest layer frozen, from one seed."""
+    from spacy_xlie.ml.freeze import create_freeze_transformer_v2
+
+    fix_random_seed(0)
+    nlp = transformer_nlp(tiny_xlmr)
+    nlp.add_pipe("xlie_relation_extractor", config={"model": {
+        "@architectures": "spacy_xlie.RelationClassifier.v1",
+        "tok2vec": {"@architectures": "spacy-transformers.TransformerListener.v1",
+                    "grad_factor": 1.0, "upstream": "transformer",
+                    "pooling": {"@layers": "reduce_mean.v1"}}}})
+    examples = make_examples(nlp.vocab)
+    optimizer = nlp.initialize(lambda: examples)
+    create_freeze_transformer_v2(freeze_layers=1,
+                                 gradient_checkpointing=gradient_checkpointing)(nlp)
+    model = hf_model(nlp)
+    assert model.encoder.gradient_checkpointing is gradient_checkpointing
+    fix_random_seed(1)
+    for _ in range(2):
+        nlp.update([Example(eg.predicted.copy(), eg.reference) for eg in examples], sgd=optimizer)
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def test_gradient_checkpointing_trains_the_same_weights(tiny_xlmr):
+    """Checkpointing changes what backprop keeps, not what it computes: the layer above
+    the frozen one (whose input needs no gradient) moves, and as far as without it."""
+    plain = updated_weights(tiny_xlmr, gradient_checkpointing=False)
+    checkpointed = updated_weights(tiny_xlmr, gradient_checkpointing=True)
+    trained = [k for k in plain if k.startswith("encoder.layer.1.") and k.endswith("weight")]
+    initial = transformer_nlp(tiny_xlmr)
+    initial.initialize()
+    start = hf_model(initial).state_dict()
+    assert any(not torch.equal(start[k], checkpointed[k]) for k in trained)
+    assert all(torch.allclose(plain[k], checkpointed[k], atol=1e-6) for k in plain)
