@@ -1,0 +1,112 @@
+"""How far loading and saving a pipeline lift its process's resident memory.
+
+    python bench/serialize_memory.py --model training/e5small/model-best --out bench/results
+
+Training saves ``model-best`` after each evaluation that improves the score, and every
+user loads the pipeline once: if either step holds several copies of the encoder's weights
+at once, it sets the peak RSS of the whole job (#24 wants every step of ``all-e5`` under
+4 GB). In a fresh process (the encoder fp32, as training holds it): the resident memory
+before ``spacy.load``, after it and the peak it reached; then the peak is reset to the
+current RSS (Linux ``/proc/self/clear_refs``, value 5) and ``nlp.to_disk`` writes the
+pipeline to a temporary folder, and the peak it reached is read. The rise is the peak
+minus the RSS before the step. Writes ``serialize_memory.json`` and ``.md`` to ``--out``.
+"""
+
+import argparse
+import datetime
+import multiprocessing
+import os
+import platform
+import shlex
+import sys
+from pathlib import Path
+from typing import Any, Dict
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def rss_mb() -> float:
+    """Resident memory now (Linux ``VmRSS``)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    raise OSError("no VmRSS in /proc/self/status (Linux only)")
+
+
+def reset_peak() -> None:
+    """Set this process's peak RSS (``VmHWM``) to its current RSS (Linux 4.0+)."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def _worker(model: str, queue) -> None:
+    import tempfile
+
+    import spacy
+
+    from spacy_xlie.util.memory import peak_rss_mb
+
+    reset_peak()
+    before_load = rss_mb()
+    nlp = spacy.load(model, config={"components": {"transformer": {"quantize": "off"}}})
+    loaded, load_peak = rss_mb(), peak_rss_mb()
+    reset_peak()
+    with tempfile.TemporaryDirectory() as tmp:
+        nlp.to_disk(tmp)
+        written = sum(f.stat().st_size for f in Path(tmp).rglob("*") if f.is_file())
+    save_peak = peak_rss_mb()
+    queue.put({"rss_before_load_mb": before_load, "rss_loaded_mb": loaded,
+               "load_peak_mb": load_peak, "load_rise_mb": round(load_peak - before_load, 1),
+               "save_peak_mb": save_peak, "save_rise_mb": round(save_peak - loaded, 1),
+               "written_mb": round(written / 2**20, 1), "pipeline": list(nlp.pipe_names)})
+
+
+def measure(model: Path) -> Dict[str, Any]:
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    process = ctx.Process(target=_worker, args=(str(model), queue))
+    process.start()
+    result = queue.get()
+    process.join()
+    return result
+
+
+def markdown(report: Dict[str, Any]) -> str:
+    m = report["memory"]
+    return "\n".join([
+        "# Memory of loading and saving a pipeline", "",
+        f"`{report['command']}` ({report['date']}, {report['machine']}). Model: "
+        f"`{report['model']}` ({', '.join(m['pipeline'])}), encoder fp32. One fresh process; "
+        "the peak is reset to the current RSS before each step.", "",
+        "| step | RSS before (MB) | peak during (MB) | rise (MB) |",
+        "|---|---:|---:|---:|",
+        f"| `spacy.load` | {m['rss_before_load_mb']:,.0f} | {m['load_peak_mb']:,.0f} "
+        f"| {m['load_rise_mb']:,.0f} |",
+        f"| `nlp.to_disk` | {m['rss_loaded_mb']:,.0f} | {m['save_peak_mb']:,.0f} "
+        f"| {m['save_rise_mb']:,.0f} |", "",
+        f"RSS once loaded: {m['rss_loaded_mb']:,.0f} MB; files written: "
+        f"{m['written_mb']:,.0f} MB.", ""])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
+    args = parser.parse_args()
+    from spacy_xlie.util.io import write_json, write_text
+
+    report = {"command": "python " + shlex.join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+              "date": datetime.date.today().isoformat(),
+              "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+              "model": str(args.model), "memory": measure(args.model)}
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_json(report, args.out / "serialize_memory.json")
+    write_text(markdown(report), args.out / "serialize_memory.md")
+    print(markdown(report))
+
+
+if __name__ == "__main__":
+    main()
