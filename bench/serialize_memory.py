@@ -9,7 +9,8 @@ at once, it sets the peak RSS of the whole job (#24 wants every step of ``all-e5
 before ``spacy.load``, after it and the peak it reached; then the peak is reset to the
 current RSS (Linux ``/proc/self/clear_refs``, value 5) and ``nlp.to_disk`` writes the
 pipeline to a temporary folder, and the peak it reached is read. The rise is the peak
-minus the RSS before the step. Writes ``serialize_memory.json`` and ``.md`` to ``--out``.
+minus the RSS before the step. Writes ``REPORT.json`` and ``.md`` to ``--out``
+(``--report``, default ``serialize_memory``).
 """
 
 import argparse
@@ -95,6 +96,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, required=True)
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
+    parser.add_argument("--report", default="serialize_memory",
+                        help="file name of the report, without .json/.md")
     args = parser.parse_args()
     from spacy_xlie.util.io import write_json, write_text
 
@@ -103,8 +106,8 @@ def main() -> None:
               "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
               "model": str(args.model), "memory": measure(args.model)}
     args.out.mkdir(parents=True, exist_ok=True)
-    write_json(report, args.out / "serialize_memory.json")
-    write_text(markdown(report), args.out / "serialize_memory.md")
+    write_json(report, args.out / f"{args.report}.json")
+    write_text(markdown(report), args.out / f"{args.report}.md")
     print(markdown(report))
 
 

@@ -28,11 +28,23 @@ frozen (``configs/e5small-predicted.cfg``) is never updated and keeps its copy: 
 components that learn from its output then learn from the vectors it predicts with. The
 fp32 weights stay in place (only the encoder's layer stack is exported and quantised, not
 the embedding table), so saving a loaded pipeline writes the same weights it read.
+
+``to_disk`` writes the encoder's weights to their own file, ``weights.pt``, streamed tensor
+by tensor with ``torch.save``, and the rest of the component as spacy-transformers does.
+spacy-transformers serialises the state dict into bytes, then msgpack, then thinc's msgpack
+of the model, and holds about three copies of the weights at once: on the e5small pipeline
+that lifted the peak RSS of every save (and so of training, which saves ``model-best``) by
+1.3 GB and of every load by 2.6 GB (``bench/results/serialize_memory.md``). ``from_disk``
+reads both layouts; ``to_bytes`` and ``from_bytes`` keep spacy-transformers' one.
 """
 
+import os
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Union
 
+import torch
 from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.training import Example
@@ -41,13 +53,21 @@ from spacy_transformers.data_classes import FullTransformerBatch
 from spacy_transformers.pipeline_component import DEFAULT_CONFIG, install_extensions
 from spacy_transformers.pipeline_component import Transformer as SpacyTransformer
 from spacy_transformers.util import batch_by_length
-from thinc.api import Model
+from thinc.api import Model, PyTorchShim
+from thinc.util import get_torch_default_device
 
 from ..ml.onnx_encoder import onnx_int8_stack
 from ..ml.quantize import swapped
 
 #: Values of the ``quantize`` setting (see the module docstring).
 QUANTIZE_MODES = ("auto", "int8", "off")
+
+#: The encoder's weights beside the component's other files (see the module docstring).
+WEIGHTS_FILE = "weights.pt"
+
+#: Start of the warning spacy-transformers gives when a saved state dict does not match
+#: the model; with ``WEIGHTS_FILE`` the model's bytes hold an empty one on purpose.
+_STATE_MISMATCH = "Error loading saved torch state_dict"
 
 
 @Language.factory(
@@ -132,10 +152,37 @@ class Transformer(SpacyTransformer):
         self._int8 = None
         super().initialize(get_examples, nlp=nlp)
 
+    def to_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()) -> None:
+        """spacy-transformers' ``to_disk`` with the encoder's weights left out of the model
+        file and streamed to ``WEIGHTS_FILE`` (see the module docstring)."""
+        shim = _torch_shim(self.model)
+        if "model" in exclude or shim is None:
+            super().to_disk(path, exclude=exclude)
+            return
+        state = shim._model.state_dict()
+        with _state_held_out(shim):
+            super().to_disk(path, exclude=exclude)
+        target = Path(path) / WEIGHTS_FILE
+        partial = target.with_name(target.name + ".partial")
+        torch.save(state, partial)
+        os.replace(partial, target)
+
     def from_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()
                   ) -> "Transformer":
-        """Load the pipe, then make the int8 copy its ``quantize`` setting asks for."""
-        super().from_disk(path, exclude=exclude)
+        """Load the pipe, its weights from ``WEIGHTS_FILE`` where there is one, then make
+        the int8 copy its ``quantize`` setting asks for."""
+        weights = Path(path) / WEIGHTS_FILE
+        if "model" in exclude or not weights.exists():
+            super().from_disk(path, exclude=exclude)
+        else:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=_STATE_MISMATCH)
+                super().from_disk(path, exclude=exclude)
+            # assign: the loaded tensors replace the freshly built ones instead of being
+            # copied into them, so the weights are held twice only while this runs
+            state = torch.load(weights, map_location=get_torch_default_device(),
+                               weights_only=True)
+            self.model.transformer.load_state_dict(state, assign=True)
         self._prepare_int8()
         return self
 
@@ -170,6 +217,27 @@ class Transformer(SpacyTransformer):
             return
         self._int8 = {"encoder": onnx_int8_stack(model, self.int8_down_projections,
                                                  per_channel=self.int8_per_channel)}
+
+
+def _torch_shim(model: Model) -> Optional[PyTorchShim]:
+    """The shim holding the encoder's torch model, or None before it is loaded."""
+    for node in model.walk():
+        for shim in node.shims:
+            if isinstance(shim, PyTorchShim) and shim._model is not None:
+                return shim
+    return None
+
+
+@contextmanager
+def _state_held_out(shim: PyTorchShim) -> Iterator[None]:
+    """While inside, the shim serialises an empty state dict (its model's config and
+    tokenizer are read from elsewhere, so they are written as ever)."""
+    model = shim._model
+    shim._model = torch.nn.Module()
+    try:
+        yield
+    finally:
+        shim._model = model
 
 
 def _check_mode(quantize: str) -> None:

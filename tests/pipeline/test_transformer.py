@@ -170,3 +170,45 @@ def test_fp32_unless_asked(tiny_xlmr, tmp_path):
     nlp.initialize()
     nlp.to_disk(tmp_path / "model")
     assert int8_components(spacy.load(tmp_path / "model")) == []
+
+
+def state(nlp) -> dict:
+    return nlp.get_pipe("transformer").model.transformer.state_dict()
+
+
+def test_weights_are_saved_in_their_own_file(tiny_xlmr, tmp_path):
+    """The model file holds no weights (they are streamed to weights.pt), and the pipeline
+    loads back with every tensor and vector as it was, warning about nothing."""
+    import warnings
+
+    import torch
+    from spacy_transformers.pipeline_component import Transformer as SpacyTransformer
+
+    nlp = build(tiny_xlmr, quantize="off")
+    nlp.to_disk(tmp_path / "model")
+    folder = tmp_path / "model" / "transformer"
+    saved = torch.load(folder / "weights.pt", weights_only=True)
+    assert set(saved) == set(state(nlp))
+    weight_bytes = sum(t.numel() * t.element_size() for t in saved.values())
+    SpacyTransformer.to_disk(nlp.get_pipe("transformer"), tmp_path / "layout_with_weights")
+    with_weights = (tmp_path / "layout_with_weights" / "model").stat().st_size
+    assert with_weights - (folder / "model").stat().st_size > 0.9 * weight_bytes
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = spacy.load(tmp_path / "model")
+    assert all(torch.equal(state(loaded)[k], v) for k, v in state(nlp).items())
+    assert numpy.array_equal(vectors(loaded), vectors(nlp))
+
+
+def test_pipelines_saved_in_spacy_transformers_layout_still_load(tiny_xlmr, tmp_path):
+    """A folder written before weights.pt (spacy-transformers' own to_disk) loads as before."""
+    import torch
+    from spacy_transformers.pipeline_component import Transformer as SpacyTransformer
+
+    nlp = build(tiny_xlmr, quantize="off")
+    nlp.to_disk(tmp_path / "model")
+    folder = tmp_path / "model" / "transformer"
+    (folder / "weights.pt").unlink()
+    SpacyTransformer.to_disk(nlp.get_pipe("transformer"), folder)
+    loaded = spacy.load(tmp_path / "model")
+    assert all(torch.equal(state(loaded)[k], v) for k, v in state(nlp).items())
