@@ -35,15 +35,6 @@ def relx_files(data_dir: Path) -> List[Path]:
     return [f for f in files if f.exists()]
 
 
-def current_rss_mb() -> float:
-    """Resident memory now (Linux), to separate the KB's cost from the imports'."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def throughput(nlp, texts: List[str], n_process: int = 1) -> float:
     for _ in nlp.pipe(texts[:200]):
         pass  # warm-up: builds the alias index, fills caches
@@ -58,7 +49,7 @@ def synthetic_kb_main(n_aliases: int, relx_json: str) -> None:
     import spacy
 
     from spacy_xlie.kb.relx_distant import kb_from_relx_distant, read_relx_distant
-    from spacy_xlie.util.memory import peak_rss_mb
+    from spacy_xlie.util.memory import current_rss_mb, peak_rss_mb
 
     files = json.loads(relx_json)
     rng = random.Random(0)

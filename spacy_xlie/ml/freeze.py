@@ -18,11 +18,11 @@ rest, so each trained layer costs one more forward pass but no stored activation
 Training more layers then fits the memory that training fewer took.
 """
 
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Optional
 
 from spacy.language import Language
 from spacy.util import registry
-from thinc.api import PyTorchShim
+from thinc.api import Model, PyTorchShim
 
 
 @registry.callbacks("spacy_xlie.freeze_transformer.v1")
@@ -81,15 +81,24 @@ def _freeze(hf_model, component: str, freeze_embeddings: bool, freeze_layers: in
             param.requires_grad = False
 
 
+def torch_shim(model: Model) -> Optional[PyTorchShim]:
+    """The shim holding the torch model inside a thinc model (a spacy-transformers
+    encoder's), or None before that model is loaded."""
+    for node in model.walk():
+        for shim in node.shims:
+            if isinstance(shim, PyTorchShim) and shim._model is not None:
+                return shim
+    return None
+
+
 def _hf_model(nlp: Language, component: str):
     """The torch module inside a spacy-transformers pipe (its model's PyTorch shim)."""
     if component not in nlp.pipe_names:
         raise ValueError(f"freeze_transformer: no component '{component}' in {nlp.pipe_names}")
-    for node in nlp.get_pipe(component).model.walk():
-        for shim in node.shims:
-            if isinstance(shim, PyTorchShim) and shim._model is not None:
-                return shim._model
-    raise ValueError(f"freeze_transformer: '{component}' holds no PyTorch model")
+    shim = torch_shim(nlp.get_pipe(component).model)
+    if shim is None:
+        raise ValueError(f"freeze_transformer: '{component}' holds no PyTorch model")
+    return shim._model
 
 
 def _encoder_layers(hf_model) -> list:

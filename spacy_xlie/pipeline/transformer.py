@@ -56,6 +56,7 @@ from spacy_transformers.util import batch_by_length
 from thinc.api import Model, PyTorchShim
 from thinc.util import get_torch_default_device
 
+from ..ml.freeze import torch_shim
 from ..ml.onnx_encoder import onnx_int8_stack
 from ..ml.quantize import swapped
 
@@ -155,7 +156,7 @@ class Transformer(SpacyTransformer):
     def to_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()) -> None:
         """spacy-transformers' ``to_disk`` with the encoder's weights left out of the model
         file and streamed to ``WEIGHTS_FILE`` (see the module docstring)."""
-        shim = _torch_shim(self.model)
+        shim = torch_shim(self.model)
         if "model" in exclude or shim is None:
             super().to_disk(path, exclude=exclude)
             return
@@ -217,15 +218,6 @@ class Transformer(SpacyTransformer):
             return
         self._int8 = {"encoder": onnx_int8_stack(model, self.int8_down_projections,
                                                  per_channel=self.int8_per_channel)}
-
-
-def _torch_shim(model: Model) -> Optional[PyTorchShim]:
-    """The shim holding the encoder's torch model, or None before it is loaded."""
-    for node in model.walk():
-        for shim in node.shims:
-            if isinstance(shim, PyTorchShim) and shim._model is not None:
-                return shim
-    return None
 
 
 @contextmanager

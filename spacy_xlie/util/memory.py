@@ -1,6 +1,9 @@
-"""Peak memory of this process, measured the way that survives ``spawn``."""
+"""Memory of this process: its peak, measured the way that survives ``spawn``, and what it
+holds now (Linux ``/proc``), for the benchmarks that report what a step costs."""
 
+import multiprocessing
 import resource
+from typing import Any, Callable
 
 
 def peak_rss_mb() -> float:
@@ -15,3 +18,30 @@ def peak_rss_mb() -> float:
     except OSError:
         pass
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def current_rss_mb() -> float:
+    """Resident memory now in MB (Linux ``VmRSS``; NaN where there is none)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return float("nan")
+
+
+def reset_peak_rss() -> None:
+    """Set this process's peak (``VmHWM``) to its current RSS (Linux 4.0+), so that
+    :func:`peak_rss_mb` then reports the peak of what follows."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def in_fresh_process(function: Callable[..., Any], *args: Any) -> Any:
+    """``function(*args)`` in a newly spawned process, its return value back: what it
+    measures with :func:`peak_rss_mb` is its own, not this process's; an exception it
+    raises is raised here (a worker that dies does not leave the caller waiting)."""
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(function, args)

@@ -59,8 +59,9 @@ def test_unknown_component_is_named(nlp):
         create_freeze_transformer(component="trf")(nlp)
 
 
-def test_training_moves_only_unfrozen_weights(tiny_xlmr):
-    """An update through the relation extractor leaves frozen weights bit-identical."""
+def extractor_nlp(tiny_xlmr):
+    """The encoder with a relation extractor listening to it, initialized on the test
+    examples: the pipeline, its examples and its optimizer."""
     nlp = transformer_nlp(tiny_xlmr)
     nlp.add_pipe("xlie_relation_extractor", config={"model": {
         "@architectures": "spacy_xlie.RelationClassifier.v1",
@@ -68,7 +69,12 @@ def test_training_moves_only_unfrozen_weights(tiny_xlmr):
                     "grad_factor": 1.0, "upstream": "transformer",
                     "pooling": {"@layers": "reduce_mean.v1"}}}})
     examples = make_examples(nlp.vocab)
-    optimizer = nlp.initialize(lambda: examples)
+    return nlp, examples, nlp.initialize(lambda: examples)
+
+
+def test_training_moves_only_unfrozen_weights(tiny_xlmr):
+    """An update through the relation extractor leaves frozen weights bit-identical."""
+    nlp, examples, optimizer = extractor_nlp(tiny_xlmr)
     create_freeze_transformer(freeze_layers=1)(nlp)
     model = hf_model(nlp)
     before = {k: v.clone() for k, v in model.state_dict().items()}
@@ -88,14 +94,7 @@ def updated_weights(tiny_xlmr, gradient_checkpointing: bool) -> dict:
     from spacy_xlie.ml.freeze import create_freeze_transformer_v2
 
     fix_random_seed(0)
-    nlp = transformer_nlp(tiny_xlmr)
-    nlp.add_pipe("xlie_relation_extractor", config={"model": {
-        "@architectures": "spacy_xlie.RelationClassifier.v1",
-        "tok2vec": {"@architectures": "spacy-transformers.TransformerListener.v1",
-                    "grad_factor": 1.0, "upstream": "transformer",
-                    "pooling": {"@layers": "reduce_mean.v1"}}}})
-    examples = make_examples(nlp.vocab)
-    optimizer = nlp.initialize(lambda: examples)
+    nlp, examples, optimizer = extractor_nlp(tiny_xlmr)
     create_freeze_transformer_v2(freeze_layers=1,
                                  gradient_checkpointing=gradient_checkpointing)(nlp)
     model = hf_model(nlp)

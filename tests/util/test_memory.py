@@ -1,23 +1,46 @@
-"""peak_rss_mb: a spawned process reports its own peak, not its parent's."""
+"""spacy_xlie.util.memory: a spawned process reports its own peak, not its parent's; the
+peak can be reset to measure one step; a fresh process's errors reach the caller."""
 
-import multiprocessing
+import os
 
-from spacy_xlie.util.memory import peak_rss_mb
+import pytest
+
+from spacy_xlie.util.memory import (
+    current_rss_mb,
+    in_fresh_process,
+    peak_rss_mb,
+    reset_peak_rss,
+)
 
 
-def _report(queue) -> None:
-    queue.put(peak_rss_mb())
+def _pid_and_peak() -> tuple:
+    return os.getpid(), peak_rss_mb()
+
+
+def _fail() -> None:
+    raise ValueError("from the worker")
 
 
 def test_a_spawned_process_does_not_inherit_the_parents_peak():
     ballast = bytearray(400 * 1024 * 1024)  # 400 MB touched by the parent
     ballast[::4096] = b"x" * len(ballast[::4096])
     parent = peak_rss_mb()
-    ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
-    child = ctx.Process(target=_report, args=(queue,))
-    child.start()
-    child_peak = queue.get(timeout=120)
-    child.join()
+    child_pid, child_peak = in_fresh_process(_pid_and_peak)
     del ballast
+    assert child_pid != os.getpid()
     assert child_peak < parent - 300
+
+
+def test_an_error_in_the_fresh_process_is_raised_here():
+    with pytest.raises(ValueError, match="from the worker"):
+        in_fresh_process(_fail)
+
+
+def test_reset_peak_rss_forgets_an_earlier_peak():
+    ballast = bytearray(300 * 1024 * 1024)
+    ballast[::4096] = b"x" * len(ballast[::4096])
+    del ballast
+    before_reset = peak_rss_mb()
+    reset_peak_rss()
+    assert peak_rss_mb() < before_reset - 200
+    assert abs(peak_rss_mb() - current_rss_mb()) < 50
