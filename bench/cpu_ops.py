@@ -75,15 +75,36 @@ def train_seconds(config: Path, steps: int, use_blis: bool, paths: List[str]) ->
         return round(time.perf_counter() - start, 1)
 
 
-def markdown(report: Dict[str, Any]) -> str:
-    lines = ["# blis or numpy's BLAS for the pipeline's CPU layers", "",
-             f"Model: `{report['model']}`. Command: `{report['command']}`. Run {report['date']} "
-             f"on {report['machine']}.", "",
-             f"The raw-text pipeline over {report['docs']} KBP37 test sentences "
-             f"({report['words']:,} words), each pass in a fresh process, the two ways "
-             f"alternating ({report['rounds']} rounds). Same predictions both ways (entities "
-             f"and relations of every doc): **{report['same_predictions']}**.", "",
-             "| way | words/s (mean) | words/s per pass | "
+def alternating_passes(model: Path, test: Path, docs: int, rounds: int,
+                       overrides: Dict[str, Dict[str, Any]]) -> Dict[str, Any]:
+    """The raw-text pipeline of ``model`` over ``docs`` sentences of ``test`` once per way
+    (``overrides``: a way's name -> its ``spacy.load`` config overrides), each pass in a
+    fresh process and the ways alternating for ``rounds`` rounds, so that the machine's
+    drift hits every way alike. Per way its passes and mean words/s, and whether every
+    pass predicted the same entities and relations."""
+    passes: Dict[str, List[Dict[str, Any]]] = {way: [] for way in overrides}
+    for _ in range(rounds):
+        for way, override in overrides.items():
+            passes[way].append(measure(way, model, test, docs, True, override,
+                                       raw_text=True, keep_predictions=True))
+    predictions = [p.pop("predicted") for entry in passes.values() for p in entry]
+    first = next(iter(passes.values()))[0]
+    return {
+        "command": "python " + shlex.join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+        "date": datetime.date.today().isoformat(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "docs": first["docs"], "words": first["words"], "rounds": rounds,
+        "components": list(first["component_seconds"]),
+        "ways": {way: {"passes": entry, "words_per_second": round(
+            sum(p["words_per_second"] for p in entry) / len(entry), 1)}
+            for way, entry in passes.items()},
+        "same_predictions": all(p == predictions[0] for p in predictions)}
+
+
+def ways_table(report: Dict[str, Any]) -> List[str]:
+    """Markdown rows: per way its mean and per-pass words/s, the first pass's seconds per
+    component and the largest peak RSS of its passes."""
+    lines = ["| way | words/s (mean) | words/s per pass | "
              + " | ".join(f"{name} s" for name in report["components"]) + " | peak RSS MB |",
              "|---|---:|---|" + "---:|" * len(report["components"]) + "---:|"]
     for way, entry in report["ways"].items():
@@ -92,6 +113,18 @@ def markdown(report: Dict[str, Any]) -> str:
         lines.append(f"| {way} | {entry['words_per_second']:,.0f} | {passes} | "
                      + " | ".join(f"{first[name]:.2f}" for name in report["components"])
                      + f" | {max(p['peak_rss_mb'] for p in entry['passes']):,.0f} |")
+    return lines
+
+
+def markdown(report: Dict[str, Any]) -> str:
+    lines = ["# blis or numpy's BLAS for the pipeline's CPU layers", "",
+             f"Model: `{report['model']}`. Command: `{report['command']}`. Run {report['date']} "
+             f"on {report['machine']}.", "",
+             f"The raw-text pipeline over {report['docs']} KBP37 test sentences "
+             f"({report['words']:,} words), each pass in a fresh process, the two ways "
+             f"alternating ({report['rounds']} rounds). Same predictions both ways (entities "
+             f"and relations of every doc): **{report['same_predictions']}**.", "",
+             *ways_table(report)]
     lines += ["", f"Speed-up of the pipeline (mean words/s): **{report['speedup']:.2f}x**. "
               "Component seconds: the first pass of each way.", "",
               f"One matrix product of the recognizer's maxout shape (8,000 x 1,152 by "
@@ -121,28 +154,13 @@ def main() -> None:
     args = parser.parse_args()
     from spacy_xlie.util.io import write_json, write_text
 
-    passes: Dict[str, List[Dict[str, Any]]] = {way: [] for way in WAYS}
-    for _ in range(args.rounds):
-        for way, use_blis in WAYS.items():
-            passes[way].append(measure(way, args.model, args.test, args.docs, True,
-                                       ops_override(use_blis), raw_text=True,
-                                       keep_predictions=True))
-    predictions = [p.pop("predicted") for entry in passes.values() for p in entry]
-    ways = {way: {"passes": entry, "words_per_second": round(
-        sum(p["words_per_second"] for p in entry) / len(entry), 1)}
-        for way, entry in passes.items()}
-    first = passes["blis"][0]
-    report: Dict[str, Any] = {
-        "command": "python " + shlex.join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
-        "date": datetime.date.today().isoformat(),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "model": str(args.model),
-        "docs": first["docs"], "words": first["words"], "rounds": args.rounds,
-        "components": list(first["component_seconds"]), "ways": ways,
-        "same_predictions": all(p == predictions[0] for p in predictions),
-        "speedup": round(ways["numpy BLAS"]["words_per_second"]
-                         / ways["blis"]["words_per_second"], 2),
-        "gemm_seconds": gemm_seconds(), "train_steps": args.train_steps,
-        "train_config": str(args.train_config)}
+    report = alternating_passes(args.model, args.test, args.docs, args.rounds,
+                                {way: ops_override(use_blis) for way, use_blis in WAYS.items()})
+    report.update({"model": str(args.model),
+                   "speedup": round(report["ways"]["numpy BLAS"]["words_per_second"]
+                                    / report["ways"]["blis"]["words_per_second"], 2),
+                   "gemm_seconds": gemm_seconds(), "train_steps": args.train_steps,
+                   "train_config": str(args.train_config)})
     if args.train_steps:
         paths = [part for spec in args.train_path
                  for part in (f"--paths.{spec.partition('=')[0]}", spec.partition("=")[2])]

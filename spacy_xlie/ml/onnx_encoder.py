@@ -68,24 +68,25 @@ def additive_mask(mask: Optional[torch.Tensor], hidden: torch.Tensor) -> torch.T
 
 
 def onnx_int8_stack(model: torch.nn.Module, int8_down_projections: bool = False,
-                    per_channel: bool = True) -> OnnxStack:
+                    per_channel: bool = True, spinning: bool = False) -> OnnxStack:
     """A module to swap in for ``model.encoder`` (a BERT-style model's layer stack) that
     runs the stack with int8 weights on ONNX Runtime; ``model`` is left as it is. The
     feed-forward down-projections stay fp32 unless ``int8_down_projections`` (see
     :func:`spacy_xlie.ml.quantize.is_down_projection`). ``per_channel``: one int8 scale per
     output unit of each weight matrix rather than one per matrix, so a unit whose weights
-    are small keeps its resolution beside one whose weights are large."""
+    are small keeps its resolution beside one whose weights are large. ``spinning``: see
+    :func:`stack_session`."""
     if not isinstance(getattr(model, "encoder", None), torch.nn.Module) or not hasattr(
             model, "embeddings"):
         raise ValueError(f"int8 needs a BERT-style encoder (embeddings, then a layer stack "
                          f"named `encoder`); {type(model).__name__} is not one")
     return OnnxStack(int8_session(model.encoder, model.config.hidden_size,
                                   int8_down_projections, torch.get_num_threads(),
-                                  per_channel=per_channel))
+                                  per_channel=per_channel, spinning=spinning))
 
 
 def int8_session(stack: torch.nn.Module, width: int, int8_down_projections: bool,
-                 threads: int, per_channel: bool) -> Any:
+                 threads: int, per_channel: bool, spinning: bool = False) -> Any:
     """An ONNX Runtime session of the layer ``stack`` with int8 weights (dynamic
     quantisation: the activations are quantised on the fly, no calibration data; weight
     scales per output unit with ``per_channel``)."""
@@ -106,17 +107,22 @@ def int8_session(stack: torch.nn.Module, width: int, int8_down_projections: bool
             graph = int8.read_bytes()
     finally:
         logging.disable(disabled)
-    return stack_session(graph, threads)
+    return stack_session(graph, threads, spinning=spinning)
 
 
-def stack_session(graph: bytes, threads: int) -> Any:
+def stack_session(graph: bytes, threads: int, spinning: bool = False) -> Any:
     """A CPU session of an exported layer stack on ``threads`` threads (as many as torch
-    uses, so that the swap changes the engine and nothing else)."""
+    uses, so that the swap changes the engine and nothing else). ONNX Runtime's threads
+    spin-wait for more work after each call unless ``spinning`` is off: then they sleep,
+    and the torch and numpy work between encoder calls (the embeddings, the recognizer)
+    gets the cores instead of sharing them with idle spinners. Off ran the e5small
+    pipeline's encoder component faster on 2 cores (``bench/results/onnx_spinning.md``)."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     return onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
 
 

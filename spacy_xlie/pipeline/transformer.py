@@ -21,6 +21,11 @@ resolution beside one whose weights are large (on the e5small pipeline's English
 it kept int8 closer to fp32 at the same speed: the dev table of
 ``bench/results/relation_extractor.md``).
 
+``onnx_spinning`` (default false) lets ONNX Runtime's threads spin-wait for work after each
+int8 encoder call, its own default; off, they sleep, and the torch ops between calls (the
+embeddings) and the components after the encoder get the cores to themselves
+(``bench/results/onnx_spinning.md``; see :func:`spacy_xlie.ml.onnx_encoder.stack_session`).
+
 An encoder that trains never uses the int8 copy: a pipeline built by ``nlp.initialize``
 (``spacy train``) has none, and ``update`` drops it from a loaded one, so a sourced
 component fine-tunes and evaluates on its fp32 weights. A sourced encoder that stays
@@ -76,16 +81,18 @@ _STATE_MISMATCH = "Error loading saved torch state_dict"
     assigns=["doc._.trf_data"],
     default_config={**DEFAULT_CONFIG["transformer"], "quantize": "off",
                     "int8_down_projections": False, "int8_per_channel": True,
-                    "max_batch_pieces": 512},
+                    "onnx_spinning": False, "max_batch_pieces": 512},
 )
 def make_transformer(nlp: Language, name: str, model: Model, set_extra_annotations: Callable,
                      max_batch_items: int, quantize: str, int8_down_projections: bool,
-                     int8_per_channel: bool, max_batch_pieces: Optional[int]) -> "Transformer":
+                     int8_per_channel: bool, onnx_spinning: bool,
+                     max_batch_pieces: Optional[int]) -> "Transformer":
     """Create an ``xlie_transformer`` (see the module docstring)."""
     return Transformer(nlp.vocab, model, set_extra_annotations,
                        max_batch_items=max_batch_items, name=name, quantize=quantize,
                        int8_down_projections=int8_down_projections,
-                       int8_per_channel=int8_per_channel, max_batch_pieces=max_batch_pieces)
+                       int8_per_channel=int8_per_channel, onnx_spinning=onnx_spinning,
+                       max_batch_pieces=max_batch_pieces)
 
 
 class Transformer(SpacyTransformer):
@@ -94,13 +101,14 @@ class Transformer(SpacyTransformer):
     encoder (see the module docstring)."""
 
     def __init__(self, *args: Any, quantize: str = "off", int8_down_projections: bool = False,
-                 int8_per_channel: bool = True, max_batch_pieces: Optional[int] = 512,
-                 **kwargs: Any) -> None:
+                 int8_per_channel: bool = True, onnx_spinning: bool = False,
+                 max_batch_pieces: Optional[int] = 512, **kwargs: Any) -> None:
         _check_mode(quantize)
         super().__init__(*args, **kwargs)
         self.quantize = quantize
         self.int8_down_projections = int8_down_projections
         self.int8_per_channel = int8_per_channel
+        self.onnx_spinning = onnx_spinning
         self.max_batch_pieces = max_batch_pieces
         self._int8: Optional[Dict[str, Any]] = None
 
@@ -217,7 +225,8 @@ class Transformer(SpacyTransformer):
                 )
             return
         self._int8 = {"encoder": onnx_int8_stack(model, self.int8_down_projections,
-                                                 per_channel=self.int8_per_channel)}
+                                                 per_channel=self.int8_per_channel,
+                                                 spinning=self.onnx_spinning)}
 
 
 @contextmanager

@@ -56,9 +56,9 @@ def test_int8_per_channel_setting_reaches_the_quantiser(tiny_xlmr, tmp_path, mon
     seen = []
     real = transformer_module.onnx_int8_stack
 
-    def spy(model, int8_down_projections=False, per_channel=True):
+    def spy(model, int8_down_projections=False, per_channel=True, **settings):
         seen.append(per_channel)
-        return real(model, int8_down_projections, per_channel=per_channel)
+        return real(model, int8_down_projections, per_channel=per_channel, **settings)
 
     monkeypatch.setattr(transformer_module, "onnx_int8_stack", spy)
     build(tiny_xlmr).to_disk(tmp_path / "model")
@@ -66,6 +66,21 @@ def test_int8_per_channel_setting_reaches_the_quantiser(tiny_xlmr, tmp_path, mon
     spacy.load(tmp_path / "model", config={"components": {"transformer": {
         "int8_per_channel": False}}})
     assert seen == [True, False]
+
+
+def test_onnx_spinning_setting_reaches_the_session(tiny_xlmr, tmp_path):
+    """``onnx_spinning`` (default off) is a config setting of the saved pipeline, and the
+    int8 encoder's ONNX Runtime session is made with it."""
+    build(tiny_xlmr).to_disk(tmp_path / "model")
+
+    def allow_spinning(nlp) -> str:
+        session = nlp.get_pipe("transformer")._int8["encoder"].session
+        return session.get_session_options().get_session_config_entry(
+            "session.intra_op.allow_spinning")
+
+    assert allow_spinning(spacy.load(tmp_path / "model")) == "0"
+    assert allow_spinning(spacy.load(tmp_path / "model", config={"components": {
+        "transformer": {"onnx_spinning": True}}})) == "1"
 
 
 def test_saving_a_loaded_pipeline_keeps_the_fp32_weights(tiny_xlmr, tmp_path):
