@@ -43,7 +43,6 @@ that lifted the peak RSS of every save (and so of training, which saves ``model-
 reads both layouts; ``to_bytes`` and ``from_bytes`` keep spacy-transformers' one.
 """
 
-import os
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -64,6 +63,7 @@ from thinc.util import get_torch_default_device
 from ..ml.freeze import torch_shim
 from ..ml.onnx_encoder import onnx_int8_stack
 from ..ml.quantize import swapped
+from ..util.io import atomic_path
 
 #: Values of the ``quantize`` setting (see the module docstring).
 QUANTIZE_MODES = ("auto", "int8", "off")
@@ -171,10 +171,8 @@ class Transformer(SpacyTransformer):
         state = shim._model.state_dict()
         with _state_held_out(shim):
             super().to_disk(path, exclude=exclude)
-        target = Path(path) / WEIGHTS_FILE
-        partial = target.with_name(target.name + ".partial")
-        torch.save(state, partial)
-        os.replace(partial, target)
+        with atomic_path(Path(path) / WEIGHTS_FILE) as partial:
+            torch.save(state, partial)
 
     def from_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()
                   ) -> "Transformer":

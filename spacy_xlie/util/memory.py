@@ -3,33 +3,36 @@ holds now (Linux ``/proc``), for the benchmarks that report what a step costs.""
 
 import multiprocessing
 import resource
-from typing import Any, Callable
+from typing import Any, Callable, Optional
+
+
+def _status_mb(field: str) -> Optional[float]:
+    """A memory field of ``/proc/self/status`` (``VmHWM``, ``VmRSS``) in MB; None where
+    Linux's ``/proc`` is not there."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(f"{field}:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
 
 
 def peak_rss_mb() -> float:
     """This process's peak resident memory in MB. ``VmHWM`` where Linux has it:
     ``ru_maxrss`` survives ``exec``, so a spawned worker or benchmark process would report
     its parent's peak when that was higher."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    peak = _status_mb("VmHWM")
+    if peak is None:
+        return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return peak
 
 
 def current_rss_mb() -> float:
     """Resident memory now in MB (Linux ``VmRSS``; NaN where there is none)."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return float("nan")
+    rss = _status_mb("VmRSS")
+    return float("nan") if rss is None else rss
 
 
 def reset_peak_rss() -> None:

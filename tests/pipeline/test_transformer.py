@@ -1,8 +1,11 @@
 """xlie_transformer: fp32 while training, int8 once loaded on CPU, fp32 weights kept."""
 
+from pathlib import Path
+
 import numpy
 import pytest
 import spacy
+import torch
 from thinc.api import Adam, fix_random_seed
 
 from spacy_xlie.pipeline import transformer as transformer_module
@@ -227,3 +230,27 @@ def test_pipelines_saved_in_spacy_transformers_layout_still_load(tiny_xlmr, tmp_
     SpacyTransformer.to_disk(nlp.get_pipe("transformer"), folder)
     loaded = spacy.load(tmp_path / "model")
     assert all(torch.equal(state(loaded)[k], v) for k, v in state(nlp).items())
+
+
+def test_a_failed_save_keeps_the_weights_written_before(tiny_xlmr, tmp_path, monkeypatch):
+    """``weights.pt`` is replaced only once it is written whole; a save that fails halfway
+    leaves the earlier file and no partial one beside it."""
+    pipe = build(tiny_xlmr).get_pipe("transformer")
+    folder = tmp_path / "transformer"
+    pipe.to_disk(folder)
+    weights = folder / transformer_module.WEIGHTS_FILE
+    before, names = weights.read_bytes(), sorted(f.name for f in folder.iterdir())
+
+    real_save = torch.save
+
+    def failing_save(obj, f, *args, **kwargs):
+        if not isinstance(f, (str, Path)):  # spacy-transformers' own bytes of the model
+            return real_save(obj, f, *args, **kwargs)
+        Path(f).write_bytes(b"half")
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(torch, "save", failing_save)
+    with pytest.raises(OSError, match="No space left"):
+        pipe.to_disk(folder)
+    assert weights.read_bytes() == before
+    assert sorted(f.name for f in folder.iterdir()) == names
