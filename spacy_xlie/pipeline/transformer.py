@@ -41,6 +41,16 @@ of the model, and holds about three copies of the weights at once: on the e5smal
 that lifted the peak RSS of every save (and so of training, which saves ``model-best``) by
 1.3 GB and of every load by 2.6 GB (``bench/results/serialize_memory.md``). ``from_disk``
 reads both layouts; ``to_bytes`` and ``from_bytes`` keep spacy-transformers' one.
+
+``from_disk`` maps ``weights.pt`` into memory (``torch.load(mmap=True)``) instead of reading
+it: a weight's pages come from the file when first used, and the model it builds first
+(spacy-transformers' way) is left uninitialised, its memory never touched (transformers'
+``no_init_weights``, as ``from_pretrained`` does). So the load never holds the weights
+twice, and rows of the embedding table that no text uses never take memory. After the int8
+export (which reads every fp32 layer once) the file is mapped afresh, so the fp32 layers
+the int8 pipeline never uses stay on disk. The mapping is private (copy on write):
+training a loaded pipeline never writes to the file, and saving over it replaces the file
+(:func:`spacy_xlie.util.io.atomic_path`) while the old one stays mapped.
 """
 
 import warnings
@@ -59,6 +69,7 @@ from spacy_transformers.pipeline_component import Transformer as SpacyTransforme
 from spacy_transformers.util import batch_by_length
 from thinc.api import Model, PyTorchShim
 from thinc.util import get_torch_default_device
+from transformers.modeling_utils import no_init_weights
 
 from ..ml.freeze import torch_shim
 from ..ml.onnx_encoder import onnx_int8_stack
@@ -182,16 +193,24 @@ class Transformer(SpacyTransformer):
         if "model" in exclude or not weights.exists():
             super().from_disk(path, exclude=exclude)
         else:
-            with warnings.catch_warnings():
+            # the model built here is replaced by the mapped weights: left uninitialised
+            # (as transformers' from_pretrained does), its memory is never even touched
+            with warnings.catch_warnings(), no_init_weights():
                 warnings.filterwarnings("ignore", message=_STATE_MISMATCH)
                 super().from_disk(path, exclude=exclude)
-            # assign: the loaded tensors replace the freshly built ones instead of being
-            # copied into them, so the weights are held twice only while this runs
-            state = torch.load(weights, map_location=get_torch_default_device(),
-                               weights_only=True)
-            self.model.transformer.load_state_dict(state, assign=True)
+            self._assign_mapped(weights)
         self._prepare_int8()
+        if self._int8 is not None and weights.exists() and "model" not in exclude:
+            self._assign_mapped(weights)  # let go of the layers' pages the export read
         return self
+
+    def _assign_mapped(self, weights: Path) -> None:
+        """Make the encoder's tensors those of ``weights`` mapped into memory (see the
+        module docstring); ``assign``: they replace the current tensors instead of being
+        copied into them."""
+        state = torch.load(weights, map_location=get_torch_default_device(),
+                           weights_only=True, mmap=True)
+        self.model.transformer.load_state_dict(state, assign=True)
 
     def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()
                    ) -> "Transformer":

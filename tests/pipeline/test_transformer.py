@@ -254,3 +254,29 @@ def test_a_failed_save_keeps_the_weights_written_before(tiny_xlmr, tmp_path, mon
         pipe.to_disk(folder)
     assert weights.read_bytes() == before
     assert sorted(f.name for f in folder.iterdir()) == names
+
+
+def test_saving_over_the_folder_it_was_loaded_from(tiny_xlmr, tmp_path):
+    """The loaded weights are mapped from ``weights.pt``; saving the pipeline over the same
+    folder writes the weights it read, and the folder loads back the same vectors."""
+    nlp = build(tiny_xlmr, quantize="off")
+    expected = vectors(nlp)
+    nlp.to_disk(tmp_path / "model")
+    loaded = spacy.load(tmp_path / "model")
+    loaded.to_disk(tmp_path / "model")
+    assert numpy.array_equal(vectors(loaded), expected)
+    assert numpy.array_equal(vectors(spacy.load(tmp_path / "model")), expected)
+
+
+def test_training_a_loaded_pipeline_leaves_its_weights_file_alone(tiny_xlmr, tmp_path):
+    """The weights are mapped copy-on-write: updating a loaded pipeline changes its tensors
+    in memory, never the file it was loaded from."""
+    build(tiny_xlmr, quantize="off").to_disk(tmp_path / "model")
+    weights = tmp_path / "model" / "transformer" / transformer_module.WEIGHTS_FILE
+    before = weights.read_bytes()
+    loaded = spacy.load(tmp_path / "model")
+    with torch.no_grad():
+        for tensor in state(loaded).values():
+            tensor.add_(1.0)
+    loaded.update(make_examples(loaded.vocab), sgd=Adam(0.001))
+    assert weights.read_bytes() == before
