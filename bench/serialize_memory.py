@@ -5,7 +5,8 @@
 Training saves ``model-best`` after each evaluation that improves the score, and every
 user loads the pipeline once: if either step holds several copies of the encoder's weights
 at once, it sets the peak RSS of the whole job (#24 wants every step of ``all-e5`` under
-4 GB). In a fresh process (the encoder fp32, as training holds it): the resident memory
+4 GB). In a fresh process (the encoder fp32, as training holds it, or with ``--quantize
+auto`` the int8 encoder a CPU user predicts with): the resident memory
 before ``spacy.load``, after it and the peak it reached; then the peak is reset to the
 current RSS (Linux ``/proc/self/clear_refs``, value 5) and ``nlp.to_disk`` writes the
 pipeline to a temporary folder, and the peak it reached is read. The rise is the peak
@@ -25,9 +26,11 @@ from typing import Any, Dict
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parent.parent
+#: The encoder each ``quantize`` setting loads on CPU.
+ENCODERS = {"off": "fp32", "auto": "int8"}
 
 
-def _worker(model: str) -> Dict[str, Any]:
+def _worker(model: str, quantize: str) -> Dict[str, Any]:
     import tempfile
 
     import spacy
@@ -36,7 +39,7 @@ def _worker(model: str) -> Dict[str, Any]:
 
     reset_peak_rss()
     before_load = current_rss_mb()
-    nlp = spacy.load(model, config={"components": {"transformer": {"quantize": "off"}}})
+    nlp = spacy.load(model, config={"components": {"transformer": {"quantize": quantize}}})
     loaded, load_peak = current_rss_mb(), peak_rss_mb()
     reset_peak_rss()
     with tempfile.TemporaryDirectory() as tmp:
@@ -54,7 +57,8 @@ def markdown(report: Dict[str, Any]) -> str:
     return "\n".join([
         "# Memory of loading and saving a pipeline", "",
         f"`{report['command']}` ({report['date']}, {report['machine']}). Model: "
-        f"`{report['model']}` ({', '.join(m['pipeline'])}), encoder fp32. One fresh process; "
+        f"`{report['model']}` ({', '.join(m['pipeline'])}), encoder "
+        f"{ENCODERS[report.get('quantize', 'off')]}. One fresh process; "
         "the peak is reset to the current RSS before each step.", "",
         "| step | RSS before (MB) | peak during (MB) | rise (MB) |",
         "|---|---:|---:|---:|",
@@ -70,6 +74,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, required=True)
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
+    parser.add_argument("--quantize", choices=sorted(ENCODERS), default="off",
+                        help="the transformer's quantize setting while loading")
     parser.add_argument("--report", default="serialize_memory",
                         help="file name of the report, without .json/.md")
     args = parser.parse_args()
@@ -79,7 +85,8 @@ def main() -> None:
     report = {"command": "python " + shlex.join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
               "date": datetime.date.today().isoformat(),
               "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
-              "model": str(args.model), "memory": in_fresh_process(_worker, str(args.model))}
+              "model": str(args.model), "quantize": args.quantize,
+              "memory": in_fresh_process(_worker, str(args.model), args.quantize)}
     args.out.mkdir(parents=True, exist_ok=True)
     write_json(report, args.out / f"{args.report}.json")
     write_text(markdown(report), args.out / f"{args.report}.md")
