@@ -61,13 +61,14 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Unio
 import torch
 from spacy.language import Language
 from spacy.tokens import Doc
-from spacy.training import Example
+from spacy.training import Example, validate_examples
 from spacy.util import minibatch
-from spacy_transformers.data_classes import FullTransformerBatch
+from spacy_transformers.data_classes import FullTransformerBatch, TransformerData
+from spacy_transformers.layers import TransformerListener
 from spacy_transformers.pipeline_component import DEFAULT_CONFIG, install_extensions
 from spacy_transformers.pipeline_component import Transformer as SpacyTransformer
 from spacy_transformers.util import batch_by_length
-from thinc.api import Model, PyTorchShim
+from thinc.api import Model, Optimizer, PyTorchShim, set_dropout_rate
 from thinc.util import get_torch_default_device
 from transformers.modeling_utils import no_init_weights
 
@@ -92,18 +93,20 @@ _STATE_MISMATCH = "Error loading saved torch state_dict"
     assigns=["doc._.trf_data"],
     default_config={**DEFAULT_CONFIG["transformer"], "quantize": "off",
                     "int8_down_projections": False, "int8_per_channel": True,
-                    "onnx_spinning": False, "max_batch_pieces": 512},
+                    "onnx_spinning": False, "max_batch_pieces": 512,
+                    "max_update_pieces": None},
 )
 def make_transformer(nlp: Language, name: str, model: Model, set_extra_annotations: Callable,
                      max_batch_items: int, quantize: str, int8_down_projections: bool,
                      int8_per_channel: bool, onnx_spinning: bool,
-                     max_batch_pieces: Optional[int]) -> "Transformer":
+                     max_batch_pieces: Optional[int],
+                     max_update_pieces: Optional[int]) -> "Transformer":
     """Create an ``xlie_transformer`` (see the module docstring)."""
     return Transformer(nlp.vocab, model, set_extra_annotations,
                        max_batch_items=max_batch_items, name=name, quantize=quantize,
                        int8_down_projections=int8_down_projections,
                        int8_per_channel=int8_per_channel, onnx_spinning=onnx_spinning,
-                       max_batch_pieces=max_batch_pieces)
+                       max_batch_pieces=max_batch_pieces, max_update_pieces=max_update_pieces)
 
 
 class Transformer(SpacyTransformer):
@@ -113,7 +116,8 @@ class Transformer(SpacyTransformer):
 
     def __init__(self, *args: Any, quantize: str = "off", int8_down_projections: bool = False,
                  int8_per_channel: bool = True, onnx_spinning: bool = False,
-                 max_batch_pieces: Optional[int] = 512, **kwargs: Any) -> None:
+                 max_batch_pieces: Optional[int] = 512,
+                 max_update_pieces: Optional[int] = None, **kwargs: Any) -> None:
         _check_mode(quantize)
         super().__init__(*args, **kwargs)
         self.quantize = quantize
@@ -121,6 +125,7 @@ class Transformer(SpacyTransformer):
         self.int8_per_channel = int8_per_channel
         self.onnx_spinning = onnx_spinning
         self.max_batch_pieces = max_batch_pieces
+        self.max_update_pieces = max_update_pieces
         self._int8: Optional[Dict[str, Any]] = None
 
     @property
@@ -134,25 +139,26 @@ class Transformer(SpacyTransformer):
         install_extensions()
         for outer_batch in minibatch(stream, batch_size):
             outer_batch = list(outer_batch)
-            for indices in self._sub_batches(outer_batch):
+            for indices in self._sub_batches(outer_batch, self.max_batch_pieces):
                 sub_batch = [outer_batch[i] for i in indices]
                 self.set_annotations(sub_batch, self.predict(sub_batch))
             yield from outer_batch
 
-    def _sub_batches(self, docs: List[Doc]) -> List[List[int]]:
+    def _sub_batches(self, docs: List[Doc], max_pieces: Optional[int]) -> List[List[int]]:
         """Indices of ``docs`` per encoder call. The encoder pads every window of a call
         to the longest one in wordpieces; spacy-transformers sorts and cuts by spaCy
         tokens (at most ``max_batch_items`` tokens a call), which predict a doc's
         wordpieces poorly in most languages, and its budget holds a whole batch of
         sentences in one call. Sorted by wordpieces (the pipeline's own subword
         tokenizer) and cut at ``max_batch_pieces`` padded wordpieces, each call holds
-        docs of nearly the same length; ``max_batch_pieces = null`` keeps
+        docs of nearly the same length (``max_pieces``: ``max_batch_pieces`` when
+        predicting, ``max_update_pieces`` when training); ``max_batch_pieces = null`` keeps
         spacy-transformers' batching."""
-        if not self.max_batch_pieces:
+        if not max_pieces:
             return batch_by_length(docs, self.cfg["max_batch_items"])
         pieces = self.model.tokenizer([doc.text for doc in docs],
                                       add_special_tokens=False)["input_ids"]
-        return batch_by_length(pieces, self.max_batch_pieces)
+        return batch_by_length(pieces, max_pieces)
 
     def predict(self, docs: Iterable[Doc]) -> FullTransformerBatch:
         """The encoder's output for ``docs``: from the int8 copy when there is one."""
@@ -161,10 +167,59 @@ class Transformer(SpacyTransformer):
         with swapped(self.model.transformer, self._int8):
             return super().predict(docs)
 
-    def update(self, *args: Any, **kwargs: Any) -> Dict[str, float]:
-        """spacy-transformers' update, after dropping the int8 copy: it would go stale."""
+    def update(self, examples: Iterable[Example], *, drop: float = 0.0,
+               sgd: Optional[Optimizer] = None, losses: Optional[Dict[str, float]] = None
+               ) -> Dict[str, float]:
+        """spacy-transformers' update (the listeners get the batch's output and the
+        callback that backpropagates into the encoder), after dropping the int8 copy: it
+        would go stale. With ``max_update_pieces``, the batch is encoded in calls cut by
+        wordpieces as when predicting (:meth:`_sub_batches`): one doc of many pieces (a
+        list of URLs) no longer pads every doc of its batch to its length, and the
+        attention of the trained layers, kept for backprop, no longer grows with the
+        batch times that length squared (``bench/results/training_memory_pieces.md``).
+        The same gradients, summed over the calls before the optimizer steps."""
         self._int8 = None
-        return super().update(*args, **kwargs)
+        if not self.max_update_pieces:
+            return super().update(examples, drop=drop, sgd=sgd, losses=losses)
+        examples = list(examples)
+        validate_examples(examples, "Transformer.update")
+        losses = {} if losses is None else losses
+        docs = [eg.predicted for eg in examples]
+        if not any(len(doc) for doc in docs):
+            return losses
+        set_dropout_rate(self.model, drop)
+        calls = [(indices, *self.model.begin_update([docs[i] for i in indices]))
+                 for indices in self._sub_batches(docs, self.max_update_pieces)]
+        doc_data: List[Any] = [None] * len(docs)
+        for indices, output, _ in calls:
+            for i, data in zip(indices, output.doc_data):
+                doc_data[i] = data
+        losses.setdefault(self.name, 0.0)
+        gradients: List[List[Any]] = []  # per doc, summed over the listeners
+
+        def accumulate_gradient(d_doc_data: List[TransformerData]) -> None:
+            for i, d_data in enumerate(d_doc_data):
+                losses[self.name] += sum(float((d ** 2).sum()) for d in d_data.tensors)
+                if i == len(gradients):
+                    gradients.append(list(d_data.tensors))
+                else:
+                    gradients[i] = [g + d for g, d in zip(gradients[i], d_data.tensors)]
+
+        def backprop(d_doc_data: List[TransformerData]) -> List[Doc]:
+            accumulate_gradient(d_doc_data)
+            for indices, output, backprop_call in calls:
+                backprop_call(output.unsplit_by_doc([gradients[i] for i in indices]))
+            if sgd is not None:
+                self.model.finish_update(sgd)
+            gradients.clear()
+            return docs
+
+        batch_id = TransformerListener.get_batch_id(docs)
+        for listener in self.listeners[:-1]:
+            listener.receive(batch_id, doc_data, accumulate_gradient)
+        if self.listeners:
+            self.listeners[-1].receive(batch_id, doc_data, backprop)
+        return losses
 
     def initialize(self, get_examples: Callable[[], Iterable[Example]], *,
                    nlp: Optional[Language] = None) -> None:

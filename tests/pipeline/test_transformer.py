@@ -6,6 +6,7 @@ import numpy
 import pytest
 import spacy
 import torch
+from spacy.training import Example
 from thinc.api import Adam, fix_random_seed
 
 from spacy_xlie.pipeline import transformer as transformer_module
@@ -146,7 +147,7 @@ def test_sub_batches_by_wordpieces_stay_within_the_budget_and_change_no_vector(t
     pieces = [len(ids) for ids in pipe.model.tokenizer(
         TEXTS, add_special_tokens=False)["input_ids"]]
     pipe.max_batch_pieces = 40
-    batches = pipe._sub_batches(docs)
+    batches = pipe._sub_batches(docs, pipe.max_batch_pieces)
     assert sorted(i for batch in batches for i in batch) == list(range(len(docs)))
     for batch in batches:
         assert len(batch) == 1 or max(pieces[i] for i in batch) * len(batch) <= 40
@@ -280,3 +281,44 @@ def test_training_a_loaded_pipeline_leaves_its_weights_file_alone(tiny_xlmr, tmp
             tensor.add_(1.0)
     loaded.update(make_examples(loaded.vocab), sgd=Adam(0.001))
     assert weights.read_bytes() == before
+
+
+def weights_after_updates(model_dir, max_update_pieces) -> dict:
+    """The encoder's weights after two updates (no dropout) through a relation extractor
+    listening to it, from one seed, with the given ``max_update_pieces``."""
+    fix_random_seed(0)
+    nlp = build(model_dir, quantize="off")
+    nlp.get_pipe("transformer").max_update_pieces = max_update_pieces
+    for module in nlp.get_pipe("transformer").model.transformer.modules():
+        # the encoder's own dropout draws differ with the calls' shapes
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+        if hasattr(module, "dropout_prob"):
+            module.dropout_prob = 0.0
+    nlp.add_pipe("xlie_relation_extractor", config={"model": {
+        "@architectures": "spacy_xlie.RelationClassifier.v1",
+        "tok2vec": {"@architectures": "spacy-transformers.TransformerListener.v1",
+                    "grad_factor": 1.0, "upstream": "transformer",
+                    "pooling": {"@layers": "reduce_mean.v1"}}}})
+    examples = make_examples(nlp.vocab)
+    optimizer = nlp.initialize(lambda: examples)
+    for _ in range(2):
+        nlp.update([Example(eg.predicted.copy(), eg.reference) for eg in examples],
+                   sgd=optimizer, drop=0.0)
+    return {k: v.clone() for k, v in state(nlp).items()}
+
+
+def test_updates_in_calls_cut_by_wordpieces_train_the_same_weights(tiny_xlmr):
+    """``max_update_pieces`` changes how the batch is padded, not the gradients: the
+    encoder moves as far as in one call per batch, though the batch took several."""
+    from spacy_transformers.util import batch_by_length
+
+    texts = [eg.predicted.text for eg in make_examples(spacy.blank("xx").vocab)]
+    tokenizer = build(tiny_xlmr, quantize="off").get_pipe("transformer").model.tokenizer
+    pieces = tokenizer(texts, add_special_tokens=False)["input_ids"]
+    assert len(batch_by_length(pieces, 16)) > 2
+    one_call = weights_after_updates(tiny_xlmr, None)
+    cut = weights_after_updates(tiny_xlmr, 16)
+    start = state(build(tiny_xlmr, quantize="off"))
+    assert any(not torch.equal(start[k], cut[k]) for k in cut)
+    assert all(torch.allclose(one_call[k], cut[k], atol=1e-5) for k in one_call)
