@@ -1,12 +1,14 @@
-"""``xlie_transformer``: spacy-transformers' ``transformer`` with prediction settings:
-encoder calls cut by wordpieces, and an optional int8 encoder for CPU.
+"""``xlie_transformer``: spacy-transformers' ``transformer`` with encoder calls cut by
+wordpieces (prediction and training), and an optional int8 encoder for CPU.
 
 The settings live in the component's config, so they survive ``nlp.to_disk``,
 ``spacy.load`` and ``spacy package``, and nobody has to remember a step after loading.
 ``max_batch_pieces`` (default 512) sorts each ``nlp.pipe`` batch by wordpieces and cuts it
 at that many padded pieces an encoder call (see :meth:`Transformer._sub_batches`; null:
-spacy-transformers' batching). ``quantize`` chooses the encoder's precision (int8 weights
-for the transformer layers on ONNX Runtime, :mod:`spacy_xlie.ml.onnx_encoder`):
+spacy-transformers' batching); ``max_update_pieces`` (default null: one call a batch)
+does the same for training's updates (see :meth:`Transformer.update`). ``quantize``
+chooses the encoder's precision (int8 weights for the transformer layers on ONNX Runtime,
+:mod:`spacy_xlie.ml.onnx_encoder`):
 
 * ``quantize = "auto"``: a pipeline loaded from disk predicts with the int8 layers on
   CPU and with the fp32 model on GPU;
@@ -176,7 +178,8 @@ class Transformer(SpacyTransformer):
         wordpieces as when predicting (:meth:`_sub_batches`): one doc of many pieces (a
         list of URLs) no longer pads every doc of its batch to its length, and the
         attention of the trained layers, kept for backprop, no longer grows with the
-        batch times that length squared (``bench/results/training_memory_pieces.md``).
+        batch times that length squared (``bench/results/update_memory.md``,
+        ``bench/results/training_memory_pieces.md``).
         The same gradients, summed over the calls before the optimizer steps."""
         self._int8 = None
         if not self.max_update_pieces:
