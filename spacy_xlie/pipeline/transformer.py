@@ -192,13 +192,16 @@ class Transformer(SpacyTransformer):
             return losses
         set_dropout_rate(self.model, drop)
         calls = [(indices, *self.model.begin_update([docs[i] for i in indices]))
-                 for indices in self._sub_batches(docs, self.max_update_pieces)]
+                 for indices in self._update_calls(docs)]
         doc_data: List[Any] = [None] * len(docs)
         for indices, output, _ in calls:
             for i, data in zip(indices, output.doc_data):
                 doc_data[i] = data
         losses.setdefault(self.name, 0.0)
-        gradients: List[List[Any]] = []  # per doc, summed over the listeners
+        # per doc with tokens, summed over the listeners (a listener passes none for a doc
+        # of no tokens, as the encoder gives it no output)
+        gradients: List[List[Any]] = []
+        position = {i: k for k, i in enumerate(i for i, doc in enumerate(docs) if len(doc))}
 
         def accumulate_gradient(d_doc_data: List[TransformerData]) -> None:
             for i, d_data in enumerate(d_doc_data):
@@ -211,7 +214,8 @@ class Transformer(SpacyTransformer):
         def backprop(d_doc_data: List[TransformerData]) -> List[Doc]:
             accumulate_gradient(d_doc_data)
             for indices, output, backprop_call in calls:
-                backprop_call(output.unsplit_by_doc([gradients[i] for i in indices]))
+                backprop_call(output.unsplit_by_doc(
+                    [gradients[position[i]] for i in indices if i in position]))
             if sgd is not None:
                 self.model.finish_update(sgd)
             gradients.clear()
@@ -223,6 +227,15 @@ class Transformer(SpacyTransformer):
         if self.listeners:
             self.listeners[-1].receive(batch_id, doc_data, backprop)
         return losses
+
+    def _update_calls(self, docs: List[Doc]) -> List[List[int]]:
+        """:meth:`_sub_batches` for an update, with the docs of no tokens riding in the
+        first call: spacy-transformers encodes them beside others, not alone."""
+        calls = [[i for i in indices if len(docs[i])]
+                 for indices in self._sub_batches(docs, self.max_update_pieces)]
+        calls = [indices for indices in calls if indices]
+        calls[0] += [i for i, doc in enumerate(docs) if not len(doc)]
+        return calls
 
     def initialize(self, get_examples: Callable[[], Iterable[Example]], *,
                    nlp: Optional[Language] = None) -> None:

@@ -6,6 +6,7 @@ import numpy
 import pytest
 import spacy
 import torch
+from spacy.tokens import Doc
 from spacy.training import Example
 from thinc.api import Adam, fix_random_seed
 
@@ -285,7 +286,8 @@ def test_training_a_loaded_pipeline_leaves_its_weights_file_alone(tiny_xlmr, tmp
 
 def weights_after_updates(model_dir, max_update_pieces) -> dict:
     """The encoder's weights after two updates (no dropout) through a relation extractor
-    listening to it, from one seed, with the given ``max_update_pieces``."""
+    listening to it, from one seed, with the given ``max_update_pieces``; each batch also
+    holds a doc of no tokens."""
     fix_random_seed(0)
     nlp = build(model_dir, quantize="off")
     nlp.get_pipe("transformer").max_update_pieces = max_update_pieces
@@ -302,9 +304,10 @@ def weights_after_updates(model_dir, max_update_pieces) -> dict:
                     "pooling": {"@layers": "reduce_mean.v1"}}}})
     examples = make_examples(nlp.vocab)
     optimizer = nlp.initialize(lambda: examples)
+    empty = Doc(nlp.vocab, words=[])  # a doc of no tokens, which no call encodes alone
     for _ in range(2):
-        nlp.update([Example(eg.predicted.copy(), eg.reference) for eg in examples],
-                   sgd=optimizer, drop=0.0)
+        nlp.update([Example(eg.predicted.copy(), eg.reference) for eg in examples]
+                   + [Example(empty, empty.copy())], sgd=optimizer, drop=0.0)
     return {k: v.clone() for k, v in state(nlp).items()}
 
 
