@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 from spacy.language import Language
+from spacy.tokens import Doc
 from spacy.training import Example
 
 from .corpora.reader import RelationCorpus
@@ -83,14 +84,25 @@ def languages(examples: Sequence[Example]) -> Optional[str]:
 
 def predict(nlp: Language, examples: Sequence[Example], *, gold_ents: bool,
             batch_size: int = 64) -> List[Example]:
-    """Run the pipeline on the predicted docs (keeping gold entities with ``gold_ents``)."""
+    """Run the pipeline on the predicted docs (keeping gold entities with ``gold_ents``).
+    Each doc lets go of the encoder's output (``doc._.trf_data``, a vector per wordpiece)
+    once the pipeline has run: scoring reads entities and relations only, and a data set's
+    docs are all held until it is scored."""
     disable = []
     if gold_ents:
         disable = [name for name in nlp.pipe_names
                    if "doc.ents" in nlp.get_pipe_meta(name).assigns]
     with nlp.select_pipes(disable=disable):
         docs = nlp.pipe((eg.predicted for eg in examples), batch_size=batch_size)
-        return [Example(doc, eg.reference) for doc, eg in zip(docs, examples)]
+        return [Example(without_encoder_output(doc), eg.reference)
+                for doc, eg in zip(docs, examples)]
+
+
+def without_encoder_output(doc: Doc) -> Doc:
+    """``doc`` with ``doc._.trf_data`` (spacy-transformers' output) dropped, if it has one."""
+    if doc.has_extension("trf_data"):
+        doc._.trf_data = None
+    return doc
 
 
 def gold_counts(pipe: RelationExtractor, examples: Sequence[Example]) -> Dict[str, int]:

@@ -151,3 +151,15 @@ def test_markdown_names_the_encoder_of_an_xlie_transformer_pipeline(model_and_da
     scored = evaluate_relations(nlp, [model_and_data / "eval" / "kbp37_test.spacy"])
     assert scored["encoder"] is None
     assert "Encoder" not in report_markdown({**scored, "model": "m"})
+
+
+def test_scored_docs_let_go_of_the_encoder_output(tiny_xlmr):
+    """The docs a data set holds until it is scored keep no vector per wordpiece."""
+    from spacy_xlie.evaluation import predict
+    from tests.pipeline.test_transformer import build
+
+    nlp = build(tiny_xlmr, quantize="off")
+    examples = make_examples(nlp.vocab)
+    scored = predict(nlp, examples, gold_ents=True)
+    assert len(scored) == len(examples)
+    assert all(eg.predicted._.trf_data is None for eg in scored)
