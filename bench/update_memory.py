@@ -13,8 +13,9 @@ tokenizer) among docs of at most ``--max-words`` words, which the batcher lets i
 a batch. Each batch gets one ``nlp.update`` in a fresh process: the pipeline loaded fp32,
 prepared as training prepares it (its config's ``[initialize]`` callbacks: the frozen
 layers, the fixed mmap threshold), with ``max_update_pieces`` off (one encoder call, as
-spacy-transformers does) and at the value ``--recipe`` sets. Reported: the rise of the peak RSS over
-the RSS before the update. Writes ``update_memory.json`` and ``.md`` to ``--out``.
+spacy-transformers does) and at the value ``--recipe`` sets. Reported: the rise of the
+peak RSS over the RSS before the update, and the start of the long doc's text. Writes
+``update_memory.json`` and ``.md`` to ``--out``.
 """
 
 import argparse
@@ -25,14 +26,14 @@ import shlex
 import statistics
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def relation_examples(nlp: Any, train: Path) -> List[Any]:
+def kbp37_examples(nlp: Any, train: Path) -> List[Any]:
     """KBP37 train as the training reads it (the config's ``corpora.train`` on ``train``,
     one entity doc), as examples: those with a relation and those without (no_relation)."""
     from spacy.util import resolve_dot_names
@@ -45,18 +46,26 @@ def relation_examples(nlp: Any, train: Path) -> List[Any]:
     return list(corpus(nlp))
 
 
-def batches(nlp: Any, train: Path, n_docs: int, max_words: int) -> Dict[str, List[int]]:
-    """Indices into :func:`relation_examples`: ``n_docs`` of the median word count, and
-    the same with the doc of most wordpieces among those of at most ``max_words`` words."""
-    examples = relation_examples(nlp, train)
+def wordpieces(nlp: Any, examples: List[Any]) -> List[int]:
+    """Each example's wordpieces by the pipeline's own tokenizer."""
     tokenizer = nlp.get_pipe("transformer").model.tokenizer
-    pieces = [len(ids) for ids in tokenizer([eg.predicted.text for eg in examples],
-                                            add_special_tokens=False)["input_ids"]]
+    return [len(ids) for ids in tokenizer([eg.predicted.text for eg in examples],
+                                          add_special_tokens=False)["input_ids"]]
+
+
+def batches(nlp: Any, train: Path, n_docs: int, max_words: int
+            ) -> Tuple[Dict[str, List[int]], str]:
+    """Indices into :func:`kbp37_examples`: ``n_docs`` of the median word count, and
+    the same with the doc of most wordpieces among those of at most ``max_words`` words;
+    and the start of that doc's text."""
+    examples = kbp37_examples(nlp, train)
+    pieces = wordpieces(nlp, examples)
     words = [len(eg.predicted) for eg in examples]
     median = statistics.median_low(words)
     typical = [i for i, n in enumerate(words) if n == median][:n_docs]
     long = max((i for i, n in enumerate(words) if n <= max_words), key=pieces.__getitem__)
-    return {"typical": typical, "typical + the doc of most pieces": typical + [long]}
+    return ({"typical": typical, "typical + the doc of most pieces": typical + [long]},
+            examples[long].predicted.text[:120])
 
 
 def _update_worker(model: str, train: str, indices: List[int],
@@ -75,11 +84,9 @@ def _update_worker(model: str, train: str, indices: List[int],
         if callback is not None:
             callback(nlp)
     nlp.get_pipe("transformer").max_update_pieces = max_update_pieces
-    examples = relation_examples(nlp, Path(train))
+    examples = kbp37_examples(nlp, Path(train))
     batch = [examples[i] for i in indices]
-    tokenizer = nlp.get_pipe("transformer").model.tokenizer
-    pieces = [len(ids) for ids in tokenizer([eg.predicted.text for eg in batch],
-                                            add_special_tokens=False)["input_ids"]]
+    pieces = wordpieces(nlp, batch)
     optimizer = nlp.create_optimizer()
     before = current_rss_mb()
     reset_peak_rss()
@@ -87,6 +94,12 @@ def _update_worker(model: str, train: str, indices: List[int],
     return {"docs": len(batch), "words": sum(len(eg.predicted) for eg in batch),
             "most_pieces": max(pieces), "rss_before_mb": round(before, 1),
             "rise_mb": round(peak_rss_mb() - before, 1)}
+
+
+def shown_path(path: Path) -> str:
+    """``path`` relative to the repository where it lies inside it."""
+    path = path.resolve()
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
 
 
 def markdown(report: Dict[str, Any]) -> str:
@@ -98,6 +111,7 @@ def markdown(report: Dict[str, Any]) -> str:
              "it (MB).", "",
              "| batch | docs | words | most wordpieces in a doc | one encoder call | "
              "calls cut by wordpieces |", "|---|---:|---:|---:|---:|---:|"]
+    lines[4:4] = [f"The doc of most pieces begins: `{report['long_doc_start']}`", ""]
     for name, row in report["batches"].items():
         one, cut = row["one_call"], row["cut"]
         lines.append(f"| {name} | {one['docs']} | {one['words']} | {one['most_pieces']} | "
@@ -124,15 +138,16 @@ def main() -> None:
     configured = load_config(args.recipe)["components"]["transformer"]["max_update_pieces"]
     nlp = spacy.load(args.model, exclude=["ner", "xlie_relation_extractor"])
     rows = {}
-    for name, indices in batches(nlp, args.train, args.docs, args.max_words).items():
+    chosen, long_doc_start = batches(nlp, args.train, args.docs, args.max_words)
+    for name, indices in chosen.items():
         rows[name] = {key: in_fresh_process(_update_worker, str(args.model), str(args.train),
                                             indices, pieces)
                       for key, pieces in (("one_call", None), ("cut", configured))}
     report = {"command": "python " + shlex.join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
               "date": datetime.date.today().isoformat(),
               "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
-              "model": str(args.model), "recipe": str(args.recipe), "configured": configured,
-              "batches": rows}
+              "model": str(args.model), "recipe": shown_path(args.recipe), "configured": configured,
+              "long_doc_start": long_doc_start, "batches": rows}
     args.out.mkdir(parents=True, exist_ok=True)
     write_json(report, args.out / "update_memory.json")
     write_text(markdown(report), args.out / "update_memory.md")

@@ -59,3 +59,13 @@ def make_examples(vocab: Vocab, sentences: Optional[list] = None) -> List[Exampl
         predicted = make_doc(vocab, lang, text, ents, rels, with_relations=False)
         examples.append(Example(predicted, reference))
     return examples
+
+
+def add_listening_extractor(nlp: spacy.Language) -> None:
+    """A relation extractor whose tok2vec listens to the pipeline's ``transformer``, so
+    that its updates backpropagate into the encoder."""
+    nlp.add_pipe("xlie_relation_extractor", config={"model": {
+        "@architectures": "spacy_xlie.RelationClassifier.v1",
+        "tok2vec": {"@architectures": "spacy-transformers.TransformerListener.v1",
+                    "grad_factor": 1.0, "upstream": "transformer",
+                    "pooling": {"@layers": "reduce_mean.v1"}}}})

@@ -188,34 +188,34 @@ class Transformer(SpacyTransformer):
         validate_examples(examples, "Transformer.update")
         losses = {} if losses is None else losses
         docs = [eg.predicted for eg in examples]
-        if not any(len(doc) for doc in docs):
+        # Docs of no tokens get no encoder output and, from the listeners, no gradient (as
+        # in spacy-transformers' own update); calls and gradients index the others.
+        with_tokens = [i for i, doc in enumerate(docs) if len(doc)]
+        if not with_tokens:
             return losses
         set_dropout_rate(self.model, drop)
-        calls = [(indices, *self.model.begin_update([docs[i] for i in indices]))
-                 for indices in self._update_calls(docs)]
-        doc_data: List[Any] = [None] * len(docs)
-        for indices, output, _ in calls:
-            for i, data in zip(indices, output.doc_data):
-                doc_data[i] = data
+        encoded = [docs[i] for i in with_tokens]
+        calls = [(ks, *self.model.begin_update([encoded[k] for k in ks]))
+                 for ks in self._sub_batches(encoded, self.max_update_pieces)]
+        doc_data = [TransformerData.empty() for _ in docs]
+        for ks, output, _ in calls:
+            for k, data in zip(ks, output.doc_data):
+                doc_data[with_tokens[k]] = data
         losses.setdefault(self.name, 0.0)
-        # per doc with tokens, summed over the listeners (a listener passes none for a doc
-        # of no tokens, as the encoder gives it no output)
-        gradients: List[List[Any]] = []
-        position = {i: k for k, i in enumerate(i for i, doc in enumerate(docs) if len(doc))}
+        gradients: List[List[Any]] = []  # per encoded doc, summed over the listeners
 
         def accumulate_gradient(d_doc_data: List[TransformerData]) -> None:
-            for i, d_data in enumerate(d_doc_data):
+            for k, d_data in enumerate(d_doc_data):
                 losses[self.name] += sum(float((d ** 2).sum()) for d in d_data.tensors)
-                if i == len(gradients):
+                if k == len(gradients):
                     gradients.append(list(d_data.tensors))
                 else:
-                    gradients[i] = [g + d for g, d in zip(gradients[i], d_data.tensors)]
+                    gradients[k] = [g + d for g, d in zip(gradients[k], d_data.tensors)]
 
         def backprop(d_doc_data: List[TransformerData]) -> List[Doc]:
             accumulate_gradient(d_doc_data)
-            for indices, output, backprop_call in calls:
-                backprop_call(output.unsplit_by_doc(
-                    [gradients[position[i]] for i in indices if i in position]))
+            for ks, output, backprop_call in calls:
+                backprop_call(output.unsplit_by_doc([gradients[k] for k in ks]))
             if sgd is not None:
                 self.model.finish_update(sgd)
             gradients.clear()
@@ -227,15 +227,6 @@ class Transformer(SpacyTransformer):
         if self.listeners:
             self.listeners[-1].receive(batch_id, doc_data, backprop)
         return losses
-
-    def _update_calls(self, docs: List[Doc]) -> List[List[int]]:
-        """:meth:`_sub_batches` for an update, with the docs of no tokens riding in the
-        first call: spacy-transformers encodes them beside others, not alone."""
-        calls = [[i for i in indices if len(docs[i])]
-                 for indices in self._sub_batches(docs, self.max_update_pieces)]
-        calls = [indices for indices in calls if indices]
-        calls[0] += [i for i, doc in enumerate(docs) if not len(doc)]
-        return calls
 
     def initialize(self, get_examples: Callable[[], Iterable[Example]], *,
                    nlp: Optional[Language] = None) -> None:
@@ -261,7 +252,8 @@ class Transformer(SpacyTransformer):
         """Load the pipe, its weights from ``WEIGHTS_FILE`` where there is one, then make
         the int8 copy its ``quantize`` setting asks for."""
         weights = Path(path) / WEIGHTS_FILE
-        if "model" in exclude or not weights.exists():
+        mapped = "model" not in exclude and weights.exists()
+        if not mapped:
             super().from_disk(path, exclude=exclude)
         else:
             # the model built here is replaced by the mapped weights: left uninitialised
@@ -271,7 +263,7 @@ class Transformer(SpacyTransformer):
                 super().from_disk(path, exclude=exclude)
             self._assign_mapped(weights)
         self._prepare_int8()
-        if self._int8 is not None and weights.exists() and "model" not in exclude:
+        if mapped and self._int8 is not None:
             self._assign_mapped(weights)  # let go of the layers' pages the export read
         return self
 

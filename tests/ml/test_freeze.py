@@ -7,7 +7,7 @@ from spacy.training import Example
 from spacy.util import fix_random_seed
 
 from spacy_xlie.ml.freeze import create_freeze_transformer
-from tests.rel_examples import make_examples
+from tests.rel_examples import add_listening_extractor, make_examples
 
 
 def transformer_nlp(model_dir) -> spacy.Language:
@@ -63,11 +63,7 @@ def extractor_nlp(tiny_xlmr):
     """The encoder with a relation extractor listening to it, initialized on the test
     examples: the pipeline, its examples and its optimizer."""
     nlp = transformer_nlp(tiny_xlmr)
-    nlp.add_pipe("xlie_relation_extractor", config={"model": {
-        "@architectures": "spacy_xlie.RelationClassifier.v1",
-        "tok2vec": {"@architectures": "spacy-transformers.TransformerListener.v1",
-                    "grad_factor": 1.0, "upstream": "transformer",
-                    "pooling": {"@layers": "reduce_mean.v1"}}}})
+    add_listening_extractor(nlp)
     examples = make_examples(nlp.vocab)
     return nlp, examples, nlp.initialize(lambda: examples)
 

@@ -12,7 +12,7 @@ from thinc.api import Adam, fix_random_seed
 
 from spacy_xlie.pipeline import transformer as transformer_module
 from spacy_xlie.pipeline.transformer import int8_components, set_quantize
-from tests.rel_examples import make_examples
+from tests.rel_examples import add_listening_extractor, make_examples
 
 TEXT = "Angela Merkel besuchte am Montag die Siemens AG in München."
 
@@ -297,11 +297,7 @@ def weights_after_updates(model_dir, max_update_pieces) -> dict:
             module.p = 0.0
         if hasattr(module, "dropout_prob"):
             module.dropout_prob = 0.0
-    nlp.add_pipe("xlie_relation_extractor", config={"model": {
-        "@architectures": "spacy_xlie.RelationClassifier.v1",
-        "tok2vec": {"@architectures": "spacy-transformers.TransformerListener.v1",
-                    "grad_factor": 1.0, "upstream": "transformer",
-                    "pooling": {"@layers": "reduce_mean.v1"}}}})
+    add_listening_extractor(nlp)
     examples = make_examples(nlp.vocab)
     optimizer = nlp.initialize(lambda: examples)
     empty = Doc(nlp.vocab, words=[])  # a doc of no tokens, which no call encodes alone
