@@ -114,14 +114,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     import onnxruntime
     import torch
 
-    from spacy_xlie.ml.onnx_encoder import OnnxStack, export_stack, onnx_int8_stack, stack_session
+    from spacy_xlie.ml.onnx_encoder import OnnxStack, export_stack, onnx_int8_stack
     from spacy_xlie.ml.quantize import is_down_projection
 
     threads = torch.get_num_threads()
     encoder, batches, words, pieces = load_batches(args.model, args.docs, args.n_docs)
     with tempfile.TemporaryDirectory(prefix="xlie-onnx-") as tmp:
         export_stack(encoder.encoder, encoder.config.hidden_size, Path(tmp) / "stack.onnx")
-        ort_fp32 = OnnxStack(stack_session((Path(tmp) / "stack.onnx").read_bytes(), threads))
+        ort_fp32 = OnnxStack((Path(tmp) / "stack.onnx").read_bytes(), threads)
     start = time.perf_counter()
     ort_int8 = onnx_int8_stack(encoder)
     prepare_seconds = time.perf_counter() - start

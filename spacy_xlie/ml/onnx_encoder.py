@@ -9,8 +9,9 @@ fp32.
 Only the stack of transformer layers (a BERT-style model's ``encoder`` child) goes to ONNX
 Runtime: the embedding table, most of a multilingual model's weights, stays the torch
 model's own (no second copy in memory), and so do the pooler and the fp32 weights that
-training and ``to_disk`` use. The stack is exported and quantised when a pipeline is
-loaded, from the weights it loaded, so a package stores nothing extra.
+training and ``to_disk`` use. The stack is exported and quantised from the weights a
+pipeline holds; its int8 graph (:attr:`OnnxStack.graph`) can be saved beside them, so that
+a pipeline saved in int8 loads without exporting again.
 """
 
 import logging
@@ -42,11 +43,13 @@ class TracedStack(torch.nn.Module):
 
 class OnnxStack(torch.nn.Module):
     """Takes the layer stack's place in a BERT-style model (see :func:`onnx_int8_stack`)
-    and runs an ONNX Runtime session instead."""
+    and runs an ONNX Runtime session of the int8 ``graph`` (the serialised ONNX model,
+    kept to be saved) instead."""
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, graph: bytes, threads: int, spinning: bool = False) -> None:
         super().__init__()
-        self.session = session
+        self.graph = graph
+        self.session = stack_session(graph, threads, spinning=spinning)
 
     def forward(self, hidden_states: torch.Tensor, attention_mask: Optional[torch.Tensor] = None,
                 **kwargs: Any) -> BaseModelOutputWithPastAndCrossAttentions:
@@ -80,14 +83,14 @@ def onnx_int8_stack(model: torch.nn.Module, int8_down_projections: bool = False,
             model, "embeddings"):
         raise ValueError(f"int8 needs a BERT-style encoder (embeddings, then a layer stack "
                          f"named `encoder`); {type(model).__name__} is not one")
-    return OnnxStack(int8_session(model.encoder, model.config.hidden_size,
-                                  int8_down_projections, torch.get_num_threads(),
-                                  per_channel=per_channel, spinning=spinning))
+    graph = int8_graph(model.encoder, model.config.hidden_size, int8_down_projections,
+                       per_channel=per_channel)
+    return OnnxStack(graph, torch.get_num_threads(), spinning=spinning)
 
 
-def int8_session(stack: torch.nn.Module, width: int, int8_down_projections: bool,
-                 threads: int, per_channel: bool, spinning: bool = False) -> Any:
-    """An ONNX Runtime session of the layer ``stack`` with int8 weights (dynamic
+def int8_graph(stack: torch.nn.Module, width: int, int8_down_projections: bool,
+               per_channel: bool) -> bytes:
+    """The layer ``stack`` as a serialised ONNX graph with int8 weights (dynamic
     quantisation: the activations are quantised on the fly, no calibration data; weight
     scales per output unit with ``per_channel``)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -107,7 +110,7 @@ def int8_session(stack: torch.nn.Module, width: int, int8_down_projections: bool
             graph = int8.read_bytes()
     finally:
         logging.disable(disabled)
-    return stack_session(graph, threads, spinning=spinning)
+    return graph
 
 
 def stack_session(graph: bytes, threads: int, spinning: bool = False) -> Any:

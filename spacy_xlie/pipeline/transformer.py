@@ -48,9 +48,13 @@ reads both layouts; ``to_bytes`` and ``from_bytes`` keep spacy-transformers' one
 it: a weight's pages come from the file when first used, and the model it builds first
 (spacy-transformers' way) is left uninitialised, its memory never touched (transformers'
 ``no_init_weights``, as ``from_pretrained`` does). So the load never holds the weights
-twice, and rows of the embedding table that no text uses never take memory. After the int8
-export (which reads every fp32 layer once) the file is mapped afresh, so the fp32 layers
-the int8 pipeline never uses stay on disk. The mapping is private (copy on write):
+twice, and rows of the embedding table that no text uses never take memory. A pipe that
+predicts in int8 saves its int8 graph beside the weights (``int8.onnx``, with the settings
+it was made with in ``int8.json``); a load whose settings match runs that graph and never
+exports, so the fp32 layers, which the int8 pipeline does not use, are never read (the
+package step saves ``model-package`` from a loaded pipeline, so packages carry the graph).
+Without one, the load exports the stack (which reads every fp32 layer once) and then maps
+the file afresh, so that those layers go back to disk. The mapping is private (copy on write):
 training a loaded pipeline never writes to the file, and saving over it replaces the file
 (:func:`spacy_xlie.util.io.atomic_path`) while the old one stays mapped.
 """
@@ -60,6 +64,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Union
 
+import srsly
 import torch
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -75,7 +80,7 @@ from thinc.util import get_torch_default_device
 from transformers.modeling_utils import no_init_weights
 
 from ..ml.freeze import torch_shim
-from ..ml.onnx_encoder import onnx_int8_stack
+from ..ml.onnx_encoder import OnnxStack, onnx_int8_stack
 from ..ml.quantize import swapped
 from ..util.io import atomic_path
 
@@ -84,6 +89,11 @@ QUANTIZE_MODES = ("auto", "int8", "off")
 
 #: The encoder's weights beside the component's other files (see the module docstring).
 WEIGHTS_FILE = "weights.pt"
+
+#: The int8 copy's ONNX graph, saved beside the weights it was made from, and the
+#: settings it was made with (see :meth:`Transformer.to_disk`).
+INT8_GRAPH_FILE = "int8.onnx"
+INT8_SETTINGS_FILE = "int8.json"
 
 #: Start of the warning spacy-transformers gives when a saved state dict does not match
 #: the model; with ``WEIGHTS_FILE`` the model's bytes hold an empty one on purpose.
@@ -246,6 +256,29 @@ class Transformer(SpacyTransformer):
             super().to_disk(path, exclude=exclude)
         with atomic_path(Path(path) / WEIGHTS_FILE) as partial:
             torch.save(state, partial)
+        self._int8_to_disk(Path(path))
+
+    def _int8_to_disk(self, path: Path) -> None:
+        """Save the int8 copy's graph and its settings beside the weights it was made from,
+        so that loading the folder needs no export (``spacy-xlie kb attach`` saves
+        ``model-package`` from a loaded pipeline: packages carry the graph); without an int8
+        copy, remove a graph an earlier save left there, which the new weights would not
+        match."""
+        graph, settings = path / INT8_GRAPH_FILE, path / INT8_SETTINGS_FILE
+        if self._int8 is None:
+            graph.unlink(missing_ok=True)
+            settings.unlink(missing_ok=True)
+            return
+        with atomic_path(graph) as partial:
+            Path(partial).write_bytes(self._int8["encoder"].graph)
+        with atomic_path(settings) as partial:
+            srsly.write_json(partial, self._int8_settings())
+
+    def _int8_settings(self) -> Dict[str, bool]:
+        """The settings an int8 graph is made with: a saved graph is only used by a pipe
+        whose settings match."""
+        return {"int8_down_projections": self.int8_down_projections,
+                "int8_per_channel": self.int8_per_channel}
 
     def from_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()
                   ) -> "Transformer":
@@ -262,8 +295,8 @@ class Transformer(SpacyTransformer):
                 warnings.filterwarnings("ignore", message=_STATE_MISMATCH)
                 super().from_disk(path, exclude=exclude)
             self._assign_mapped(weights)
-        self._prepare_int8()
-        if mapped and self._int8 is not None:
+        exported = self._prepare_int8(saved=None if not mapped else Path(path))
+        if exported:
             self._assign_mapped(weights)  # let go of the layers' pages the export read
         return self
 
@@ -289,12 +322,14 @@ class Transformer(SpacyTransformer):
         self.quantize = quantize
         self._prepare_int8()
 
-    def _prepare_int8(self) -> None:
-        """Export and quantise the encoder's layer stack (ONNX Runtime), where the setting
-        and device allow it; refuse ``int8`` on GPU."""
+    def _prepare_int8(self, saved: Optional[Path] = None) -> bool:
+        """Make the int8 copy of the encoder's layer stack (ONNX Runtime) where the setting
+        and device allow it: from the graph saved in the folder ``saved`` when one was
+        saved there with the same settings, otherwise by exporting and quantising the
+        stack; refuse ``int8`` on GPU. Whether it exported (and so read every fp32 layer)."""
         self._int8 = None
         if self.quantize == "off":
-            return
+            return False
         model = self.model.transformer
         if not on_cpu(model):
             if self.quantize == "int8":
@@ -303,10 +338,26 @@ class Transformer(SpacyTransformer):
                     "encoder is on GPU; set it to \"auto\" or \"off\" (e.g. spacy.load(name, "
                     f"config={{'components': {{'{self.name}': {{'quantize': 'off'}}}}}}))"
                 )
-            return
+            return False
+        graph = None if saved is None else self._saved_int8_graph(saved)
+        if graph is not None:
+            self._int8 = {"encoder": OnnxStack(graph, torch.get_num_threads(),
+                                               spinning=self.onnx_spinning)}
+            return False
         self._int8 = {"encoder": onnx_int8_stack(model, self.int8_down_projections,
                                                  per_channel=self.int8_per_channel,
                                                  spinning=self.onnx_spinning)}
+        return True
+
+    def _saved_int8_graph(self, path: Path) -> Optional[bytes]:
+        """The int8 graph saved in ``path`` (see :meth:`_int8_to_disk`), if its settings
+        are this pipe's."""
+        graph, settings = path / INT8_GRAPH_FILE, path / INT8_SETTINGS_FILE
+        if not (graph.exists() and settings.exists()):
+            return None
+        if srsly.read_json(settings) != self._int8_settings():
+            return None
+        return graph.read_bytes()
 
 
 @contextmanager

@@ -5,13 +5,7 @@ import pytest
 import torch
 from transformers import AutoModel
 
-from spacy_xlie.ml.onnx_encoder import (
-    OnnxStack,
-    additive_mask,
-    export_stack,
-    onnx_int8_stack,
-    stack_session,
-)
+from spacy_xlie.ml.onnx_encoder import OnnxStack, additive_mask, export_stack, onnx_int8_stack
 from spacy_xlie.ml.quantize import swapped
 
 
@@ -42,10 +36,9 @@ def test_exported_stack_gives_torch_vectors_with_padding(encoder, tmp_path):
         if isinstance(layer, torch.nn.Linear):
             torch.nn.init.normal_(layer.weight, std=0.3)
     export_stack(model.encoder, model.config.hidden_size, tmp_path / "stack.onnx")
-    session = stack_session((tmp_path / "stack.onnx").read_bytes(), threads=1)
     ids, mask = padded_batch(model)
     expected = hidden(model, ids, mask)
-    with swapped(model, {"encoder": OnnxStack(session)}):
+    with swapped(model, {"encoder": OnnxStack((tmp_path / "stack.onnx").read_bytes(), threads=1)}):
         found = hidden(model, ids, mask)
         unpadded = hidden(model, ids[:1], mask[:1])  # no padding: the model passes no mask
     assert torch.allclose(found[mask.bool()], expected[mask.bool()], atol=1e-4)

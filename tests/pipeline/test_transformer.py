@@ -88,6 +88,66 @@ def test_onnx_spinning_setting_reaches_the_session(tiny_xlmr, tmp_path):
         "transformer": {"onnx_spinning": True}}})) == "1"
 
 
+def saved_in_int8(model_dir, path: Path) -> None:
+    """Save the tiny pipeline, load it (int8 copy made on load) and save it at ``path``."""
+    build(model_dir).to_disk(path.parent / "fp32")
+    spacy.load(path.parent / "fp32").to_disk(path)
+
+
+def test_a_pipeline_saved_in_int8_loads_its_graph_without_exporting(tiny_xlmr, tmp_path,
+                                                                     monkeypatch):
+    """A loaded int8 pipeline saves its int8 graph beside the weights; loading that folder
+    runs the saved graph (the same vectors) and exports nothing."""
+    saved_in_int8(tiny_xlmr, tmp_path / "int8")
+    expected = vectors(spacy.load(tmp_path / "fp32"))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the saved graph was not used: the stack was exported again")
+
+    monkeypatch.setattr(transformer_module, "onnx_int8_stack", refuse)
+    loaded = spacy.load(tmp_path / "int8")
+    assert int8_components(loaded) == ["transformer"]
+    assert numpy.array_equal(vectors(loaded), expected)
+
+
+def test_a_saved_int8_graph_is_used_only_with_its_settings(tiny_xlmr, tmp_path, monkeypatch):
+    """A load whose int8 settings differ from those the saved graph was made with exports
+    its own graph."""
+    saved_in_int8(tiny_xlmr, tmp_path / "int8")
+    exported = []
+    real = transformer_module.onnx_int8_stack
+
+    def spy(model, int8_down_projections=False, per_channel=True, **settings):
+        exported.append((int8_down_projections, per_channel))
+        return real(model, int8_down_projections, per_channel=per_channel, **settings)
+
+    monkeypatch.setattr(transformer_module, "onnx_int8_stack", spy)
+    spacy.load(tmp_path / "int8")
+    spacy.load(tmp_path / "int8", config={"components": {"transformer": {
+        "int8_per_channel": False}}})
+    spacy.load(tmp_path / "int8", config={"components": {"transformer": {
+        "int8_down_projections": True}}})
+    assert exported == [(False, False), (True, True)]
+
+
+def test_saving_without_an_int8_copy_removes_a_saved_graph(tiny_xlmr, tmp_path):
+    """Saving a pipe that has no int8 copy (one that trained: ``spacy train`` saves
+    model-best over and over) over a folder holding an int8 graph removes the graph, which
+    the new weights would not match: the folder loads the int8 copy of its new weights."""
+    saved_in_int8(tiny_xlmr, tmp_path / "model")
+    loaded = spacy.load(tmp_path / "model")
+    loaded.get_pipe("transformer").set_quantize("off")
+    with torch.no_grad():
+        for tensor in state(loaded).values():
+            if tensor.is_floating_point():
+                tensor.mul_(1.5)
+    new_fp32 = vectors(loaded)
+    loaded.to_disk(tmp_path / "model")
+    assert not (tmp_path / "model" / "transformer" / transformer_module.INT8_GRAPH_FILE).exists()
+    reloaded = vectors(spacy.load(tmp_path / "model"))
+    assert numpy.abs(reloaded - new_fp32).mean() < 0.1 * numpy.abs(new_fp32).mean()
+
+
 def test_saving_a_loaded_pipeline_keeps_the_fp32_weights(tiny_xlmr, tmp_path):
     nlp = build(tiny_xlmr)
     fp32 = vectors(nlp)
