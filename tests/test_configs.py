@@ -1,5 +1,5 @@
-"""configs/cpu.cfg, xlmr.cfg, e5small.cfg and e5small-predicted.cfg: valid, and
-`spacy train` runs end to end."""
+"""configs/cpu.cfg, xlmr.cfg, e5small.cfg, e5small-predicted.cfg and e5small-ner.cfg:
+valid, and `spacy train` runs end to end."""
 
 import json
 import subprocess
@@ -82,7 +82,8 @@ def test_train_e5small_recognizer_and_extractor_then_predicted_entities(corpus, 
     encoder, frozen embeddings and lower layers, a recognizer and a relation extractor on
     one encoder, a JSONL training log): the frozen word embeddings stay bit-identical to
     the checkpoint's. Stage 2 (e5small-predicted.cfg): encoder and recognizer frozen and
-    annotating, only the relation head changes."""
+    annotating, only the relation head changes. Stage 2 for the recognizer
+    (e5small-ner.cfg): encoder and extractor frozen, only the recognizer changes."""
     from safetensors.numpy import load_file
 
     log = tmp_path / "log.jsonl"
@@ -130,6 +131,23 @@ def test_train_e5small_recognizer_and_extractor_then_predicted_entities(corpus, 
     head = [p.tobytes() for p in _params(nlp.get_pipe("xlie_relation_extractor").model)]
     tuned_head = [p.tobytes() for p in _params(tuned.get_pipe("xlie_relation_extractor").model)]
     assert head != tuned_head
+
+    # Stage 2 for the recognizer (e5small-ner.cfg): only the recognizer changes
+    debug_config(CONFIGS / "e5small-ner.cfg", overrides={"paths.base": str(joint / "model-last")})
+    recognizer = tmp_path / "recognizer"
+    spacy_cli("train", str(CONFIGS / "e5small-ner.cfg"), "--output", str(recognizer),
+              "--paths.base", str(joint / "model-last"),
+              "--paths.train", str(corpus / "train.spacy"),
+              "--paths.dev", str(corpus / "dev.spacy"),
+              "--paths.ner_train", str(corpus / "ner.spacy"),
+              "--paths.ner_dev", str(corpus / "ner.spacy"),
+              "--training.max_steps", "4", "--training.eval_frequency", "2")
+    ner_tuned = spacy.load(recognizer / "model-last")
+    assert all((before[k] == v).all() for k, v in _hf_model(ner_tuned).state_dict().items())
+    assert head == [p.tobytes() for p in _params(
+        ner_tuned.get_pipe("xlie_relation_extractor").model)]
+    assert ([p.tobytes() for p in _params(nlp.get_pipe("ner").model)]
+            != [p.tobytes() for p in _params(ner_tuned.get_pipe("ner").model)])
 
 
 def _hf_model(nlp):
