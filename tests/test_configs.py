@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import List
 
 import pytest
 import spacy
@@ -113,42 +114,41 @@ def test_train_e5small_recognizer_and_extractor_then_predicted_entities(corpus, 
     assert (embeddings == original["embeddings.word_embeddings.weight"]).all()
     assert [row["step"] for row in map(json.loads, log.read_text().splitlines())] == [0, 2, 4]
 
-    from spacy.cli.debug_config import debug_config
-
-    debug_config(CONFIGS / "e5small-predicted.cfg",
-                 overrides={"paths.base": str(joint / "model-last")})
-    final = tmp_path / "final"
-    spacy_cli("train", str(CONFIGS / "e5small-predicted.cfg"), "--output", str(final),
-              "--paths.base", str(joint / "model-last"),
-              "--paths.train", str(corpus / "train.spacy"),
-              "--paths.dev", str(corpus / "dev.spacy"),
-              "--paths.ner_dev", str(corpus / "ner.spacy"),
-              "--training.max_steps", "4", "--training.eval_frequency", "2")
-    tuned = spacy.load(final / "model-last")
+    tuned = _train_second_stage("e5small-predicted.cfg", joint / "model-last", corpus,
+                                tmp_path / "final", ["ner_dev"])
     assert tuned.pipe_names == nlp.pipe_names
     before, after = _hf_model(nlp).state_dict(), _hf_model(tuned).state_dict()
     assert all((before[k] == after[k]).all() for k in before)
-    head = [p.tobytes() for p in _params(nlp.get_pipe("xlie_relation_extractor").model)]
-    tuned_head = [p.tobytes() for p in _params(tuned.get_pipe("xlie_relation_extractor").model)]
-    assert head != tuned_head
+    head = _param_bytes(nlp.get_pipe("xlie_relation_extractor"))
+    assert head != _param_bytes(tuned.get_pipe("xlie_relation_extractor"))
 
     # Stage 2 for the recognizer (e5small-ner.cfg): only the recognizer changes
-    debug_config(CONFIGS / "e5small-ner.cfg", overrides={"paths.base": str(joint / "model-last")})
-    recognizer = tmp_path / "recognizer"
-    spacy_cli("train", str(CONFIGS / "e5small-ner.cfg"), "--output", str(recognizer),
-              "--paths.base", str(joint / "model-last"),
-              "--paths.train", str(corpus / "train.spacy"),
-              "--paths.dev", str(corpus / "dev.spacy"),
-              "--paths.ner_train", str(corpus / "ner.spacy"),
-              "--paths.ner_dev", str(corpus / "ner.spacy"),
-              "--training.max_steps", "4", "--training.eval_frequency", "2")
-    ner_tuned = spacy.load(recognizer / "model-last")
+    ner_tuned = _train_second_stage("e5small-ner.cfg", joint / "model-last", corpus,
+                                    tmp_path / "recognizer", ["ner_train", "ner_dev"])
     assert all((before[k] == v).all() for k, v in _hf_model(ner_tuned).state_dict().items())
-    assert head == [p.tobytes() for p in _params(
-        ner_tuned.get_pipe("xlie_relation_extractor").model)]
-    assert ([p.tobytes() for p in _params(nlp.get_pipe("ner").model)]
-            != [p.tobytes() for p in _params(ner_tuned.get_pipe("ner").model)])
+    assert head == _param_bytes(ner_tuned.get_pipe("xlie_relation_extractor"))
+    assert _param_bytes(nlp.get_pipe("ner")) != _param_bytes(ner_tuned.get_pipe("ner"))
 
+
+def _train_second_stage(config: str, base: Path, corpus: Path, output: Path,
+                        entity_paths: List[str]):
+    """A second-stage ``config`` (its components sourced from ``base``), checked as
+    ``spacy debug config`` checks it and trained 4 steps on the tiny corpus; its
+    ``entity_paths`` (``[paths]`` keys) read the entity docs. The trained pipeline."""
+    from spacy.cli.debug_config import debug_config
+
+    debug_config(CONFIGS / config, overrides={"paths.base": str(base)})
+    entities = [arg for key in entity_paths
+                for arg in (f"--paths.{key}", str(corpus / "ner.spacy"))]
+    spacy_cli("train", str(CONFIGS / config), "--output", str(output),
+              "--paths.base", str(base), "--paths.train", str(corpus / "train.spacy"),
+              "--paths.dev", str(corpus / "dev.spacy"), *entities,
+              "--training.max_steps", "4", "--training.eval_frequency", "2")
+    return spacy.load(output / "model-last")
+
+
+def _param_bytes(pipe) -> List[bytes]:
+    return [p.tobytes() for p in _params(pipe.model)]
 
 def _hf_model(nlp):
     (shim,) = [s for node in nlp.get_pipe("transformer").model.walk() for s in node.shims]

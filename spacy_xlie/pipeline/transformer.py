@@ -270,7 +270,7 @@ class Transformer(SpacyTransformer):
             settings.unlink(missing_ok=True)
             return
         with atomic_path(graph) as partial:
-            Path(partial).write_bytes(self._int8["encoder"].graph)
+            partial.write_bytes(self._int8["encoder"].graph)
         with atomic_path(settings) as partial:
             srsly.write_json(partial, self._int8_settings())
 
@@ -295,7 +295,7 @@ class Transformer(SpacyTransformer):
                 warnings.filterwarnings("ignore", message=_STATE_MISMATCH)
                 super().from_disk(path, exclude=exclude)
             self._assign_mapped(weights)
-        exported = self._prepare_int8(saved=None if not mapped else Path(path))
+        exported = self._prepare_int8(saved=Path(path) if mapped else None)
         if exported:
             self._assign_mapped(weights)  # let go of the layers' pages the export read
         return self
