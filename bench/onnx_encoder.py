@@ -121,7 +121,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     encoder, batches, words, pieces = load_batches(args.model, args.docs, args.n_docs)
     with tempfile.TemporaryDirectory(prefix="xlie-onnx-") as tmp:
         export_stack(encoder.encoder, encoder.config.hidden_size, Path(tmp) / "stack.onnx")
-        ort_fp32 = OnnxStack((Path(tmp) / "stack.onnx").read_bytes(), threads)
+        ort_fp32 = OnnxStack(Path(tmp) / "stack.onnx", threads)  # keeps the file open
     start = time.perf_counter()
     ort_int8 = onnx_int8_stack(encoder)
     prepare_seconds = time.perf_counter() - start

@@ -216,6 +216,11 @@ INT8 = {"components": {"transformer": {"quantize": "int8"}}}
 TOKEN_BATCHES = "fp32_token_batches"
 FP32_TOKEN_BATCHES = {"components": {"transformer": {"quantize": "off",
                                                      "max_batch_pieces": None}}}
+#: Speed only: the int8 encoder with ONNX Runtime's memory pattern (its default; the
+#: pipeline's default is off).
+MEMORY_PATTERN = "int8_memory_pattern"
+INT8_MEMORY_PATTERN = {"components": {"transformer": {"quantize": "int8",
+                                                      "onnx_memory_pattern": True}}}
 INT8_EVERY_LAYER = {"components": {"transformer": {"quantize": "int8",
                                                    "int8_down_projections": True}}}
 #: Dev table only: one int8 scale per weight matrix instead of per output unit.
@@ -236,13 +241,21 @@ def keyed_run(args: argparse.Namespace, work: Path, command: str) -> Dict[str, A
     if args.int8_key:
         report["int8_dev"] = int8_dev_table(work, args.model)
     if not args.skip_speed:
-        timed = {**variants, TOKEN_BATCHES: FP32_TOKEN_BATCHES} if args.int8_key else variants
+        timed = ({**variants, TOKEN_BATCHES: FP32_TOKEN_BATCHES,
+                  MEMORY_PATTERN: INT8_MEMORY_PATTERN} if args.int8_key else variants)
         models = {key: args.model for key in timed}
         if args.int8_key:
-            models[args.int8_key] = saved_in_int8(args.model, work / "model-int8")
-            report["int8_speed_model"] = ("--model loaded in int8 and saved once, as the "
-                                          "package step saves model-package: the timed "
-                                          "loads run its saved int8 graph, no export")
+            saved = saved_in_int8(args.model, work / "model-int8")
+            models = {key: saved for key in timed}
+            report["int8_speed_model"] = (
+                "--model loaded in int8 and saved once, as the package step saves "
+                "model-package: the int8 loads run its saved int8 graph, no export. The fp32 "
+                "pipelines load the same folder (quantize off), so that every timed process "
+                "maps the same weights file: the pages that touching a mapped file brings "
+                "into a process depend on how the kernel caches that file (a file written "
+                "moments ago sits in large blocks, and reading one embedding row maps its "
+                "neighbours with it), so two copies of the same weights can differ in RSS "
+                "for that alone. 'file' in the RSS split below: those mapped pages")
         runs = speed_rounds(args, work, timed, models)
         for key, rounds in runs.items():
             report.setdefault(key, {}).update(
@@ -434,8 +447,17 @@ def keyed_markdown(key: str, entry: Dict[str, Any]) -> List[str]:
         lines += [f"- Speed: **{entry['words_per_second']:.0f} words/s** on {run['docs']} "
                   f"KBP37 test docs ({run['words']} words; mean of {len(rounds)} "
                   f"alternating pass(es): {each}; component seconds of the first "
-                  f"{run['component_seconds']}), peak RSS {entry['peak_rss_mb']:.0f} MB"]
+                  f"{run['component_seconds']}), peak RSS {entry['peak_rss_mb']:.0f} MB"
+                  + rss_split(run)]
     return lines + ["", entry["tables_markdown"]]
+
+
+def rss_split(run: Dict[str, Any]) -> str:
+    """The speed run's resident memory at its end by kind, where the run recorded it."""
+    split = run.get("rss_at_end_mb")
+    if not split or None in split.values():
+        return ""
+    return f" (at the end: {split['anon']:.0f} MB anonymous, {split['file']:.0f} MB mapped files)"
 
 
 def seed_markdown(report: Dict[str, Any]) -> List[str]:
@@ -479,6 +501,12 @@ def int8_markdown(report: Dict[str, Any]) -> List[str]:
                       f"{before['words_per_second']:.0f} words/s (peak RSS "
                       f"{before['peak_rss_mb']:.0f} MB); the shipped int8 pipeline is "
                       f"**{report['int8_speedup_over_token_batches']:.2f}x** that."]
+        pattern = report.get(MEMORY_PATTERN)
+        if pattern and "speed_run" in pattern:
+            lines += [f"The int8 encoder with ONNX Runtime's memory pattern (its default: one "
+                      f"planned block per call shape; the pipeline sets `onnx_memory_pattern` "
+                      f"false), same run: {pattern['words_per_second']:.0f} words/s, peak RSS "
+                      f"{pattern['peak_rss_mb']:.0f} MB{rss_split(pattern['speed_run'])}."]
         lines.append("")
     refs = report.get("encoder_references")
     if refs:
@@ -551,7 +579,7 @@ def _speed_worker(model_path: str, docbin: str, n_docs: int, with_rel: bool,
     from spacy.util import minibatch
 
     from spacy_xlie.corpora.reader import RelationCorpus
-    from spacy_xlie.util.memory import peak_rss_mb
+    from spacy_xlie.util.memory import peak_rss_mb, rss_by_kind_mb
 
     exclude = [] if with_rel else ["xlie_relation_extractor"]
     nlp = spacy.load(model_path, exclude=exclude, config=config or {})
@@ -576,7 +604,8 @@ def _speed_worker(model_path: str, docbin: str, n_docs: int, with_rel: bool,
     peak = peak_rss_mb()
     result = {"docs": len(docs), "words": n_words, "seconds": round(total, 3),
               "component_seconds": {k: round(v, 3) for k, v in seconds.items()},
-              "words_per_second": round(n_words / total, 1), "peak_rss_mb": round(peak, 1)}
+              "words_per_second": round(n_words / total, 1), "peak_rss_mb": round(peak, 1),
+              "rss_at_end_mb": rss_by_kind_mb()}
     return {**result, "predicted": predicted} if keep_predictions else result
 
 

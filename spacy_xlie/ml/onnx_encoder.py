@@ -10,21 +10,36 @@ Only the stack of transformer layers (a BERT-style model's ``encoder`` child) go
 Runtime: the embedding table, most of a multilingual model's weights, stays the torch
 model's own (no second copy in memory), and so do the pooler and the fp32 weights that
 training and ``to_disk`` use. The stack is exported and quantised from the weights a
-pipeline holds; its int8 graph (:attr:`OnnxStack.graph`) can be saved beside them, so that
+pipeline holds; its int8 graph (:meth:`OnnxStack.save`) can be saved beside them, so that
 a pipeline saved in int8 loads without exporting again.
+
+The graph keeps its weights in a file of their own (``GRAPH_FILE`` + ``.data``, ONNX's
+external data) and the session is made from the files, not from bytes in memory: ONNX
+Runtime's Python session keeps the bytes it was made from for its lifetime, and a graph
+with inline weights parses into one more copy (the int8 pipeline's peak RSS in
+``bench/results/relation_extractor.md``).
 """
 
 import logging
+import shutil
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import IO, Any, Dict, List, Optional
 
 import torch
 from transformers.modeling_outputs import BaseModelOutputWithPastAndCrossAttentions
 
+from ..util.io import atomic_path
+
 #: Names of the exported graph's inputs and output.
 HIDDEN, MASK, OUTPUT = "hidden_states", "attention_mask", "last_hidden_state"
+
+#: The int8 graph's file name, and that of its weights (the graph names it: the two are
+#: saved under these names together). Graphs saved before the weights had a file of their
+#: own hold them inline and have no data file.
+GRAPH_FILE = "int8.onnx"
+DATA_FILE = GRAPH_FILE + ".data"
 
 
 class TracedStack(torch.nn.Module):
@@ -43,13 +58,33 @@ class TracedStack(torch.nn.Module):
 
 class OnnxStack(torch.nn.Module):
     """Takes the layer stack's place in a BERT-style model (see :func:`onnx_int8_stack`)
-    and runs an ONNX Runtime session of the int8 ``graph`` (the serialised ONNX model,
-    kept to be saved) instead."""
+    and runs an ONNX Runtime session of the ONNX file ``graph`` (its weights inline or in
+    ``DATA_FILE`` beside it) instead.
 
-    def __init__(self, graph: bytes, threads: int, spinning: bool = False) -> None:
+    The files stay open, not read into memory, for :meth:`save`: an open file keeps its
+    contents when its folder is saved over (an atomic rename) or deleted (the temporary
+    folder of an export), and costs no memory."""
+
+    def __init__(self, graph: Path, threads: int, spinning: bool = False,
+                 memory_pattern: bool = False) -> None:
         super().__init__()
-        self.graph = graph
-        self.session = stack_session(graph, threads, spinning=spinning)
+        data = graph.parent / DATA_FILE
+        self._files: Dict[str, IO[bytes]] = {GRAPH_FILE: open(graph, "rb")}
+        if graph.name == GRAPH_FILE and data.exists():
+            self._files[DATA_FILE] = open(data, "rb")
+        self.session = stack_session(graph, threads, spinning=spinning,
+                                     memory_pattern=memory_pattern)
+
+    def save(self, folder: Path) -> None:
+        """Write the graph (and its weights' file) into ``folder``, each atomically, the
+        weights first; remove a weights file there that this graph does not use."""
+        for name in sorted(self._files, key=lambda name: name != DATA_FILE):
+            source = self._files[name]
+            source.seek(0)
+            with atomic_path(folder / name) as partial, open(partial, "wb") as target:
+                shutil.copyfileobj(source, target)
+        if DATA_FILE not in self._files:
+            (folder / DATA_FILE).unlink(missing_ok=True)
 
     def forward(self, hidden_states: torch.Tensor, attention_mask: Optional[torch.Tensor] = None,
                 **kwargs: Any) -> BaseModelOutputWithPastAndCrossAttentions:
@@ -71,28 +106,33 @@ def additive_mask(mask: Optional[torch.Tensor], hidden: torch.Tensor) -> torch.T
 
 
 def onnx_int8_stack(model: torch.nn.Module, int8_down_projections: bool = False,
-                    per_channel: bool = True, spinning: bool = False) -> OnnxStack:
+                    per_channel: bool = True, spinning: bool = False,
+                    memory_pattern: bool = False) -> OnnxStack:
     """A module to swap in for ``model.encoder`` (a BERT-style model's layer stack) that
     runs the stack with int8 weights on ONNX Runtime; ``model`` is left as it is. The
     feed-forward down-projections stay fp32 unless ``int8_down_projections`` (see
     :func:`spacy_xlie.ml.quantize.is_down_projection`). ``per_channel``: one int8 scale per
     output unit of each weight matrix rather than one per matrix, so a unit whose weights
-    are small keeps its resolution beside one whose weights are large. ``spinning``: see
-    :func:`stack_session`."""
+    are small keeps its resolution beside one whose weights are large. ``spinning``,
+    ``memory_pattern``: see :func:`stack_session`."""
     if not isinstance(getattr(model, "encoder", None), torch.nn.Module) or not hasattr(
             model, "embeddings"):
         raise ValueError(f"int8 needs a BERT-style encoder (embeddings, then a layer stack "
                          f"named `encoder`); {type(model).__name__} is not one")
-    graph = int8_graph(model.encoder, model.config.hidden_size, int8_down_projections,
-                       per_channel=per_channel)
-    return OnnxStack(graph, torch.get_num_threads(), spinning=spinning)
+    # the stack keeps the graph's files open: the folder can go once it is made
+    with tempfile.TemporaryDirectory(prefix="xlie-onnx-", ignore_cleanup_errors=True) as tmp:
+        graph = int8_graph(model.encoder, model.config.hidden_size, int8_down_projections,
+                           per_channel=per_channel, folder=Path(tmp))
+        return OnnxStack(graph, torch.get_num_threads(), spinning=spinning,
+                         memory_pattern=memory_pattern)
 
 
 def int8_graph(stack: torch.nn.Module, width: int, int8_down_projections: bool,
-               per_channel: bool) -> bytes:
-    """The layer ``stack`` as a serialised ONNX graph with int8 weights (dynamic
-    quantisation: the activations are quantised on the fly, no calibration data; weight
-    scales per output unit with ``per_channel``)."""
+               per_channel: bool, folder: Path) -> Path:
+    """The layer ``stack`` as an ONNX graph with int8 weights (dynamic quantisation: the
+    activations are quantised on the fly, no calibration data; weight scales per output
+    unit with ``per_channel``), written to ``folder`` as ``GRAPH_FILE`` and its weights'
+    ``DATA_FILE``; returns the graph's path."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     # The exporter's tracer warnings and the quantiser's advice to pre-process the graph
@@ -100,33 +140,41 @@ def int8_graph(stack: torch.nn.Module, width: int, int8_down_projections: bool,
     disabled = logging.root.manager.disable
     logging.disable(logging.WARNING)
     try:
-        with warnings.catch_warnings(), tempfile.TemporaryDirectory(prefix="xlie-onnx-") as tmp:
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            fp32, int8 = Path(tmp) / "stack.onnx", Path(tmp) / "stack-int8.onnx"
+            fp32, int8 = folder / "stack-fp32.onnx", folder / GRAPH_FILE
             export_stack(stack, width, fp32)
             exclude = [] if int8_down_projections else down_projection_nodes(fp32)
             quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8,
-                             nodes_to_exclude=exclude, per_channel=per_channel)
-            graph = int8.read_bytes()
+                             nodes_to_exclude=exclude, per_channel=per_channel,
+                             use_external_data_format=True)
+            fp32.unlink()
     finally:
         logging.disable(disabled)
-    return graph
+    return int8
 
 
-def stack_session(graph: bytes, threads: int, spinning: bool = False) -> Any:
+def stack_session(graph: Path, threads: int, spinning: bool = False,
+                  memory_pattern: bool = False) -> Any:
     """A CPU session of an exported layer stack on ``threads`` threads (as many as torch
     uses, so that the swap changes the engine and nothing else). ONNX Runtime's threads
     spin-wait for more work after each call unless ``spinning`` is off: then they sleep,
     and the torch and numpy work between encoder calls (the embeddings, the recognizer)
     gets the cores instead of sharing them with idle spinners. Off ran the e5small
-    pipeline's encoder component faster on 2 cores (``bench/results/onnx_spinning.md``)."""
+    pipeline's encoder component faster on 2 cores (``bench/results/onnx_spinning.md``).
+    ``memory_pattern``: ONNX Runtime plans a call's intermediate tensors as one block per
+    input shape (its default) and keeps each shape's plan; off, they come from its arena one
+    by one. A pipeline's calls come in many shapes (batch size by padded length), and off
+    kept less memory at the same speed (the int8 rows of
+    ``bench/results/relation_extractor.md``)."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    options.enable_mem_pattern = memory_pattern
     options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
-    return onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+    return onnxruntime.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
 
 
 def export_stack(stack: torch.nn.Module, width: int, path: Path) -> None:

@@ -27,6 +27,10 @@ it kept int8 closer to fp32 at the same speed: the dev table of
 int8 encoder call, its own default; off, they sleep, and the torch ops between calls (the
 embeddings) and the components after the encoder get the cores to themselves
 (``bench/results/onnx_spinning.md``; see :func:`spacy_xlie.ml.onnx_encoder.stack_session`).
+``onnx_memory_pattern`` (default false) lets ONNX Runtime plan each call's memory as one
+block per input shape, its own default; off, the calls' tensors come from its arena one by
+one, which kept less memory over the pipeline's calls of every shape at the same speed
+(the int8 rows of ``bench/results/relation_extractor.md``).
 
 An encoder that trains never uses the int8 copy: a pipeline built by ``nlp.initialize``
 (``spacy train``) has none, and ``update`` drops it from a loaded one, so a sourced
@@ -49,10 +53,11 @@ it: a weight's pages come from the file when first used, and the model it builds
 (spacy-transformers' way) is left uninitialised, its memory never touched (transformers'
 ``no_init_weights``, as ``from_pretrained`` does). So the load never holds the weights
 twice, and rows of the embedding table that no text uses never take memory. A pipe that
-predicts in int8 saves its int8 graph beside the weights (``int8.onnx``, with the settings
-it was made with in ``int8.json``); a load whose settings match runs that graph and never
-exports, so the fp32 layers, which the int8 pipeline does not use, are never read (the
-package step saves ``model-package`` from a loaded pipeline, so packages carry the graph).
+predicts in int8 saves its int8 graph beside the weights (``int8.onnx``, its weights in
+``int8.onnx.data``, the settings it was made with in ``int8.json``); a load whose settings
+match runs that graph and never exports, so the fp32 layers, which the int8 pipeline does
+not use, are never read (the package step saves ``model-package`` from a loaded pipeline,
+so packages carry the graph).
 Without one, the load exports the stack (which reads every fp32 layer once) and then maps
 the file afresh, so that those layers go back to disk. The mapping is private (copy on write):
 training a loaded pipeline never writes to the file, and saving over it replaces the file
@@ -80,7 +85,7 @@ from thinc.util import get_torch_default_device
 from transformers.modeling_utils import no_init_weights
 
 from ..ml.freeze import torch_shim
-from ..ml.onnx_encoder import OnnxStack, onnx_int8_stack
+from ..ml.onnx_encoder import DATA_FILE, GRAPH_FILE, OnnxStack, onnx_int8_stack
 from ..ml.quantize import swapped
 from ..util.io import atomic_path
 
@@ -90,9 +95,8 @@ QUANTIZE_MODES = ("auto", "int8", "off")
 #: The encoder's weights beside the component's other files (see the module docstring).
 WEIGHTS_FILE = "weights.pt"
 
-#: The int8 copy's ONNX graph, saved beside the weights it was made from, and the
-#: settings it was made with (see :meth:`Transformer.to_disk`).
-INT8_GRAPH_FILE = "int8.onnx"
+#: The settings the int8 copy's graph (``GRAPH_FILE`` and its weights' ``DATA_FILE``),
+#: saved beside the weights it was made from, was made with (see :meth:`Transformer.to_disk`).
 INT8_SETTINGS_FILE = "int8.json"
 
 #: Start of the warning spacy-transformers gives when a saved state dict does not match
@@ -105,12 +109,13 @@ _STATE_MISMATCH = "Error loading saved torch state_dict"
     assigns=["doc._.trf_data"],
     default_config={**DEFAULT_CONFIG["transformer"], "quantize": "off",
                     "int8_down_projections": False, "int8_per_channel": True,
-                    "onnx_spinning": False, "max_batch_pieces": 512,
+                    "onnx_spinning": False, "onnx_memory_pattern": False,
+                    "max_batch_pieces": 512,
                     "max_update_pieces": None},
 )
 def make_transformer(nlp: Language, name: str, model: Model, set_extra_annotations: Callable,
                      max_batch_items: int, quantize: str, int8_down_projections: bool,
-                     int8_per_channel: bool, onnx_spinning: bool,
+                     int8_per_channel: bool, onnx_spinning: bool, onnx_memory_pattern: bool,
                      max_batch_pieces: Optional[int],
                      max_update_pieces: Optional[int]) -> "Transformer":
     """Create an ``xlie_transformer`` (see the module docstring)."""
@@ -118,6 +123,7 @@ def make_transformer(nlp: Language, name: str, model: Model, set_extra_annotatio
                        max_batch_items=max_batch_items, name=name, quantize=quantize,
                        int8_down_projections=int8_down_projections,
                        int8_per_channel=int8_per_channel, onnx_spinning=onnx_spinning,
+                       onnx_memory_pattern=onnx_memory_pattern,
                        max_batch_pieces=max_batch_pieces, max_update_pieces=max_update_pieces)
 
 
@@ -128,7 +134,7 @@ class Transformer(SpacyTransformer):
 
     def __init__(self, *args: Any, quantize: str = "off", int8_down_projections: bool = False,
                  int8_per_channel: bool = True, onnx_spinning: bool = False,
-                 max_batch_pieces: Optional[int] = 512,
+                 onnx_memory_pattern: bool = False, max_batch_pieces: Optional[int] = 512,
                  max_update_pieces: Optional[int] = None, **kwargs: Any) -> None:
         _check_mode(quantize)
         super().__init__(*args, **kwargs)
@@ -136,6 +142,7 @@ class Transformer(SpacyTransformer):
         self.int8_down_projections = int8_down_projections
         self.int8_per_channel = int8_per_channel
         self.onnx_spinning = onnx_spinning
+        self.onnx_memory_pattern = onnx_memory_pattern
         self.max_batch_pieces = max_batch_pieces
         self.max_update_pieces = max_update_pieces
         self._int8: Optional[Dict[str, Any]] = None
@@ -264,15 +271,18 @@ class Transformer(SpacyTransformer):
         ``model-package`` from a loaded pipeline: packages carry the graph); without an int8
         copy, remove a graph an earlier save left there, which the new weights would not
         match."""
-        graph, settings = path / INT8_GRAPH_FILE, path / INT8_SETTINGS_FILE
+        settings = path / INT8_SETTINGS_FILE
         if self._int8 is None:
-            graph.unlink(missing_ok=True)
-            settings.unlink(missing_ok=True)
+            for name in (GRAPH_FILE, DATA_FILE, INT8_SETTINGS_FILE):
+                (path / name).unlink(missing_ok=True)
             return
-        with atomic_path(graph) as partial:
-            partial.write_bytes(self._int8["encoder"].graph)
+        self._int8["encoder"].save(path)
         with atomic_path(settings) as partial:
             srsly.write_json(partial, self._int8_settings())
+
+    def _session_settings(self) -> Dict[str, bool]:
+        """How the int8 copy's ONNX Runtime session runs (see the module docstring)."""
+        return {"spinning": self.onnx_spinning, "memory_pattern": self.onnx_memory_pattern}
 
     def _int8_settings(self) -> Dict[str, bool]:
         """The settings an int8 graph is made with: a saved graph is only used by a pipe
@@ -342,22 +352,22 @@ class Transformer(SpacyTransformer):
         graph = None if saved is None else self._saved_int8_graph(saved)
         if graph is not None:
             self._int8 = {"encoder": OnnxStack(graph, torch.get_num_threads(),
-                                               spinning=self.onnx_spinning)}
+                                               **self._session_settings())}
             return False
         self._int8 = {"encoder": onnx_int8_stack(model, self.int8_down_projections,
                                                  per_channel=self.int8_per_channel,
-                                                 spinning=self.onnx_spinning)}
+                                                 **self._session_settings())}
         return True
 
-    def _saved_int8_graph(self, path: Path) -> Optional[bytes]:
+    def _saved_int8_graph(self, path: Path) -> Optional[Path]:
         """The int8 graph saved in ``path`` (see :meth:`_int8_to_disk`), if its settings
         are this pipe's."""
-        graph, settings = path / INT8_GRAPH_FILE, path / INT8_SETTINGS_FILE
+        graph, settings = path / GRAPH_FILE, path / INT8_SETTINGS_FILE
         if not (graph.exists() and settings.exists()):
             return None
         if srsly.read_json(settings) != self._int8_settings():
             return None
-        return graph.read_bytes()
+        return graph
 
 
 @contextmanager

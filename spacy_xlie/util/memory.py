@@ -3,7 +3,7 @@ holds now (Linux ``/proc``), for the benchmarks that report what a step costs.""
 
 import multiprocessing
 import resource
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Dict, Optional
 
 
 def _status_mb(field: str) -> Optional[float]:
@@ -33,6 +33,13 @@ def current_rss_mb() -> float:
     """Resident memory now in MB (Linux ``VmRSS``; NaN where there is none)."""
     rss = _status_mb("VmRSS")
     return float("nan") if rss is None else rss
+
+
+def rss_by_kind_mb() -> Dict[str, Optional[float]]:
+    """Resident memory now in MB by kind (Linux ``RssAnon``, ``RssFile``; None where there
+    is none): ``anon``, what the process allocated; ``file``, pages of mapped files (the
+    libraries, a mapped weights file), which the kernel can drop and read back."""
+    return {"anon": _status_mb("RssAnon"), "file": _status_mb("RssFile")}
 
 
 def reset_peak_rss() -> None:

@@ -38,7 +38,7 @@ def test_exported_stack_gives_torch_vectors_with_padding(encoder, tmp_path):
     export_stack(model.encoder, model.config.hidden_size, tmp_path / "stack.onnx")
     ids, mask = padded_batch(model)
     expected = hidden(model, ids, mask)
-    with swapped(model, {"encoder": OnnxStack((tmp_path / "stack.onnx").read_bytes(), threads=1)}):
+    with swapped(model, {"encoder": OnnxStack(tmp_path / "stack.onnx", threads=1)}):
         found = hidden(model, ids, mask)
         unpadded = hidden(model, ids[:1], mask[:1])  # no padding: the model passes no mask
     assert torch.allclose(found[mask.bool()], expected[mask.bool()], atol=1e-4)

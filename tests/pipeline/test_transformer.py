@@ -1,8 +1,10 @@
 """xlie_transformer: fp32 while training, int8 once loaded on CPU, fp32 weights kept."""
 
+import shutil
 from pathlib import Path
 
 import numpy
+import onnx
 import pytest
 import spacy
 import torch
@@ -10,6 +12,7 @@ from spacy.tokens import Doc
 from spacy.training import Example
 from thinc.api import Adam, fix_random_seed
 
+from spacy_xlie.ml.onnx_encoder import DATA_FILE, GRAPH_FILE
 from spacy_xlie.pipeline import transformer as transformer_module
 from spacy_xlie.pipeline.transformer import int8_components, set_quantize
 from tests.rel_examples import add_listening_extractor, make_examples
@@ -73,19 +76,22 @@ def test_int8_per_channel_setting_reaches_the_quantiser(tiny_xlmr, tmp_path, mon
     assert seen == [True, False]
 
 
-def test_onnx_spinning_setting_reaches_the_session(tiny_xlmr, tmp_path):
-    """``onnx_spinning`` (default off) is a config setting of the saved pipeline, and the
-    int8 encoder's ONNX Runtime session is made with it."""
+def test_onnx_session_settings_reach_the_session(tiny_xlmr, tmp_path):
+    """``onnx_spinning`` and ``onnx_memory_pattern`` (default off) are config settings of the
+    saved pipeline, and the int8 encoder's ONNX Runtime session is made with them, whether
+    it is exported on load or loaded from a saved graph."""
     build(tiny_xlmr).to_disk(tmp_path / "model")
+    saved_in_int8(tiny_xlmr, tmp_path / "int8")
 
-    def allow_spinning(nlp) -> str:
-        session = nlp.get_pipe("transformer")._int8["encoder"].session
-        return session.get_session_options().get_session_config_entry(
-            "session.intra_op.allow_spinning")
+    def session_settings(nlp) -> tuple:
+        options = nlp.get_pipe("transformer")._int8["encoder"].session.get_session_options()
+        return (options.get_session_config_entry("session.intra_op.allow_spinning"),
+                options.enable_mem_pattern)
 
-    assert allow_spinning(spacy.load(tmp_path / "model")) == "0"
-    assert allow_spinning(spacy.load(tmp_path / "model", config={"components": {
-        "transformer": {"onnx_spinning": True}}})) == "1"
+    for folder in ("model", "int8"):
+        assert session_settings(spacy.load(tmp_path / folder)) == ("0", False)
+        assert session_settings(spacy.load(tmp_path / folder, config={"components": {
+            "transformer": {"onnx_spinning": True, "onnx_memory_pattern": True}}})) == ("1", True)
 
 
 def saved_in_int8(model_dir, path: Path) -> None:
@@ -100,14 +106,49 @@ def test_a_pipeline_saved_in_int8_loads_its_graph_without_exporting(tiny_xlmr, t
     runs the saved graph (the same vectors) and exports nothing."""
     saved_in_int8(tiny_xlmr, tmp_path / "int8")
     expected = vectors(spacy.load(tmp_path / "fp32"))
+    refuse_export(monkeypatch)
+    loaded = spacy.load(tmp_path / "int8")
+    assert int8_components(loaded) == ["transformer"]
+    assert numpy.array_equal(vectors(loaded), expected)
 
+
+def refuse_export(monkeypatch) -> None:
     def refuse(*args, **kwargs):
         raise AssertionError("the saved graph was not used: the stack was exported again")
 
     monkeypatch.setattr(transformer_module, "onnx_int8_stack", refuse)
+
+
+def test_an_int8_pipeline_saves_its_graph_after_its_folder_is_gone(tiny_xlmr, tmp_path,
+                                                                   monkeypatch):
+    """The graph's weights are a file of their own, and a loaded int8 pipeline still saves
+    both files once the folder it was loaded from is deleted: the same vectors, no export."""
+    saved_in_int8(tiny_xlmr, tmp_path / "int8")
+    assert (tmp_path / "int8" / "transformer" / DATA_FILE).stat().st_size > 0
+    refuse_export(monkeypatch)
     loaded = spacy.load(tmp_path / "int8")
-    assert int8_components(loaded) == ["transformer"]
+    expected = vectors(loaded)
+    shutil.rmtree(tmp_path / "int8")
+    loaded.to_disk(tmp_path / "again")
+    assert numpy.array_equal(vectors(spacy.load(tmp_path / "again")), expected)
+
+
+def test_a_graph_saved_with_inline_weights_still_loads(tiny_xlmr, tmp_path, monkeypatch):
+    """Packages saved before the graph's weights had a file of their own hold them inside
+    ``int8.onnx``: they load without exporting, and save without a weights file (a stale
+    one in the target folder is removed)."""
+    saved_in_int8(tiny_xlmr, tmp_path / "int8")
+    saved_in_int8(tiny_xlmr, tmp_path / "target")
+    folder = tmp_path / "int8" / "transformer"
+    expected = vectors(spacy.load(tmp_path / "int8"))
+    onnx.save_model(onnx.load(str(folder / GRAPH_FILE)), str(folder / GRAPH_FILE))
+    (folder / DATA_FILE).unlink()
+    refuse_export(monkeypatch)
+    loaded = spacy.load(tmp_path / "int8")
     assert numpy.array_equal(vectors(loaded), expected)
+    loaded.to_disk(tmp_path / "target")
+    assert not (tmp_path / "target" / "transformer" / DATA_FILE).exists()
+    assert numpy.array_equal(vectors(spacy.load(tmp_path / "target")), expected)
 
 
 def test_a_saved_int8_graph_is_used_only_with_its_settings(tiny_xlmr, tmp_path, monkeypatch):
@@ -143,7 +184,8 @@ def test_saving_without_an_int8_copy_removes_a_saved_graph(tiny_xlmr, tmp_path):
                 tensor.mul_(1.5)
     new_fp32 = vectors(loaded)
     loaded.to_disk(tmp_path / "model")
-    assert not (tmp_path / "model" / "transformer" / transformer_module.INT8_GRAPH_FILE).exists()
+    for name in (GRAPH_FILE, DATA_FILE):
+        assert not (tmp_path / "model" / "transformer" / name).exists()
     reloaded = vectors(spacy.load(tmp_path / "model"))
     assert numpy.abs(reloaded - new_fp32).mean() < 0.1 * numpy.abs(new_fp32).mean()
 

@@ -1,6 +1,8 @@
 """spacy_xlie.util.memory: a spawned process reports its own peak, not its parent's; the
-peak can be reset to measure one step; a fresh process's errors reach the caller."""
+peak can be reset to measure one step; a fresh process's errors reach the caller; resident
+memory splits into what the process allocated and the mapped files' pages."""
 
+import mmap
 import os
 
 import pytest
@@ -10,6 +12,7 @@ from spacy_xlie.util.memory import (
     in_fresh_process,
     peak_rss_mb,
     reset_peak_rss,
+    rss_by_kind_mb,
 )
 
 
@@ -44,3 +47,18 @@ def test_reset_peak_rss_forgets_an_earlier_peak():
     reset_peak_rss()
     assert peak_rss_mb() < before_reset - 200
     assert abs(peak_rss_mb() - current_rss_mb()) < 50
+
+
+def test_rss_by_kind_tells_allocated_memory_from_mapped_file_pages(tmp_path):
+    path = tmp_path / "weights.bin"
+    path.write_bytes(b"x" * (64 * 1024 * 1024))
+    before = rss_by_kind_mb()
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+        sum(mapped[i] for i in range(0, len(mapped), 4096))  # every page read
+        mapped_file = rss_by_kind_mb()
+    ballast = bytearray(64 * 1024 * 1024)
+    ballast[::4096] = b"y" * len(ballast[::4096])
+    allocated = rss_by_kind_mb()
+    assert mapped_file["file"] - before["file"] > 50
+    assert mapped_file["anon"] - before["anon"] < 20
+    assert allocated["anon"] - mapped_file["anon"] > 50
