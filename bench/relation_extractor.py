@@ -255,7 +255,7 @@ def keyed_run(args: argparse.Namespace, work: Path, command: str) -> Dict[str, A
                 "into a process depend on how the kernel caches that file (a file written "
                 "moments ago sits in large blocks, and reading one embedding row maps its "
                 "neighbours with it), so two copies of the same weights can differ in RSS "
-                "for that alone. 'file' in the RSS split below: those mapped pages")
+                "for that alone. 'mapped files' in each speed run's RSS split: those pages")
         runs = speed_rounds(args, work, timed, models)
         for key, rounds in runs.items():
             report.setdefault(key, {}).update(
