@@ -24,6 +24,7 @@ import logging
 import shutil
 import tempfile
 import warnings
+import weakref
 from pathlib import Path
 from typing import IO, Any, Dict, List, Optional
 
@@ -72,6 +73,7 @@ class OnnxStack(torch.nn.Module):
         self._files: Dict[str, IO[bytes]] = {GRAPH_FILE: open(graph, "rb")}
         if graph.name == GRAPH_FILE and data.exists():
             self._files[DATA_FILE] = open(data, "rb")
+        weakref.finalize(self, _close_all, list(self._files.values()))
         self.session = stack_session(graph, threads, spinning=spinning,
                                      memory_pattern=memory_pattern)
 
@@ -93,6 +95,11 @@ class OnnxStack(torch.nn.Module):
             HIDDEN: hidden_states.detach().to(torch.float32).numpy(), MASK: mask.numpy()})[0]
         return BaseModelOutputWithPastAndCrossAttentions(
             last_hidden_state=torch.from_numpy(output))
+
+
+def _close_all(files: List[IO[bytes]]) -> None:
+    for file in files:
+        file.close()
 
 
 def additive_mask(mask: Optional[torch.Tensor], hidden: torch.Tensor) -> torch.Tensor:

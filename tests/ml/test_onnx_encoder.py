@@ -1,6 +1,8 @@
 """The int8 layer stack on ONNX Runtime: the exported stack masks padding as torch does,
 int8 stays close to fp32, the torch model is untouched, BERT-style models only."""
 
+import gc
+
 import pytest
 import torch
 from transformers import AutoModel
@@ -98,3 +100,13 @@ def test_additive_mask_from_what_the_model_hands_its_stack():
 def test_a_model_without_a_layer_stack_is_refused():
     with pytest.raises(ValueError, match="BERT-style encoder"):
         onnx_int8_stack(torch.nn.Linear(2, 2))
+
+
+def test_a_dropped_stack_closes_its_graph_files(encoder, tmp_path):
+    """The stack holds its graph's files open (to save them later) until it is dropped."""
+    stack = onnx_int8_stack(encoder)
+    files = list(stack._files.values())
+    assert len(files) == 2 and not any(f.closed for f in files)
+    del stack
+    gc.collect()
+    assert all(f.closed for f in files)
