@@ -243,10 +243,9 @@ def keyed_run(args: argparse.Namespace, work: Path, command: str) -> Dict[str, A
     if not args.skip_speed:
         timed = ({**variants, TOKEN_BATCHES: FP32_TOKEN_BATCHES,
                   MEMORY_PATTERN: INT8_MEMORY_PATTERN} if args.int8_key else variants)
-        models = {key: args.model for key in timed}
+        model = args.model
         if args.int8_key:
-            saved = saved_in_int8(args.model, work / "model-int8")
-            models = {key: saved for key in timed}
+            model = saved_in_int8(args.model, work / "model-int8")
             report["int8_speed_model"] = (
                 "--model loaded in int8 and saved once, as the package step saves "
                 "model-package: the int8 loads run its saved int8 graph, no export. The fp32 "
@@ -256,7 +255,7 @@ def keyed_run(args: argparse.Namespace, work: Path, command: str) -> Dict[str, A
                 "moments ago sits in large blocks, and reading one embedding row maps its "
                 "neighbours with it), so two copies of the same weights can differ in RSS "
                 "for that alone. 'mapped files' in each speed run's RSS split: those pages")
-        runs = speed_rounds(args, work, timed, models)
+        runs = speed_rounds(args, work, timed, model)
         for key, rounds in runs.items():
             report.setdefault(key, {}).update(
                 words_per_second=round(sum(r["words_per_second"] for r in rounds)
@@ -298,13 +297,13 @@ def keyed_entry(args: argparse.Namespace, work: Path, command: str, key: str,
 
 def speed_rounds(args: argparse.Namespace, work: Path,
                  variants: Dict[str, Optional[Dict[str, Any]]],
-                 models: Dict[str, Path]) -> Dict[str, List[Dict]]:
-    """``--speed-rounds`` passes of each variant (loaded from ``models[key]``), alternating
+                 model: Path) -> Dict[str, List[Dict]]:
+    """``--speed-rounds`` passes of each variant (``model`` loaded with its config), alternating
     (fp32, int8, fp32, ...), each in a fresh process: the machine's drift hits both alike."""
     runs: Dict[str, List[Dict]] = {key: [] for key in variants}
     for _ in range(args.speed_rounds):
         for key, config in variants.items():
-            runs[key].append(measure(key, models[key], work / "corpus" / "kbp37_test.spacy",
+            runs[key].append(measure(key, model, work / "corpus" / "kbp37_test.spacy",
                                      args.speed_docs_trf, True, config))
     return runs
 
