@@ -32,6 +32,8 @@ import torch
 from transformers.modeling_outputs import BaseModelOutputWithPastAndCrossAttentions
 
 from ..util.io import atomic_path
+from .quantize import is_down_projection
+from .smoothing import smoothed_stack
 
 #: Names of the exported graph's inputs and output.
 HIDDEN, MASK, OUTPUT = "hidden_states", "attention_mask", "last_hidden_state"
@@ -113,22 +115,27 @@ def additive_mask(mask: Optional[torch.Tensor], hidden: torch.Tensor) -> torch.T
 
 
 def onnx_int8_stack(model: torch.nn.Module, int8_down_projections: bool = False,
-                    per_channel: bool = True, spinning: bool = False,
+                    per_channel: bool = True, smoothing: float = 0.0, spinning: bool = False,
                     memory_pattern: bool = False) -> OnnxStack:
     """A module to swap in for ``model.encoder`` (a BERT-style model's layer stack) that
     runs the stack with int8 weights on ONNX Runtime; ``model`` is left as it is. The
     feed-forward down-projections stay fp32 unless ``int8_down_projections`` (see
     :func:`spacy_xlie.ml.quantize.is_down_projection`). ``per_channel``: one int8 scale per
     output unit of each weight matrix rather than one per matrix, so a unit whose weights
-    are small keeps its resolution beside one whose weights are large. ``spinning``,
-    ``memory_pattern``: see :func:`stack_session`."""
+    are small keeps its resolution beside one whose weights are large. ``smoothing``:
+    SmoothQuant's strength, 0 for none (see :mod:`spacy_xlie.ml.smoothing`).
+    ``spinning``, ``memory_pattern``: see :func:`stack_session`."""
     if not isinstance(getattr(model, "encoder", None), torch.nn.Module) or not hasattr(
             model, "embeddings"):
         raise ValueError(f"int8 needs a BERT-style encoder (embeddings, then a layer stack "
                          f"named `encoder`); {type(model).__name__} is not one")
     # the stack keeps the graph's files open: the folder can go once it is made
     with tempfile.TemporaryDirectory(prefix="xlie-onnx-", ignore_cleanup_errors=True) as tmp:
-        graph = int8_graph(model.encoder, model.config.hidden_size, int8_down_projections,
+        stack = model.encoder
+        if smoothing > 0:
+            stack = smoothed_stack(model, smoothing, quantised=lambda linear: (
+                int8_down_projections or not is_down_projection(linear)))
+        graph = int8_graph(stack, model.config.hidden_size, int8_down_projections,
                            per_channel=per_channel, folder=Path(tmp))
         return OnnxStack(graph, torch.get_num_threads(), spinning=spinning,
                          memory_pattern=memory_pattern)

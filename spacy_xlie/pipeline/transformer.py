@@ -23,6 +23,12 @@ resolution beside one whose weights are large (on the e5small pipeline's English
 it kept int8 closer to fp32 at the same speed: the dev table of
 ``bench/results/relation_extractor.md``).
 
+``int8_smoothing`` (default 0.5; 0 turns it off) moves the range of the few very large
+input channels of the int8 layers into their weights before quantising (SmoothQuant,
+:mod:`spacy_xlie.ml.smoothing`): the int8 pipeline then predicted closer to fp32 on the
+e5small pipeline's English dev data (the dev table of
+``bench/results/relation_extractor.md``).
+
 ``onnx_spinning`` (default false) lets ONNX Runtime's threads spin-wait for work after each
 int8 encoder call, its own default; off, they sleep, and the torch ops between calls (the
 embeddings) and the components after the encoder get the cores to themselves
@@ -109,20 +115,22 @@ _STATE_MISMATCH = "Error loading saved torch state_dict"
     assigns=["doc._.trf_data"],
     default_config={**DEFAULT_CONFIG["transformer"], "quantize": "off",
                     "int8_down_projections": False, "int8_per_channel": True,
+                    "int8_smoothing": 0.5,
                     "onnx_spinning": False, "onnx_memory_pattern": False,
                     "max_batch_pieces": 512,
                     "max_update_pieces": None},
 )
 def make_transformer(nlp: Language, name: str, model: Model, set_extra_annotations: Callable,
                      max_batch_items: int, quantize: str, int8_down_projections: bool,
-                     int8_per_channel: bool, onnx_spinning: bool, onnx_memory_pattern: bool,
-                     max_batch_pieces: Optional[int],
+                     int8_per_channel: bool, int8_smoothing: float, onnx_spinning: bool,
+                     onnx_memory_pattern: bool, max_batch_pieces: Optional[int],
                      max_update_pieces: Optional[int]) -> "Transformer":
     """Create an ``xlie_transformer`` (see the module docstring)."""
     return Transformer(nlp.vocab, model, set_extra_annotations,
                        max_batch_items=max_batch_items, name=name, quantize=quantize,
                        int8_down_projections=int8_down_projections,
-                       int8_per_channel=int8_per_channel, onnx_spinning=onnx_spinning,
+                       int8_per_channel=int8_per_channel, int8_smoothing=int8_smoothing,
+                       onnx_spinning=onnx_spinning,
                        onnx_memory_pattern=onnx_memory_pattern,
                        max_batch_pieces=max_batch_pieces, max_update_pieces=max_update_pieces)
 
@@ -133,14 +141,18 @@ class Transformer(SpacyTransformer):
     encoder (see the module docstring)."""
 
     def __init__(self, *args: Any, quantize: str = "off", int8_down_projections: bool = False,
-                 int8_per_channel: bool = True, onnx_spinning: bool = False,
+                 int8_per_channel: bool = True, int8_smoothing: float = 0.5,
+                 onnx_spinning: bool = False,
                  onnx_memory_pattern: bool = False, max_batch_pieces: Optional[int] = 512,
                  max_update_pieces: Optional[int] = None, **kwargs: Any) -> None:
         _check_mode(quantize)
+        if not 0.0 <= int8_smoothing <= 1.0:
+            raise ValueError(f"int8_smoothing must be between 0 (off) and 1, not {int8_smoothing}")
         super().__init__(*args, **kwargs)
         self.quantize = quantize
         self.int8_down_projections = int8_down_projections
         self.int8_per_channel = int8_per_channel
+        self.int8_smoothing = int8_smoothing
         self.onnx_spinning = onnx_spinning
         self.onnx_memory_pattern = onnx_memory_pattern
         self.max_batch_pieces = max_batch_pieces
@@ -284,11 +296,12 @@ class Transformer(SpacyTransformer):
         """How the int8 copy's ONNX Runtime session runs (see the module docstring)."""
         return {"spinning": self.onnx_spinning, "memory_pattern": self.onnx_memory_pattern}
 
-    def _int8_settings(self) -> Dict[str, bool]:
+    def _int8_settings(self) -> Dict[str, Union[bool, float]]:
         """The settings an int8 graph is made with: a saved graph is only used by a pipe
         whose settings match."""
         return {"int8_down_projections": self.int8_down_projections,
-                "int8_per_channel": self.int8_per_channel}
+                "int8_per_channel": self.int8_per_channel,
+                "int8_smoothing": self.int8_smoothing}
 
     def from_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()
                   ) -> "Transformer":
@@ -356,6 +369,7 @@ class Transformer(SpacyTransformer):
             return False
         self._int8 = {"encoder": onnx_int8_stack(model, self.int8_down_projections,
                                                  per_channel=self.int8_per_channel,
+                                                 smoothing=self.int8_smoothing,
                                                  **self._session_settings())}
         return True
 

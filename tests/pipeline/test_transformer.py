@@ -158,9 +158,10 @@ def test_a_saved_int8_graph_is_used_only_with_its_settings(tiny_xlmr, tmp_path, 
     exported = []
     real = transformer_module.onnx_int8_stack
 
-    def spy(model, int8_down_projections=False, per_channel=True, **settings):
-        exported.append((int8_down_projections, per_channel))
-        return real(model, int8_down_projections, per_channel=per_channel, **settings)
+    def spy(model, int8_down_projections=False, per_channel=True, smoothing=0.5, **settings):
+        exported.append((int8_down_projections, per_channel, smoothing))
+        return real(model, int8_down_projections, per_channel=per_channel,
+                    smoothing=smoothing, **settings)
 
     monkeypatch.setattr(transformer_module, "onnx_int8_stack", spy)
     spacy.load(tmp_path / "int8")
@@ -168,7 +169,9 @@ def test_a_saved_int8_graph_is_used_only_with_its_settings(tiny_xlmr, tmp_path, 
         "int8_per_channel": False}}})
     spacy.load(tmp_path / "int8", config={"components": {"transformer": {
         "int8_down_projections": True}}})
-    assert exported == [(False, False), (True, True)]
+    spacy.load(tmp_path / "int8", config={"components": {"transformer": {
+        "int8_smoothing": 0.0}}})
+    assert exported == [(False, False, 0.5), (True, True, 0.5), (False, True, 0.0)]
 
 
 def test_saving_without_an_int8_copy_removes_a_saved_graph(tiny_xlmr, tmp_path):
@@ -236,6 +239,13 @@ def test_int8_on_gpu_is_refused_and_auto_stays_fp32(tiny_xlmr, monkeypatch):
 def test_unknown_quantize_value_is_refused(tiny_xlmr):
     with pytest.raises(ValueError, match="quantize must be one of"):
         build(tiny_xlmr, quantize="fp16")
+
+
+@pytest.mark.parametrize("smoothing", [-0.1, 1.5])
+def test_smoothing_outside_zero_to_one_is_refused(smoothing):
+    nlp = spacy.blank("xx")
+    with pytest.raises(ValueError, match="int8_smoothing must be between 0"):
+        nlp.add_pipe("xlie_transformer", config={"int8_smoothing": smoothing})
 
 
 TEXTS = ["Kurz.", "Ein etwas längerer Satz über die Siemens AG in München.",
