@@ -221,6 +221,10 @@ FP32_TOKEN_BATCHES = {"components": {"transformer": {"quantize": "off",
 MEMORY_PATTERN = "int8_memory_pattern"
 INT8_MEMORY_PATTERN = {"components": {"transformer": {"quantize": "int8",
                                                       "onnx_memory_pattern": True}}}
+#: Speed and dev table: the int8 encoder with the down-projections int8 too.
+EVERY_LAYER = "int8_every_layer"
+INT8_EVERY_LAYER = {"components": {"transformer": {"quantize": "int8",
+                                                   "int8_down_projections": True}}}
 #: Dev table only: the int8 encoder as shipped, and with one of its settings changed.
 INT8_DEV_VARIANTS = (
     ("int8 as shipped (per-channel scales, smoothing 0.5, down-projections fp32)", INT8),
@@ -228,8 +232,9 @@ INT8_DEV_VARIANTS = (
         "quantize": "int8", "int8_smoothing": 0.0}}}),
     ("int8 per-tensor weight scales", {"components": {"transformer": {
         "quantize": "int8", "int8_per_channel": False}}}),
-    ("int8 every linear layer", {"components": {"transformer": {
-        "quantize": "int8", "int8_down_projections": True}}}),
+    ("int8 every linear layer (down-projections' outlier channels fp32)", INT8_EVERY_LAYER),
+    ("int8 every linear layer, no fp32 channels", {"components": {"transformer": {
+        "quantize": "int8", "int8_down_projections": True, "int8_outlier_ratio": 0.0}}}),
 )
 
 
@@ -246,11 +251,14 @@ def keyed_run(args: argparse.Namespace, work: Path, command: str) -> Dict[str, A
     if args.int8_key:
         report["int8_dev"] = int8_dev_table(work, args.model)
     if not args.skip_speed:
-        timed = ({**variants, TOKEN_BATCHES: FP32_TOKEN_BATCHES,
-                  MEMORY_PATTERN: INT8_MEMORY_PATTERN} if args.int8_key else variants)
-        model = args.model
+        timed = {key: (config, args.model) for key, config in variants.items()}
         if args.int8_key:
-            model = saved_in_int8(args.model, work / "model-int8")
+            model = saved_in_int8(args.model, work / "model-int8", INT8)
+            timed = {key: (config, model) for key, config in
+                     {**variants, TOKEN_BATCHES: FP32_TOKEN_BATCHES,
+                      MEMORY_PATTERN: INT8_MEMORY_PATTERN}.items()}
+            timed[EVERY_LAYER] = (INT8_EVERY_LAYER, saved_in_int8(
+                args.model, work / "model-int8-every-layer", INT8_EVERY_LAYER))
             report["int8_speed_model"] = (
                 "--model loaded in int8 and saved once, as the package step saves "
                 "model-package: the int8 loads run its saved int8 graph, no export. The fp32 "
@@ -259,8 +267,10 @@ def keyed_run(args: argparse.Namespace, work: Path, command: str) -> Dict[str, A
                 "into a process depend on how the kernel caches that file (a file written "
                 "moments ago sits in large blocks, and reading one embedding row maps its "
                 "neighbours with it), so two copies of the same weights can differ in RSS "
-                "for that alone. 'mapped files' in each speed run's RSS split: those pages")
-        runs = speed_rounds(args, work, timed, model)
+                "for that alone. 'mapped files' in each speed run's RSS split: those pages. "
+                "The int8 encoder with every layer int8 is timed from a folder saved the "
+                "same way with that setting")
+        runs = speed_rounds(args, work, timed)
         for key, rounds in runs.items():
             report.setdefault(key, {}).update(
                 words_per_second=round(sum(r["words_per_second"] for r in rounds)
@@ -273,7 +283,11 @@ def keyed_run(args: argparse.Namespace, work: Path, command: str) -> Dict[str, A
                 / report[TOKEN_BATCHES]["words_per_second"], 2)
             report["int8_speedup"] = round(report[args.int8_key]["words_per_second"]
                                            / report[args.key]["words_per_second"], 2)
-            log(f"int8 speedup: {report['int8_speedup']}")
+            report["int8_every_layer_speedup"] = round(
+                report[EVERY_LAYER]["words_per_second"]
+                / report[args.key]["words_per_second"], 2)
+            log(f"int8 speedup: {report['int8_speedup']}, every layer int8: "
+                f"{report['int8_every_layer_speedup']}")
             report["encoder_references"] = encoder_references(
                 args.model, work / "corpus" / "kbp37_test.spacy", args.speed_docs_trf)
     return report
@@ -301,33 +315,34 @@ def keyed_entry(args: argparse.Namespace, work: Path, command: str, key: str,
 
 
 def speed_rounds(args: argparse.Namespace, work: Path,
-                 variants: Dict[str, Optional[Dict[str, Any]]],
-                 model: Path) -> Dict[str, List[Dict]]:
-    """``--speed-rounds`` passes of each variant (``model`` loaded with its config), alternating
-    (fp32, int8, fp32, ...), each in a fresh process: the machine's drift hits both alike."""
+                 variants: Dict[str, Tuple[Optional[Dict[str, Any]], Path]]
+                 ) -> Dict[str, List[Dict]]:
+    """``--speed-rounds`` passes of each variant (a model folder loaded with a config),
+    alternating (fp32, int8, fp32, ...), each in a fresh process: the machine's drift hits
+    all alike."""
     runs: Dict[str, List[Dict]] = {key: [] for key in variants}
     for _ in range(args.speed_rounds):
-        for key, config in variants.items():
+        for key, (config, model) in variants.items():
             runs[key].append(measure(key, model, work / "corpus" / "kbp37_test.spacy",
                                      args.speed_docs_trf, True, config))
     return runs
 
 
-def _save_in_int8(model: str, out: str) -> None:
+def _save_in_int8(model: str, out: str, config: Dict[str, Any]) -> None:
     import spacy
 
-    spacy.load(model, config=INT8).to_disk(out)
+    spacy.load(model, config=config).to_disk(out)
 
 
-def saved_in_int8(model: Path, out: Path) -> Path:
-    """``model`` loaded with its int8 encoder and saved at ``out``, as the package step
+def saved_in_int8(model: Path, out: Path, config: Dict[str, Any]) -> Path:
+    """``model`` loaded with an int8 ``config`` and saved at ``out``, as the package step
     saves ``model-package`` (``spacy-xlie kb attach``): the folder carries the int8 graph,
     so the timed int8 loads run it, as the shipped package's do, instead of exporting the
     stack (``model-best``, saved by training, has none). In a fresh process: the export's
     memory stays out of this one."""
     from spacy_xlie.util.memory import in_fresh_process
 
-    in_fresh_process(_save_in_int8, str(model), str(out))
+    in_fresh_process(_save_in_int8, str(model), str(out), config)
     return out
 
 
@@ -523,6 +538,14 @@ def int8_markdown(report: Dict[str, Any]) -> List[str]:
                       f"{before['words_per_second']:.0f} words/s (peak RSS "
                       f"{before['peak_rss_mb']:.0f} MB); the shipped int8 pipeline is "
                       f"**{report['int8_speedup_over_token_batches']:.2f}x** that."]
+        every = report.get(EVERY_LAYER)
+        if every and "speed_run" in every:
+            lines += [f"The int8 encoder with every linear layer int8 (`int8_down_projections`"
+                      f" true: the down-projections' outlier input channels multiplied in "
+                      f"fp32), same run: {every['words_per_second']:.0f} words/s "
+                      f"({report['int8_every_layer_speedup']:.2f}x fp32), peak RSS "
+                      f"{every['peak_rss_mb']:.0f} MB"
+                      f"{rss_split(every['speed_run'])}."]
         pattern = report.get(MEMORY_PATTERN)
         if pattern and "speed_run" in pattern:
             lines += [f"The int8 encoder with ONNX Runtime's memory pattern (its default: one "
@@ -1007,8 +1030,9 @@ def kept_keyed(out: Path) -> Dict[str, Any]:
     kept = {key: entry for key, entry in previous.items()
             if isinstance(entry, dict) and "kbp37_test_macro_f" in entry}
     kept.update({key: previous[key] for key in (
-        "int8_speedup", "int8_dev", "encoder_references", TOKEN_BATCHES,
-        "int8_speedup_over_token_batches") if key in previous})
+        "int8_speedup", "int8_dev", "encoder_references", TOKEN_BATCHES, MEMORY_PATTERN,
+        EVERY_LAYER, "int8_speedup_over_token_batches", "int8_every_layer_speedup")
+        if key in previous})
     return kept
 
 

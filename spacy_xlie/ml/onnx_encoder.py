@@ -32,8 +32,7 @@ import torch
 from transformers.modeling_outputs import BaseModelOutputWithPastAndCrossAttentions
 
 from ..util.io import atomic_path
-from .quantize import is_down_projection
-from .smoothing import smoothed_stack
+from .smoothing import FP32_PART, int8_ready_stack
 
 #: Names of the exported graph's inputs and output.
 HIDDEN, MASK, OUTPUT = "hidden_states", "attention_mask", "last_hidden_state"
@@ -115,15 +114,17 @@ def additive_mask(mask: Optional[torch.Tensor], hidden: torch.Tensor) -> torch.T
 
 
 def onnx_int8_stack(model: torch.nn.Module, int8_down_projections: bool = False,
-                    per_channel: bool = True, smoothing: float = 0.0, spinning: bool = False,
+                    per_channel: bool = True, smoothing: float = 0.0,
+                    outlier_ratio: float = 0.0, spinning: bool = False,
                     memory_pattern: bool = False) -> OnnxStack:
     """A module to swap in for ``model.encoder`` (a BERT-style model's layer stack) that
     runs the stack with int8 weights on ONNX Runtime; ``model`` is left as it is. The
     feed-forward down-projections stay fp32 unless ``int8_down_projections`` (see
     :func:`spacy_xlie.ml.quantize.is_down_projection`). ``per_channel``: one int8 scale per
     output unit of each weight matrix rather than one per matrix, so a unit whose weights
-    are small keeps its resolution beside one whose weights are large. ``smoothing``:
-    SmoothQuant's strength, 0 for none (see :mod:`spacy_xlie.ml.smoothing`).
+    are small keeps its resolution beside one whose weights are large. ``smoothing``
+    (SmoothQuant's strength) and ``outlier_ratio`` (the down-projections' input channels
+    kept fp32), 0 for none: see :func:`spacy_xlie.ml.smoothing.int8_ready_stack`.
     ``spinning``, ``memory_pattern``: see :func:`stack_session`."""
     if not isinstance(getattr(model, "encoder", None), torch.nn.Module) or not hasattr(
             model, "embeddings"):
@@ -132,9 +133,8 @@ def onnx_int8_stack(model: torch.nn.Module, int8_down_projections: bool = False,
     # the stack keeps the graph's files open: the folder can go once it is made
     with tempfile.TemporaryDirectory(prefix="xlie-onnx-", ignore_cleanup_errors=True) as tmp:
         stack = model.encoder
-        if smoothing > 0:
-            stack = smoothed_stack(model, smoothing, quantised=lambda linear: (
-                int8_down_projections or not is_down_projection(linear)))
+        if smoothing > 0 or (int8_down_projections and outlier_ratio > 0):
+            stack = int8_ready_stack(model, smoothing, int8_down_projections, outlier_ratio)
         graph = int8_graph(stack, model.config.hidden_size, int8_down_projections,
                            per_channel=per_channel, folder=Path(tmp))
         return OnnxStack(graph, torch.get_num_threads(), spinning=spinning,
@@ -158,7 +158,9 @@ def int8_graph(stack: torch.nn.Module, width: int, int8_down_projections: bool,
             warnings.simplefilter("ignore")
             fp32, int8 = folder / "stack-fp32.onnx", folder / GRAPH_FILE
             export_stack(stack, width, fp32)
-            exclude = [] if int8_down_projections else down_projection_nodes(fp32)
+            exclude = fp32_part_nodes(fp32)
+            if not int8_down_projections:
+                exclude += down_projection_nodes(fp32)
             quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8,
                              nodes_to_exclude=exclude, per_channel=per_channel,
                              use_external_data_format=True)
@@ -206,6 +208,15 @@ def export_stack(stack: torch.nn.Module, width: int, path: Path) -> None:
                               OUTPUT: {0: "batch", 1: "pieces"}})
     finally:
         stack.train(was_training)
+
+
+def fp32_part_nodes(path: Path) -> List[str]:
+    """The graph's nodes that compute the fp32 channels of a layer
+    (:class:`spacy_xlie.ml.smoothing.Fp32Channels`)."""
+    import onnx
+
+    return [node.name for node in onnx.load(str(path), load_external_data=False).graph.node
+            if f"/{FP32_PART}/" in node.name]
 
 
 def down_projection_nodes(path: Path) -> List[str]:

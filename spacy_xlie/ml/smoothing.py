@@ -1,4 +1,5 @@
-"""Activation smoothing for the int8 encoder (SmoothQuant, Xiao et al. 2023).
+"""Large activation channels and the int8 encoder: smoothing (SmoothQuant, Xiao et al.
+2023) and fp32 channels (LLM.int8()'s decomposition, Dettmers et al. 2022, by channel).
 
 Dynamic int8 quantises each matrix multiplication's input with one scale for the whole
 tensor, so one channel far larger than the rest sets the step for every channel, and the
@@ -11,6 +12,13 @@ can afford it: the input's channel ``j`` is divided by ``s_j`` and the weight's 
 ``j`` multiplied by it, an exact rewrite in fp32. ``s_j = a_j ** alpha / w_j ** (1 - alpha)``
 balances the activation's range ``a_j`` against the weight column's ``w_j``.
 
+The feed-forward down-projections read the GELU output, where one channel a layer spans
+tens of times the median's range: moved into the weights, that range coarsens every output
+unit's int8 scale, and smoothing them kept int8 further from fp32 than leaving them alone.
+When they are int8, their channels past ``outlier_ratio`` times the median channel's range
+are split off instead and multiplied in fp32 (:class:`Fp32Channels`): a handful of columns
+beside an int8 matrix of the rest.
+
 Why hand-written: ONNX Runtime's quantiser has SmoothQuant only for calibrated static
 quantisation (through Intel Neural Compressor), not for the dynamic int8 the pipeline runs.
 
@@ -22,12 +30,18 @@ e5small pipeline is in the int8 dev table of ``bench/results/relation_extractor.
 """
 
 import copy
-from typing import Callable, Dict
+from typing import Dict
 
 import torch
 
+from .quantize import is_down_projection
+
 #: How many random sequences, and of what length, measure the activation ranges.
 CALIBRATION_SEQUENCES, CALIBRATION_LENGTH = 64, 64
+
+#: Name of the fp32 part of a :class:`Fp32Channels` layer: the exported graph's nodes
+#: under it must not be quantised.
+FP32_PART = "fp32_channels"
 
 
 class SmoothedLinear(torch.nn.Module):
@@ -46,24 +60,57 @@ class SmoothedLinear(torch.nn.Module):
         return self.linear(inputs * self.inverse_scales)
 
 
-def smoothed_stack(model: torch.nn.Module, alpha: float,
-                   quantised: Callable[[torch.nn.Linear], bool] = lambda linear: True,
-                   seed: int = 0) -> torch.nn.Module:
-    """A copy of ``model.encoder`` (a BERT-style layer stack) with every linear layer that
-    will be ``quantised`` smoothed with strength ``alpha`` (SmoothQuant's default is 0.5),
-    its activation ranges measured through ``model`` on random token ids; ``model`` is left
-    as it is. Layers that stay fp32 are left as they are: smoothing them costs a
-    multiplication and gains nothing."""
+class Fp32Channels(torch.nn.Module):
+    """``linear`` with the input ``channels`` multiplied in fp32 by their own small layer
+    and zeroed in the input of ``linear``, which int8 then quantises without them. The same
+    function as ``linear``, which it takes over."""
+
+    def __init__(self, linear: torch.nn.Linear, channels: torch.Tensor) -> None:
+        super().__init__()
+        self.linear = linear
+        keep = torch.ones(linear.in_features)
+        keep[channels] = 0.0
+        self.register_buffer("keep", keep)
+        self.register_buffer("channels", channels)
+        part = torch.nn.Linear(len(channels), linear.out_features, bias=False)
+        with torch.no_grad():
+            part.weight.copy_(linear.weight[:, channels])
+        setattr(self, FP32_PART, part)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        part = getattr(self, FP32_PART)
+        return self.linear(inputs * self.keep) + part(inputs.index_select(-1, self.channels))
+
+
+def int8_ready_stack(model: torch.nn.Module, smoothing: float, int8_down_projections: bool,
+                     outlier_ratio: float, seed: int = 0) -> torch.nn.Module:
+    """A copy of ``model.encoder`` (a BERT-style layer stack) computing the same function,
+    rewritten for int8 (see the module docstring): every linear layer but the
+    down-projections smoothed with strength ``smoothing`` (0: not; SmoothQuant's default
+    is 0.5); with ``int8_down_projections``, their input channels past ``outlier_ratio``
+    times the median channel's range kept fp32 (0: none). The activation ranges are
+    measured through ``model`` on random token ids; ``model`` is left as it is. Layers that
+    stay fp32 are left as they are."""
     ranges = activation_ranges(model, seed)
     stack = copy.deepcopy(model.encoder)
     linears = {name: module for name, module in stack.named_modules()
-               if isinstance(module, torch.nn.Linear) and quantised(module)}
+               if isinstance(module, torch.nn.Linear)}
     for name, linear in linears.items():
+        if not is_down_projection(linear) and smoothing > 0:
+            rewritten: torch.nn.Module = SmoothedLinear(linear, smoothing_scales(
+                ranges[name], linear.weight.detach(), smoothing))
+        elif is_down_projection(linear) and int8_down_projections and outlier_ratio > 0:
+            rewritten = Fp32Channels(linear, outlier_channels(ranges[name], outlier_ratio))
+        else:
+            continue
         parent_name, _, child = name.rpartition(".")
-        parent = stack.get_submodule(parent_name) if parent_name else stack
-        setattr(parent, child, SmoothedLinear(linear, smoothing_scales(
-            ranges[name], linear.weight.detach(), alpha)))
+        setattr(stack.get_submodule(parent_name) if parent_name else stack, child, rewritten)
     return stack
+
+
+def outlier_channels(activation_range: torch.Tensor, ratio: float) -> torch.Tensor:
+    """The input channels whose range exceeds ``ratio`` times the median channel's."""
+    return torch.nonzero(activation_range > ratio * activation_range.median()).flatten()
 
 
 def smoothing_scales(activation_range: torch.Tensor, weight: torch.Tensor, alpha: float

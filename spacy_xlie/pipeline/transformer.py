@@ -27,7 +27,10 @@ it kept int8 closer to fp32 at the same speed: the dev table of
 input channels of the int8 layers into their weights before quantising (SmoothQuant,
 :mod:`spacy_xlie.ml.smoothing`): the int8 pipeline then predicted closer to fp32 on the
 e5small pipeline's English dev data (the dev table of
-``bench/results/relation_extractor.md``).
+``bench/results/relation_extractor.md``). ``int8_outlier_ratio`` (default 6; 0 turns it
+off) applies where ``int8_down_projections`` is on: the down-projections' input channels
+whose range passes that many times the median channel's are multiplied in fp32 beside the
+int8 matrix of the others (same module).
 
 ``onnx_spinning`` (default false) lets ONNX Runtime's threads spin-wait for work after each
 int8 encoder call, its own default; off, they sleep, and the torch ops between calls (the
@@ -115,14 +118,15 @@ _STATE_MISMATCH = "Error loading saved torch state_dict"
     assigns=["doc._.trf_data"],
     default_config={**DEFAULT_CONFIG["transformer"], "quantize": "off",
                     "int8_down_projections": False, "int8_per_channel": True,
-                    "int8_smoothing": 0.5,
+                    "int8_smoothing": 0.5, "int8_outlier_ratio": 6.0,
                     "onnx_spinning": False, "onnx_memory_pattern": False,
                     "max_batch_pieces": 512,
                     "max_update_pieces": None},
 )
 def make_transformer(nlp: Language, name: str, model: Model, set_extra_annotations: Callable,
                      max_batch_items: int, quantize: str, int8_down_projections: bool,
-                     int8_per_channel: bool, int8_smoothing: float, onnx_spinning: bool,
+                     int8_per_channel: bool, int8_smoothing: float,
+                     int8_outlier_ratio: float, onnx_spinning: bool,
                      onnx_memory_pattern: bool, max_batch_pieces: Optional[int],
                      max_update_pieces: Optional[int]) -> "Transformer":
     """Create an ``xlie_transformer`` (see the module docstring)."""
@@ -130,6 +134,7 @@ def make_transformer(nlp: Language, name: str, model: Model, set_extra_annotatio
                        max_batch_items=max_batch_items, name=name, quantize=quantize,
                        int8_down_projections=int8_down_projections,
                        int8_per_channel=int8_per_channel, int8_smoothing=int8_smoothing,
+                       int8_outlier_ratio=int8_outlier_ratio,
                        onnx_spinning=onnx_spinning,
                        onnx_memory_pattern=onnx_memory_pattern,
                        max_batch_pieces=max_batch_pieces, max_update_pieces=max_update_pieces)
@@ -142,17 +147,18 @@ class Transformer(SpacyTransformer):
 
     def __init__(self, *args: Any, quantize: str = "off", int8_down_projections: bool = False,
                  int8_per_channel: bool = True, int8_smoothing: float = 0.5,
+                 int8_outlier_ratio: float = 6.0,
                  onnx_spinning: bool = False,
                  onnx_memory_pattern: bool = False, max_batch_pieces: Optional[int] = 512,
                  max_update_pieces: Optional[int] = None, **kwargs: Any) -> None:
         _check_mode(quantize)
-        if not 0.0 <= int8_smoothing <= 1.0:
-            raise ValueError(f"int8_smoothing must be between 0 (off) and 1, not {int8_smoothing}")
+        _check_int8_rewrites(int8_smoothing, int8_outlier_ratio)
         super().__init__(*args, **kwargs)
         self.quantize = quantize
         self.int8_down_projections = int8_down_projections
         self.int8_per_channel = int8_per_channel
         self.int8_smoothing = int8_smoothing
+        self.int8_outlier_ratio = int8_outlier_ratio
         self.onnx_spinning = onnx_spinning
         self.onnx_memory_pattern = onnx_memory_pattern
         self.max_batch_pieces = max_batch_pieces
@@ -301,7 +307,8 @@ class Transformer(SpacyTransformer):
         whose settings match."""
         return {"int8_down_projections": self.int8_down_projections,
                 "int8_per_channel": self.int8_per_channel,
-                "int8_smoothing": self.int8_smoothing}
+                "int8_smoothing": self.int8_smoothing,
+                "int8_outlier_ratio": self.int8_outlier_ratio}
 
     def from_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()
                   ) -> "Transformer":
@@ -370,6 +377,7 @@ class Transformer(SpacyTransformer):
         self._int8 = {"encoder": onnx_int8_stack(model, self.int8_down_projections,
                                                  per_channel=self.int8_per_channel,
                                                  smoothing=self.int8_smoothing,
+                                                 outlier_ratio=self.int8_outlier_ratio,
                                                  **self._session_settings())}
         return True
 
@@ -400,6 +408,13 @@ def _check_mode(quantize: str) -> None:
     if quantize not in QUANTIZE_MODES:
         raise ValueError(f"quantize must be one of {', '.join(QUANTIZE_MODES)}, "
                          f"not {quantize!r}")
+
+
+def _check_int8_rewrites(smoothing: float, outlier_ratio: float) -> None:
+    if not 0.0 <= smoothing <= 1.0:
+        raise ValueError(f"int8_smoothing must be between 0 (off) and 1, not {smoothing}")
+    if outlier_ratio < 0:
+        raise ValueError(f"int8_outlier_ratio must be 0 (off) or more, not {outlier_ratio}")
 
 
 def set_quantize(nlp: Language, quantize: str) -> List[str]:

@@ -158,10 +158,11 @@ def test_a_saved_int8_graph_is_used_only_with_its_settings(tiny_xlmr, tmp_path, 
     exported = []
     real = transformer_module.onnx_int8_stack
 
-    def spy(model, int8_down_projections=False, per_channel=True, smoothing=0.5, **settings):
-        exported.append((int8_down_projections, per_channel, smoothing))
+    def spy(model, int8_down_projections=False, per_channel=True, smoothing=0.5,
+            outlier_ratio=6.0, **settings):
+        exported.append((int8_down_projections, per_channel, smoothing, outlier_ratio))
         return real(model, int8_down_projections, per_channel=per_channel,
-                    smoothing=smoothing, **settings)
+                    smoothing=smoothing, outlier_ratio=outlier_ratio, **settings)
 
     monkeypatch.setattr(transformer_module, "onnx_int8_stack", spy)
     spacy.load(tmp_path / "int8")
@@ -171,7 +172,10 @@ def test_a_saved_int8_graph_is_used_only_with_its_settings(tiny_xlmr, tmp_path, 
         "int8_down_projections": True}}})
     spacy.load(tmp_path / "int8", config={"components": {"transformer": {
         "int8_smoothing": 0.0}}})
-    assert exported == [(False, False, 0.5), (True, True, 0.5), (False, True, 0.0)]
+    spacy.load(tmp_path / "int8", config={"components": {"transformer": {
+        "int8_outlier_ratio": 4.0}}})
+    assert exported == [(False, False, 0.5, 6.0), (True, True, 0.5, 6.0),
+                        (False, True, 0.0, 6.0), (False, True, 0.5, 4.0)]
 
 
 def test_saving_without_an_int8_copy_removes_a_saved_graph(tiny_xlmr, tmp_path):
@@ -241,11 +245,15 @@ def test_unknown_quantize_value_is_refused(tiny_xlmr):
         build(tiny_xlmr, quantize="fp16")
 
 
-@pytest.mark.parametrize("smoothing", [-0.1, 1.5])
-def test_smoothing_outside_zero_to_one_is_refused(smoothing):
+@pytest.mark.parametrize("setting,value,message", [
+    ("int8_smoothing", -0.1, "int8_smoothing must be between 0"),
+    ("int8_smoothing", 1.5, "int8_smoothing must be between 0"),
+    ("int8_outlier_ratio", -1.0, "int8_outlier_ratio must be 0"),
+])
+def test_int8_rewrite_settings_out_of_range_are_refused(setting, value, message):
     nlp = spacy.blank("xx")
-    with pytest.raises(ValueError, match="int8_smoothing must be between 0"):
-        nlp.add_pipe("xlie_transformer", config={"int8_smoothing": smoothing})
+    with pytest.raises(ValueError, match=message):
+        nlp.add_pipe("xlie_transformer", config={setting: value})
 
 
 TEXTS = ["Kurz.", "Ein etwas längerer Satz über die Siemens AG in München.",
