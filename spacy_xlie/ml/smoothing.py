@@ -13,8 +13,9 @@ can afford it: the input's channel ``j`` is divided by ``s_j`` and the weight's 
 balances the activation's range ``a_j`` against the weight column's ``w_j``.
 
 The feed-forward down-projections read the GELU output, where one channel a layer spans
-tens of times the median's range: moved into the weights, that range coarsens every output
-unit's int8 scale, and smoothing them kept int8 further from fp32 than leaving them alone.
+far more than the rest: moved into the weights, that range coarsens every output unit's
+int8 scale (in a probe before this module, smoothing them kept int8 further from fp32 than
+leaving them alone).
 When they are int8, their channels past ``outlier_ratio`` times the median channel's range
 are split off instead and multiplied in fp32 (:class:`Fp32Channels`): a handful of columns
 beside an int8 matrix of the rest.
