@@ -288,11 +288,11 @@ def keyed_run(args: argparse.Namespace, work: Path, command: str) -> Dict[str, A
                 / report[TOKEN_BATCHES]["words_per_second"], 2)
             report["int8_speedup"] = round(report[args.int8_key]["words_per_second"]
                                            / report[args.key]["words_per_second"], 2)
-            report["int8_down_fp32_speedup"] = round(
-                report[DOWN_FP32]["words_per_second"]
-                / report[args.key]["words_per_second"], 2)
+            for key, _ in SPEED_VARIANTS:
+                report[key]["over_fp32"] = round(report[key]["words_per_second"]
+                                                 / report[args.key]["words_per_second"], 2)
             log(f"int8 speedup: {report['int8_speedup']}, with the down-projections fp32: "
-                f"{report['int8_down_fp32_speedup']}")
+                f"{report[DOWN_FP32]['over_fp32']}")
             report["encoder_references"] = encoder_references(
                 args.model, work / "corpus" / "kbp37_test.spacy", args.speed_docs_trf)
     return report
@@ -454,14 +454,12 @@ def dev_predictions(nlp, work: Path) -> Tuple[Dict[str, float], Dict[str, List[A
     from end_to_end import recognizer_predictions, recognizer_prf  # bench/, beside this script
     from spacy.tokens import DocBin
 
-    from spacy_xlie.evaluation import load_examples, predict, relation_pipe
-    from spacy_xlie.scorers import PREDICTED, score_relations
+    from spacy_xlie.evaluation import load_examples, predict, relation_pipe, scoring_settings
+    from spacy_xlie.scorers import score_relations
 
-    pipe = relation_pipe(nlp)
     examples = predict(nlp, load_examples(nlp, work / "corpus" / "kbp37_dev.spacy",
                                           gold_ents=True), gold_ents=True)
-    scores = score_relations(examples, labels=pipe.labels, mode=pipe.mode,
-                             threshold=pipe.cfg["threshold"], source=PREDICTED)
+    scores = score_relations(examples, **scoring_settings(relation_pipe(nlp)))
     row = {"macro_f": scores["rel_macro_f"], "micro_f": scores["rel_micro_f"]}
     predictions = {"relations": [sorted(rel.key for rel in eg.predicted._.relations)
                                  for eg in examples]}
@@ -558,19 +556,8 @@ def int8_markdown(report: Dict[str, Any]) -> List[str]:
                       f"{before['words_per_second']:.0f} words/s (peak RSS "
                       f"{before['peak_rss_mb']:.0f} MB); the shipped int8 pipeline is "
                       f"**{report['int8_speedup_over_token_batches']:.2f}x** that."]
-        down = report.get(DOWN_FP32)
-        if down and "speed_run" in down:
-            lines += [f"The int8 encoder with the feed-forward down-projections fp32 "
-                      f"(`int8_down_projections` false), same run: "
-                      f"{down['words_per_second']:.0f} words/s "
-                      f"({report['int8_down_fp32_speedup']:.2f}x fp32), peak RSS "
-                      f"{down['peak_rss_mb']:.0f} MB{rss_split(down['speed_run'])}."]
-        pattern = report.get(MEMORY_PATTERN)
-        if pattern and "speed_run" in pattern:
-            lines += [f"The int8 encoder with ONNX Runtime's memory pattern (its default: one "
-                      f"planned block per call shape; the pipeline sets `onnx_memory_pattern` "
-                      f"false), same run: {pattern['words_per_second']:.0f} words/s, peak RSS "
-                      f"{pattern['peak_rss_mb']:.0f} MB{rss_split(pattern['speed_run'])}."]
+        lines += [variant_line(report, key, what) for key, what in SPEED_VARIANTS
+                  if "speed_run" in report.get(key, {})]
         lines.append("")
     refs = report.get("encoder_references")
     if refs:
@@ -600,6 +587,23 @@ def int8_markdown(report: Dict[str, Any]) -> List[str]:
                   + ", ".join(f"`{key} = {value}`" for key, value in
                               report.get("int8_settings", {}).items()) + ".", ""]
     return lines
+
+
+#: The speed-only int8 variants of the int8 section, and what each one is.
+SPEED_VARIANTS = (
+    (DOWN_FP32, "the feed-forward down-projections fp32 (`int8_down_projections` false)"),
+    (MEMORY_PATTERN, "ONNX Runtime's memory pattern (its default: one planned block per call "
+                     "shape; the pipeline sets `onnx_memory_pattern` false)"),
+)
+
+
+def variant_line(report: Dict[str, Any], key: str, what: str) -> str:
+    """One speed-only variant's sentence: words/s, its ratio to fp32, peak RSS."""
+    entry = report[key]
+    ratio = f" ({entry['over_fp32']:.2f}x fp32)" if "over_fp32" in entry else ""
+    return (f"The int8 encoder with {what}, same run: {entry['words_per_second']:.0f} "
+            f"words/s{ratio}, peak RSS {entry['peak_rss_mb']:.0f} MB"
+            f"{rss_split(entry['speed_run'])}.")
 
 
 def dev_row(name: str, row: Dict[str, Any]) -> str:
@@ -1057,7 +1061,7 @@ def kept_keyed(out: Path) -> Dict[str, Any]:
             if isinstance(entry, dict) and "kbp37_test_macro_f" in entry}
     kept.update({key: previous[key] for key in (
         "int8_speedup", "int8_dev", "encoder_references", TOKEN_BATCHES, MEMORY_PATTERN,
-        DOWN_FP32, "int8_speedup_over_token_batches", "int8_down_fp32_speedup")
+        DOWN_FP32, "int8_speedup_over_token_batches")
         if key in previous})
     return kept
 

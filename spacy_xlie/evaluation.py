@@ -135,8 +135,7 @@ def evaluate_relations(
     pipe = relation_pipe(nlp)
     if pipe is None:
         raise ValueError(f"The pipeline has no relation extractor: {nlp.pipe_names}")
-    settings = {"labels": pipe.labels, "mode": pipe.mode, "threshold": pipe.cfg["threshold"],
-                "source": source}
+    settings = scoring_settings(pipe, source)
     files = data_files(paths)
     datasets: Dict[str, Any] = {}
     for name, path in zip(dataset_names(files), files):
@@ -155,6 +154,14 @@ def evaluate_relations(
         "means": language_means(datasets, train_lang),
         "encoder": encoder_precision(nlp),
     }
+
+
+def scoring_settings(pipe: RelationExtractor, source: Optional[str] = PREDICTED
+                     ) -> Dict[str, Any]:
+    """The keyword arguments of :func:`spacy_xlie.scorers.score_relations` that score
+    ``pipe``'s predictions as the pipe itself would (its labels, mode and threshold)."""
+    return {"labels": pipe.labels, "mode": pipe.mode, "threshold": pipe.cfg["threshold"],
+            "source": source}
 
 
 MEAN_KEYS = ("rel_micro_p", "rel_micro_r", "rel_micro_f", "rel_macro_f")
