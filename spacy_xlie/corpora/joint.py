@@ -1,4 +1,4 @@
-"""``spacy_xlie.JointCorpus.v1`` (v2, v3, v4): one training stream for an entity recognizer and a
+"""``spacy_xlie.JointCorpus.v1`` (v2 … v5): one training stream for an entity recognizer and a
 relation extractor that share an encoder (multi-task ``spacy train``).
 
 Two kinds of data, each *missing* (not negative) for the other task:
@@ -37,6 +37,7 @@ from spacy.util import get_lang_class
 from ..entities import ARGUMENT_TYPES
 from ..relations import DATA_ATTR, GOLD_ARGUMENTS_KEY, NO_RELATION
 from .augment import Augmenter
+from .code_switch import DocsTransform
 from .reader import RelationCorpus
 
 #: Argument types of each relation label: (head types, tail types).
@@ -140,6 +141,34 @@ def create_joint_corpus_v4(
         case); the relation docs, whose labels a change of words could alter, stay as
         read (``null``: no augmentation, as v3).
     """
+    return create_joint_corpus_v5(
+        relations, entities, argument_types, outside_stop_words,
+        relations_limit=relations_limit, entities_limit=entities_limit, shuffle=shuffle,
+        max_length=max_length, gold_preproc=gold_preproc, augmenter=augmenter,
+        code_switch=None)
+
+
+@spacy.registry.readers("spacy_xlie.JointCorpus.v5")
+def create_joint_corpus_v5(
+    relations: Union[str, Path],
+    entities: Optional[Union[str, Path]] = None,
+    argument_types: Optional[str] = "kbp37",
+    outside_stop_words: Optional[str] = "en",
+    relations_limit: int = 0,
+    entities_limit: int = 0,
+    shuffle: bool = False,
+    max_length: int = 0,
+    gold_preproc: bool = False,
+    augmenter: Optional[Augmenter] = None,
+    code_switch: Optional[DocsTransform] = None,
+) -> Callable[[Language], Iterable[Example]]:
+    """``spacy_xlie.JointCorpus.v4`` with a transform of both kinds of docs as read.
+
+    code_switch: applied on each pass to the relation docs and the entity docs before
+        their examples are made (``spacy_xlie.code_switch.v1``: some words outside any
+        entity replaced by a word of another language); it keeps every token's labels, so
+        unlike ``augmenter`` it may change relation docs (``null``: none, as v4).
+    """
     types = None if argument_types is None else ARGUMENT_TYPES[argument_types]
     stop_words = (frozenset() if outside_stop_words is None
                   else frozenset(get_lang_class(outside_stop_words).Defaults.stop_words))
@@ -154,6 +183,7 @@ def create_joint_corpus_v4(
         stop_words=stop_words,
         shuffle=shuffle,
         augmenter=augmenter,
+        code_switch=code_switch,
     )
 
 
@@ -170,6 +200,7 @@ class JointCorpus:
         stop_words: FrozenSet[str] = frozenset(),
         shuffle: bool = False,
         augmenter: Optional[Augmenter] = None,
+        code_switch: Optional[DocsTransform] = None,
     ) -> None:
         self.relations = relations
         self.entities = entities
@@ -177,18 +208,25 @@ class JointCorpus:
         self.stop_words = stop_words
         self.shuffle = shuffle
         self.augmenter = augmenter or dont_augment
+        self.code_switch = code_switch
 
     def __call__(self, nlp: Language) -> Iterator[Example]:
         examples = list(self.relation_examples(nlp))
         if self.entities is not None:
-            for example in self.entities(nlp):
+            for doc in self.read(self.entities, nlp):
+                example = Example(self.entities.make_predicted(nlp, doc), doc)
                 examples.extend(self.augmenter(nlp, example))
         if self.shuffle:
             random.shuffle(examples)
         yield from examples
 
+    def read(self, corpus: RelationCorpus, nlp: Language) -> Iterable[Doc]:
+        """``corpus``'s reference docs, through ``code_switch`` if there is one."""
+        docs = corpus.read_docs(nlp)
+        return docs if self.code_switch is None else self.code_switch(nlp, list(docs))
+
     def relation_examples(self, nlp: Language) -> Iterator[Example]:
-        for doc in self.relations.read_docs(nlp):
+        for doc in self.read(self.relations, nlp):
             predicted = self.relations.make_predicted(nlp, doc)
             yield Example(predicted, relation_reference(doc, self.argument_types,
                                                         self.stop_words))
