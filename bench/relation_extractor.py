@@ -889,6 +889,8 @@ ABLATIONS = {
     "class_weights": ("Class weights at full length (3,000 steps)", "e5small_class_weights"),
     "fl3_blas": ("Five layers trained, again on numpy's BLAS (1,000 steps)", "e5small_fl3_blas"),
     "fl3": ("Five layers trained at full length (3,000 steps)", "e5small_fl3"),
+    "fl6": ("Two layers trained at full length (3,000 steps)", "e5small_fl6"),
+    "code_switch": ("Code-switching at full length (3,000 steps)", "e5small_code_switch"),
 }
 
 
