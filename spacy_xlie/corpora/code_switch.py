@@ -91,7 +91,8 @@ class EmbeddingNeighbours:
         self.cache: Dict[str, List[str]] = {}
 
     @classmethod
-    def from_encoder(cls, path: Union[str, Path], **settings) -> "EmbeddingNeighbours":
+    def from_encoder(cls, path: Union[str, Path], *, top_k: int,
+                     min_similarity: float) -> "EmbeddingNeighbours":
         """Pieces from the checkpoint's tokenizer, vectors from its word embeddings (read
         alone from the safetensors file, not the whole model)."""
         from safetensors import safe_open
@@ -105,8 +106,7 @@ class EmbeddingNeighbours:
         # round size): those ids have no piece.
         pieces = [piece or "" for piece in
                   tokenizer.convert_ids_to_tokens(list(range(vectors.shape[0])))]
-        return cls(pieces, vectors, top_k=settings["top_k"],
-                   min_similarity=settings["min_similarity"])
+        return cls(pieces, vectors, top_k=top_k, min_similarity=min_similarity)
 
     def knows(self, word: str) -> bool:
         """Whether ``word`` is one whole-word piece that could replace another, so that it
