@@ -64,14 +64,24 @@ def recase_outside(example: Example, word_rate: float, upper_share: float) -> Ex
         if len(recased) == len(token.text):
             text[token.idx:token.idx + len(token.text)] = recased
     new_text = "".join(text)
-    iob = [f"{t.ent_iob_}-{t.ent_type_}" if t.ent_iob_ in ("B", "I") else (t.ent_iob_ or None)
-           for t in example.reference]
     return Example(respelled(example.predicted, new_text),
-                   respelled(example.reference, new_text, ents=iob))
+                   respelled(example.reference, new_text, ents=entity_tags(example.reference)))
 
 
 def respelled(doc: Doc, text: str, ents: Optional[List[Optional[str]]] = None) -> Doc:
     """A doc with ``doc``'s tokens and spaces over ``text`` (same length as ``doc.text``)
     and the token-level entity tags ``ents`` (``None``: none; a ``None`` tag: missing)."""
-    words = [text[t.idx:t.idx + len(t.text)] for t in doc]
+    return with_words(doc, [text[t.idx:t.idx + len(t.text)] for t in doc], ents)
+
+
+def with_words(doc: Doc, words: List[str], ents: Optional[List[Optional[str]]] = None) -> Doc:
+    """A doc of ``words`` (as many as ``doc`` has tokens) with ``doc``'s spaces and the
+    token-level entity tags ``ents`` (``None``: none; a ``None`` tag: missing)."""
     return Doc(doc.vocab, words=words, spaces=[bool(t.whitespace_) for t in doc], ents=ents)
+
+
+def entity_tags(doc: Doc) -> List[Optional[str]]:
+    """``doc``'s entity annotation as token tags for ``Doc(ents=...)``: ``B-``/``I-`` with
+    the type, ``O``, and ``None`` where it is missing."""
+    return [f"{t.ent_iob_}-{t.ent_type_}" if t.ent_iob_ in ("B", "I") else (t.ent_iob_ or None)
+            for t in doc]

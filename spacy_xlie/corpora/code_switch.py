@@ -34,6 +34,8 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 from spacy.util import get_lang_class
 
+from .augment import entity_tags, with_words
+
 #: A transform of reference docs, applied once per pass over a corpus.
 DocsTransform = Callable[[Language, List[Doc]], List[Doc]]
 
@@ -161,16 +163,19 @@ class CodeSwitch:
         self.stop_words = stop_words
 
     def __call__(self, nlp: Language, docs: List[Doc]) -> List[Doc]:
-        chosen = [random.random() < self.level for _ in docs]
-        words = {t.text for doc, switch in zip(docs, chosen) if switch
-                 for t in eligible_tokens(doc, self.stop_words)}
-        replacements = self.neighbours(words)
-        return [self.switched(doc, replacements) if switch else doc
-                for doc, switch in zip(docs, chosen)]
+        """``docs``, a ``level`` share of them switched; the neighbours of every word that
+        may change are looked up in one batch."""
+        eligible = [eligible_tokens(doc, self.stop_words) if random.random() < self.level
+                    else None for doc in docs]
+        replacements = self.neighbours({t.text for tokens in eligible if tokens
+                                        for t in tokens})
+        return [doc if tokens is None else self.switched(doc, tokens, replacements)
+                for doc, tokens in zip(docs, eligible)]
 
-    def switched(self, doc: Doc, replacements: Dict[str, List[str]]) -> Doc:
+    def switched(self, doc: Doc, eligible: List[Token],
+                 replacements: Dict[str, List[str]]) -> Doc:
         words = [t.text for t in doc]
-        for token in eligible_tokens(doc, self.stop_words):
+        for token in eligible:
             options = replacements.get(token.text)
             if options and random.random() < self.word_rate:
                 words[token.i] = random.choice(options)
@@ -191,9 +196,7 @@ def respelled_words(doc: Doc, words: List[str]) -> Doc:
     """A doc with ``words`` in place of ``doc``'s tokens (same count), its spaces, entity
     tags (missing ones stay missing), span groups and user data (relations are stored by
     token offsets). Entity kb ids are not kept: training reads none."""
-    tags = [f"{t.ent_iob_}-{t.ent_type_}" if t.ent_iob_ in ("B", "I") else (t.ent_iob_ or None)
-            for t in doc]
-    new = Doc(doc.vocab, words=words, spaces=[bool(t.whitespace_) for t in doc], ents=tags)
+    new = with_words(doc, words, entity_tags(doc))
     for key, group in doc.spans.items():
         new.spans[key] = [Span(new, s.start, s.end, label=s.label_, kb_id=s.kb_id_)
                           for s in group]
