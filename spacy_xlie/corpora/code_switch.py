@@ -8,8 +8,10 @@ labels, learns relation and entity cues that do not depend on the English word. 
 takes the translations from bilingual dictionaries; none ships with this project, and any
 list of languages would favour those. The encoder's own input embeddings serve instead: in
 multilingual-e5-small the nearest whole-word pieces of "born" by cosine are its
-translations in a dozen languages and scripts (роден, født, geboren, γεννήθηκε, …), so
-the replacements come from every language the encoder knows, none chosen by hand.
+translations in a dozen languages and scripts (роден, født, geboren, γεννήθηκε, …;
+``bench/results/code_switch_neighbours.md``), so the replacements come from every language
+the encoder knows, none chosen by hand. Some neighbours stay English and shift the meaning
+("brother" → "sister", "located" → "placed"): the price of having no dictionary.
 
 Only lower-case alphabetic words outside any entity or relation argument that are not
 stop words change: names keep their text (their spans and relations stay true), and the
