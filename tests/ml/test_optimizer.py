@@ -1,0 +1,59 @@
+"""spacy_xlie.Adam.v1: the components' own layers learn at head_learn_rate_scale times
+the rate of the PyTorch encoder's."""
+
+import numpy
+import pytest
+import torch
+from spacy.util import registry
+from thinc.api import Adam, Linear, PyTorchWrapper, chain
+
+LEARN_RATE = 0.001
+
+
+def _optimizer(scale: float, learn_rate=LEARN_RATE):
+    config = {"@optimizers": "spacy_xlie.Adam.v1", "learn_rate": learn_rate,
+              "head_learn_rate_scale": scale, "L2": 0.0, "use_averages": False}
+    return registry.resolve({"optimizer": config})["optimizer"]
+
+
+def _one_step(optimizer):
+    """One update of a PyTorch layer followed by a thinc layer; how far each moved."""
+    torch.manual_seed(0)
+    encoder = PyTorchWrapper(torch.nn.Sequential(torch.nn.Linear(4, 4)))
+    head = Linear(3, 4)
+    model = chain(encoder, head).initialize(X=numpy.ones((2, 4), dtype="f"))
+    encoder_before = [p.detach().clone() for p in encoder.shims[0]._model.parameters()]
+    head_before = head.get_param("W").copy()
+    output, backprop = model.begin_update(numpy.ones((2, 4), dtype="f"))
+    backprop(numpy.ones_like(output))
+    model.finish_update(optimizer)
+    encoder_moved = max(float((p.detach() - b).abs().max())
+                        for p, b in zip(encoder.shims[0]._model.parameters(), encoder_before))
+    head_moved = float(numpy.abs(head.get_param("W") - head_before).max())
+    return encoder_moved, head_moved
+
+
+def test_first_step_moves_head_by_scaled_rate_and_encoder_by_rate():
+    # Adam's first, bias-corrected step moves each weight by the learning rate (m/sqrt(v)
+    # is the gradient's sign), so the step sizes are the rates themselves
+    encoder_moved, head_moved = _one_step(_optimizer(5.0))
+    assert encoder_moved == pytest.approx(LEARN_RATE, rel=1e-3)
+    assert head_moved == pytest.approx(5 * LEARN_RATE, rel=1e-3)
+
+
+def test_scale_one_is_thincs_adam():
+    thinc_adam = Adam(LEARN_RATE, L2=0.0, use_averages=False)
+    assert _one_step(_optimizer(1.0)) == pytest.approx(_one_step(thinc_adam))
+
+
+def test_schedule_scales_too():
+    # a learning-rate schedule (as configs/e5small.cfg's warmup) still applies to both
+    schedule = registry.resolve({"s": {"@schedules": "constant.v1", "rate": 0.002}})["s"]
+    encoder_moved, head_moved = _one_step(_optimizer(3.0, learn_rate=schedule))
+    assert encoder_moved == pytest.approx(0.002, rel=1e-3)
+    assert head_moved == pytest.approx(0.006, rel=1e-3)
+
+
+def test_non_positive_scale_refused():
+    with pytest.raises(ValueError, match="head_learn_rate_scale"):
+        _optimizer(0.0)
