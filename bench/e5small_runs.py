@@ -51,6 +51,7 @@ SETTINGS = (
     ("relation model", ("components", "xlie_relation_extractor", "model"), "@architectures"),
     ("class weight power", ("components", "xlie_relation_extractor"), "class_weight_power"),
     ("frozen lowest layers", ("initialize", "after_init"), "freeze_layers"),
+    ("head learning-rate scale", ("training", "optimizer"), "head_learn_rate_scale"),
     ("steps", ("training",), "max_steps"),
     ("layers", ("components", "transformer", "model", "transformer_config"),
      "num_hidden_layers"),

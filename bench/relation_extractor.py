@@ -892,6 +892,7 @@ ABLATIONS = {
     "fl6": ("Two layers trained at full length (3,000 steps)", "e5small_fl6"),
     "code_switch": ("Code-switching at full length (3,000 steps)", "e5small_code_switch"),
     "steps_3600": ("A longer schedule (3,600 steps)", "e5small_3600"),
+    "head_lr": ("The heads at 5x the encoder's learning rate (3,000 steps)", "e5small_head_lr"),
 }
 
 
