@@ -1,5 +1,5 @@
-"""bench/relation_extractor.py copies both ablation reports into its own, with nothing
-measured again."""
+"""bench/relation_extractor.py: the ablation reports copied into its own with nothing
+measured again, and a keyed pipeline scored fp32."""
 
 import importlib.util
 import json
@@ -43,3 +43,19 @@ def test_each_ablation_gets_its_section():
     assert "## Levers on a shorter schedule (1,000 steps)" in lines
     assert any("bench/results/e5small_short_ablation.md" in line for line in lines)
     assert any("-1.0" in line for line in lines)
+
+
+def _model_with_transformer(path: Path, factory: str) -> Path:
+    path.mkdir()
+    (path / "config.cfg").write_text(
+        f"[components]\n\n[components.transformer]\nfactory = \"{factory}\"\n")
+    return path
+
+
+def test_keyed_xlie_pipeline_is_scored_fp32(tmp_path):
+    # an xlie_transformer loads int8 on CPU unless told otherwise: a seed's row must be fp32,
+    # as the e5small row it is tabled beside
+    xlie = _model_with_transformer(tmp_path / "xlie", "xlie_transformer")
+    plain = _model_with_transformer(tmp_path / "plain", "transformer")
+    assert relation_extractor.has_xlie_transformer(xlie)
+    assert not relation_extractor.has_xlie_transformer(plain)
