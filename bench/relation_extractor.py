@@ -248,8 +248,7 @@ def keyed_run(args: argparse.Namespace, work: Path, command: str) -> Dict[str, A
     int8 one, timed back to back in alternating processes (``report["int8_speedup"]``)."""
     json_path = args.out / "relation_extractor.json"
     report = json.loads(json_path.read_text(encoding="utf8")) if json_path.exists() else {}
-    variants = ({args.key: FP32, args.int8_key: INT8} if args.int8_key
-                else {args.key: FP32 if has_xlie_transformer(args.model) else None})
+    variants = keyed_variants(args.key, args.int8_key, args.model)
     previous = dict(report)
     for key, config in variants.items():
         report[key] = keyed_entry(args, work, command, key, config, previous)
@@ -297,6 +296,15 @@ def keyed_run(args: argparse.Namespace, work: Path, command: str) -> Dict[str, A
             report["encoder_references"] = encoder_references(
                 args.model, work / "corpus" / "kbp37_test.spacy", args.speed_docs_trf)
     return report
+
+
+def keyed_variants(key: str, int8_key: Optional[str], model: Path
+                   ) -> Dict[str, Optional[Dict[str, Any]]]:
+    """The load-time config overrides each keyed entry is scored with: ``key`` fp32 (and
+    ``int8_key`` int8) where ``model`` has an ``xlie_transformer``, else the model as saved."""
+    if int8_key:
+        return {key: FP32, int8_key: INT8}
+    return {key: FP32 if has_xlie_transformer(model) else None}
 
 
 def has_xlie_transformer(model: Path) -> bool:

@@ -6,10 +6,10 @@ encoder's pretrained layers, which should move little, and the components' own l
 (the recognizer's maxout and state layers, the relation classifier), which start random.
 thinc's ``Adam.v1`` gives them one learning rate, so the rate that keeps the encoder
 close to its pretraining (2e-4 in ``configs/e5small.cfg``) is five times below the 1e-3
-spaCy's CNN pipelines train such layers with. Fine-tuning recipes for BERT-style
-encoders commonly give the new head a larger rate than the encoder; thinc has no
-per-parameter rates, so this subclass scales the rate of every parameter that is not a
-PyTorch module's.
+of spaCy's quickstart CNN configs (``configs/cpu.cfg`` here: 2e-3). Fine-tuning recipes
+for BERT-style encoders commonly give the new head a larger rate than the encoder; thinc
+has no per-parameter rates, so this subclass scales the rate of every parameter that is
+not a PyTorch module's.
 
 The two kinds are told apart by the optimizer's key, ``(id, name)``: thinc's own layers
 name their parameters flat (``W``, ``b``, ``hidden_W``), while a PyTorch shim passes each

@@ -57,5 +57,9 @@ def test_keyed_xlie_pipeline_is_scored_fp32(tmp_path):
     # as the e5small row it is tabled beside
     xlie = _model_with_transformer(tmp_path / "xlie", "xlie_transformer")
     plain = _model_with_transformer(tmp_path / "plain", "transformer")
-    assert relation_extractor.has_xlie_transformer(xlie)
-    assert not relation_extractor.has_xlie_transformer(plain)
+    fp32 = {"components": {"transformer": {"quantize": "off"}}}
+    int8 = {"components": {"transformer": {"quantize": "int8"}}}
+    assert relation_extractor.keyed_variants("seed1", None, xlie) == {"seed1": fp32}
+    assert relation_extractor.keyed_variants("cnn", None, plain) == {"cnn": None}
+    assert relation_extractor.keyed_variants("e5", "e5_int8", xlie) == {"e5": fp32,
+                                                                        "e5_int8": int8}

@@ -47,7 +47,8 @@ def test_scale_one_is_thincs_adam():
 
 
 def test_schedule_scales_too():
-    # a learning-rate schedule (as configs/e5small.cfg's warmup) still applies to both
+    # a learning-rate schedule (as configs/e5small.cfg's warmup) still applies to both; its
+    # rate, unlike LEARN_RATE, is not Adam's default, so a dropped learn_rate shows here
     schedule = registry.resolve({"s": {"@schedules": "constant.v1", "rate": 0.002}})["s"]
     encoder_moved, head_moved = _one_step(_optimizer(3.0, learn_rate=schedule))
     assert encoder_moved == pytest.approx(0.002, rel=1e-3)
