@@ -99,6 +99,7 @@ from transformers.modeling_utils import no_init_weights
 from ..ml.freeze import torch_shim
 from ..ml.onnx_encoder import DATA_FILE, GRAPH_FILE, OnnxStack, onnx_int8_stack
 from ..ml.quantize import swapped
+from ..util.dropped_layers import dropped_layers_quiet
 from ..util.io import atomic_path
 
 #: Values of the ``quantize`` setting (see the module docstring).
@@ -268,9 +269,18 @@ class Transformer(SpacyTransformer):
 
     def initialize(self, get_examples: Callable[[], Iterable[Example]], *,
                    nlp: Optional[Language] = None) -> None:
-        """spacy-transformers' initialize; a freshly initialized encoder is for training."""
+        """spacy-transformers' initialize; a freshly initialized encoder is for training.
+        A config that keeps only the checkpoint's bottom layers (``num_hidden_layers`` in
+        ``transformer_config``) loads it without transformers' warning that the top layers'
+        weights went unused (:mod:`spacy_xlie.util.dropped_layers`)."""
         self._int8 = None
-        super().initialize(get_examples, nlp=nlp)
+        with dropped_layers_quiet(self._kept_layers()):
+            super().initialize(get_examples, nlp=nlp)
+
+    def _kept_layers(self) -> Optional[int]:
+        """``num_hidden_layers`` of the encoder's config settings, if it sets one."""
+        settings = getattr(self.model, "_init_transformer_config", None) or {}
+        return settings.get("num_hidden_layers")
 
     def to_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()) -> None:
         """spacy-transformers' ``to_disk`` with the encoder's weights left out of the model
