@@ -11,7 +11,7 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .corpora.records import InputRecord
+from .corpora.records import BLANK_MAX_LENGTH, InputRecord, within_max_length
 from .errors import XlieDataError
 from .kb.relation_kb import RelationKB
 from .pipeline.distant_labeler import SOURCE, STATS_ATTR
@@ -89,13 +89,22 @@ def label_records(records: Iterable[Union[InputRecord, XlieDataError]], lang: st
         elif record.kind == "spacy":
             yield _doc_record(record, lang)
         elif record.kind == "text":
-            yield str(record.path), record.line, record.text, _default_id(record), lang
+            yield _text_record(record, lang)
         else:
             yield _json_record(record, lang)
 
 
 def _default_id(record: InputRecord) -> str:
     return f"{record.path.name}:{record.line}"
+
+
+def _text_record(record: InputRecord, lang: str) -> object:
+    """A plain-text line's :data:`Record`, or the error of a line too long to label."""
+    try:
+        text = within_max_length(record.text or "", BLANK_MAX_LENGTH, record.path, record.line)
+    except XlieDataError as err:
+        return err
+    return str(record.path), record.line, text, _default_id(record), lang
 
 
 def _doc_record(record: InputRecord, lang: str) -> Record:
@@ -117,6 +126,10 @@ def _json_record(record: InputRecord, lang: str) -> object:
         return XlieDataError("expected a language code", path, line, "lang")
     if not isinstance(rec.get("id", ""), (str, int)):
         return XlieDataError("expected a string or integer", path, line, "id")
+    try:
+        within_max_length(rec["text"], BLANK_MAX_LENGTH, path, line)
+    except XlieDataError as err:
+        return err
     rec_id = str(rec.get("id", _default_id(record)))
     return str(path), line, rec["text"], rec_id, rec.get("lang", lang)
 

@@ -27,7 +27,7 @@ from spacy.tokens import Doc
 
 from .corpora.base import input_kind, load_docbin, read_lines
 from .corpora.jsonl import docs_to_records, record_to_doc
-from .corpora.records import InputRecord, read_records
+from .corpora.records import InputRecord, read_records, within_max_length
 from .corpora.shards import Shard
 from .entities import add_entity_source, entity_components, relation_extractors
 from .errors import XlieDataError
@@ -108,7 +108,7 @@ def record_doc(nlp: Language, record: InputRecord, lang: Optional[str]) -> Doc:
         doc._.xlie_lang = doc._.xlie_lang or lang
         return doc
     if record.kind == "text":
-        doc = nlp.make_doc(within_max_length(nlp, record.text or "", path, line))
+        doc = nlp.make_doc(within_max_length(record.text or "", nlp.max_length, path, line))
         doc._.xlie_id = default_id
         doc._.xlie_lang = lang
         return doc
@@ -117,20 +117,11 @@ def record_doc(nlp: Language, record: InputRecord, lang: Optional[str]) -> Doc:
     if isinstance(rec_id, bool) or not isinstance(rec_id, (str, int)):
         raise XlieDataError("expected a string or integer", path, line, "id")
     if isinstance(fields.get("text"), str):
-        within_max_length(nlp, fields["text"], path, line)
+        within_max_length(fields["text"], nlp.max_length, path, line)
     doc = record_to_doc(nlp, fields, path=str(path), line=line)
     doc._.xlie_id = str(rec_id) if rec_id != "" else default_id
     doc._.xlie_lang = doc._.xlie_lang or lang
     return doc
-
-
-def within_max_length(nlp: Language, text: str, path: Path, line: int) -> str:
-    """``text``, or the :class:`XlieDataError` of a record longer than the pipeline
-    takes (``nlp.max_length``: spaCy raises on it, mid-run, with a traceback)."""
-    if len(text) > nlp.max_length:
-        raise XlieDataError(f"{len(text):,} characters, over the pipeline's max_length "
-                            f"({nlp.max_length:,}): split the record", path, line, "text")
-    return text
 
 
 def write_docs(docs: Iterable[Doc], path: Path) -> int:

@@ -15,7 +15,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from ..corpora.base import load_docbin
-from ..corpora.records import read_records
+from ..corpora.records import BLANK_MAX_LENGTH, read_records, within_max_length
 from ..corpora.shards import Shard, is_docbin
 from ..errors import XlieDataError
 from ..util.io import write_docbin, write_json
@@ -27,9 +27,10 @@ Target = Tuple[int, int, Optional[str], Optional[str]]
 
 
 def _check_target(text: Any, rec_id: Any, path: Path, line: int) -> None:
-    """The single-process command's checks of one target record."""
+    """The checks of one target record (a blank pipeline tokenizes it)."""
     if not isinstance(text, str) or not text.strip():
         raise XlieDataError("missing or empty text", path, line, "text")
+    within_max_length(text, BLANK_MAX_LENGTH, path, line)
     if rec_id is not None and not isinstance(rec_id, (str, int)):
         raise XlieDataError("id must be a string or an integer", path, line, "id")
 

@@ -13,16 +13,22 @@ line boundary; of a DocBin, its own file written by the client (or, in one proce
 slice of the whole DocBin).
 """
 
+import inspect
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterator, Optional, Union
 
+from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from ..errors import XlieDataError
 from .base import input_kind, load_docbin, parse_json_line, read_lines
 from .shards import Shard, docbin_extension, shard_docbin
+
+#: The longest text a blank pipeline takes: ``Language.max_length``'s default, read from
+#: spaCy. ``label`` and ``project`` tokenize their records with blank pipelines.
+BLANK_MAX_LENGTH: int = inspect.signature(Language.__init__).parameters["max_length"].default
 
 
 @dataclass(frozen=True)
@@ -86,3 +92,13 @@ def _docbin_records(path: Path, shard: Optional[Shard], vocab: Optional[Vocab],
     for i in range(len(docbin)):
         yield InputRecord(path, "spacy", first + i + 1, first + i,
                           doc_id=docbin_extension(docbin, i, "xlie_id"))
+
+
+def within_max_length(text: str, max_length: int, path: Path, line: int) -> str:
+    """``text``, or the :class:`XlieDataError` of a record longer than the pipeline that
+    reads it takes (its ``max_length``): spaCy raises on such a text mid-run, with a
+    traceback, or with a message that names neither the file nor the line."""
+    if len(text) > max_length:
+        raise XlieDataError(f"{len(text):,} characters, over the pipeline's max_length "
+                            f"({max_length:,}): split the record", path, line, "text")
+    return text

@@ -1,6 +1,7 @@
 """`spacy-xlie kb ...` and `spacy-xlie label`: KB building, corpus labelling, reports,
 bad input, atomic shards, and the end-to-end path to training the relation extractor."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,23 @@ def test_end_to_end_train_relation_extractor(kb_dir, tmp_path):
     nlp = spacy.load(tmp_path / "model" / "model-last")
     assert "xlie_relation_extractor" in nlp.pipe_names
     assert "P26" in nlp.get_pipe("xlie_relation_extractor").labels
+
+
+def test_a_line_over_max_length_names_its_file_and_line(kb_dir, tmp_path):
+    """spaCy's blank pipeline raises E088 on it, naming neither the file nor the line."""
+    long_line = "Paris " * (spacy.blank("en").max_length // 6 + 1)
+    out = tmp_path / "out"
+    short_line = "Marie Curie married Pierre Curie."
+    for corpus, lines in ((tmp_path / "in.txt", [short_line, long_line]),
+                          (tmp_path / "in.jsonl", [json.dumps({"text": short_line}),
+                                                   json.dumps({"text": long_line})])):
+        corpus.write_text("\n".join(lines) + "\n", encoding="utf8")
+        result = runner.invoke(app, ["label", str(kb_dir), str(corpus), str(out)])
+        assert result.exit_code == 1
+        assert f"{corpus}:2: text: {len(long_line):,} characters, over" in result.output
+        assert "E088" not in result.output and not list(out.glob("*.spacy"))
+        result = runner.invoke(app, ["label", str(kb_dir), str(corpus), str(out),
+                                     "--skip-invalid"])
+        assert result.exit_code == 0, result.output
+        report = srsly.read_json(out / "report.json")
+        assert (report["docs"], report["skipped"]) == (1, 1)

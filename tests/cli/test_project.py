@@ -122,3 +122,20 @@ def test_failure_reasons_are_reported_per_language(tmp_path, src_path):
     data = json.loads(report.read_text())
     assert data["failures"]["de"]["entities"] == {"not_found": 2}
     assert data["failures"]["de"]["relations"] == {"argument_not_projected: tail": 2}
+
+
+def test_a_target_over_max_length_names_its_file_and_line(tmp_path, src_path):
+    """spaCy's blank pipeline raises E088 on it, naming neither the file nor the line."""
+    long_text = "Apple " * (spacy.blank("de").max_length // 6 + 1)
+    tgt = tmp_path / "tgt.jsonl"
+    tgt.write_text(json.dumps({"id": "s1", "text": "Apple ."}) + "\n"
+                   + json.dumps({"id": "s2", "text": long_text}) + "\n", encoding="utf8")
+    out = tmp_path / "out.spacy"
+    code, output = run(src_path, tgt, out, "--tgt-lang", "de", "--method", "lexical")
+    assert code == 1
+    assert f"{tgt}:2: text: {len(long_text):,} characters, over" in output
+    assert "E088" not in output and not out.exists()
+    code, output = run(src_path, tgt, out, "--tgt-lang", "de", "--method", "lexical",
+                       "--skip-invalid")
+    assert code == 0, output
+    assert len(read(out)) == 1
