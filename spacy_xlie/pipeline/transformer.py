@@ -197,8 +197,10 @@ class Transformer(SpacyTransformer):
         spacy-transformers' batching."""
         if not max_pieces:
             return batch_by_length(docs, self.cfg["max_batch_items"])
-        pieces = self.model.tokenizer([doc.text for doc in docs],
-                                      add_special_tokens=False)["input_ids"]
+        # only counted, never encoded whole (the encoder reads the docs' windows): a doc
+        # longer than the encoder's maximum is not the "indexing error" the tokenizer warns of
+        pieces = self.model.tokenizer([doc.text for doc in docs], add_special_tokens=False,
+                                      verbose=False)["input_ids"]
         return batch_by_length(pieces, max_pieces)
 
     def predict(self, docs: Iterable[Doc]) -> FullTransformerBatch:
