@@ -1,6 +1,6 @@
-"""The e5small pipeline's encoder alone in four engines: torch fp32, torch int8 (PyTorch
-dynamic quantisation), ONNX Runtime fp32 and ONNX Runtime int8 (the pipeline's
-``quantize = "auto"``).
+"""The e5small pipeline's encoder alone in five engines: torch fp32, torch int8 (PyTorch
+dynamic quantisation on its default engine), torch int8 on the oneDNN engine, ONNX Runtime
+fp32 and ONNX Runtime int8 (the pipeline's ``quantize = "auto"``).
 
     python bench/onnx_encoder.py --model training/e5small/model-best \\
         --docs corpus/eval/kbp37_test.spacy --n-docs 500 --out bench/results
@@ -10,21 +10,27 @@ them (sorted by wordpieces, at most 512 padded pieces a call), through each engi
 same 2 threads; rounds alternate the engines and the best round counts. Agreement: the
 mean cosine of each engine's token vectors with torch fp32's. Both ONNX Runtime engines
 run the layer stack as the pipeline exports it (:mod:`spacy_xlie.ml.onnx_encoder`,
-embeddings in torch); int8 is the pipeline's own path (``onnx_int8_stack``:
-``onnxruntime.quantization.quantize_dynamic``, a weight scale per output unit), and torch
-int8 quantises the same linear layers (PyTorch's default: a scale per matrix). Both leave
-the feed-forward down-projections fp32 (``spacy_xlie/ml/quantize.py`` says why). This
-answers #24's question whether ONNX Runtime runs the encoder faster here than torch.
-Writes ``onnx_encoder.{json,md}``.
+embeddings in torch); int8 is the pipeline's own path with the model's own int8 settings
+(``onnx_int8_stack``; smoothing, fp32 outlier channels, a weight scale per output unit).
+Torch int8 quantises the same linear layers with PyTorch's defaults (a scale per matrix,
+the feed-forward down-projections fp32): the pipeline's int8 before it moved to ONNX
+Runtime. Torch int8 on oneDNN quantises the stack the pipeline's settings rewrite
+(:func:`spacy_xlie.ml.smoothing.int8_ready_stack`, a weight scale per output unit) on
+torch's ``onednn`` quantized engine, which runs int8 matrix products on the CPU's VNNI/AMX
+instructions where it has them (left out where torch has no such engine). This answers
+#24's question whether ONNX Runtime runs the encoder faster here than torch. Writes
+``onnx_encoder.{json,md}``.
 """
 
 import argparse
+import contextlib
 import datetime
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import numpy
 
@@ -32,7 +38,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def load_batches(model: Path, docs: Path, n_docs: int):
-    """The encoder (torch), its tokenizer's batches as numpy arrays, and the word count."""
+    """The encoder (torch), its tokenizer's batches as numpy arrays, the word and piece
+    counts, and the pipeline's int8 settings (``onnx_int8_stack``'s arguments)."""
     import spacy
     from spacy.tokens import DocBin
     from spacy_transformers.util import batch_by_length
@@ -49,7 +56,11 @@ def load_batches(model: Path, docs: Path, n_docs: int):
                         padding=True, return_tensors="np")
         batches.append((enc["input_ids"].astype(numpy.int64),
                         enc["attention_mask"].astype(numpy.int64)))
-    return encoder, batches, words, sum(map(len, ids))
+    pipe = nlp.get_pipe("transformer")
+    settings = {"int8_down_projections": pipe.int8_down_projections,
+                "per_channel": pipe.int8_per_channel, "smoothing": pipe.int8_smoothing,
+                "outlier_ratio": pipe.int8_outlier_ratio}
+    return encoder, batches, words, sum(map(len, ids)), settings
 
 
 def torch_engine(encoder: Any) -> Callable:
@@ -96,6 +107,51 @@ def swapped_engine(encoder: Any, children: Dict[str, Any]) -> Callable:
     return run
 
 
+def onednn_int8_stack(encoder: Any, settings: Dict[str, Any]) -> Any:
+    """The layer stack rewritten with the pipeline's int8 ``settings`` (smoothing, fp32
+    outlier channels) and quantised by torch on its oneDNN engine, a weight scale per
+    output unit; the down-projections stay fp32 unless the settings make them int8."""
+    import torch
+
+    from spacy_xlie.ml.quantize import is_down_projection
+    from spacy_xlie.ml.smoothing import FP32_PART, int8_ready_stack
+
+    down = settings["int8_down_projections"]
+    stack = int8_ready_stack(encoder, settings["smoothing"], down, settings["outlier_ratio"])
+    qconfig = (torch.ao.quantization.per_channel_dynamic_qconfig if settings["per_channel"]
+               else torch.ao.quantization.default_dynamic_qconfig)
+    spec = {name: qconfig for name, layer in stack.named_modules()
+            if isinstance(layer, torch.nn.Linear) and FP32_PART not in name
+            and (down or not is_down_projection(layer))}
+    with on_quantized_engine("onednn"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the eager-mode API is marked for migration
+        return torch.ao.quantization.quantize_dynamic(stack, spec, dtype=torch.qint8)
+
+
+@contextlib.contextmanager
+def on_quantized_engine(name: str) -> Iterator[None]:
+    """torch's quantized engine set to ``name`` inside the block (a process-wide
+    setting: weights are packed for the engine current when they are quantised)."""
+    import torch
+
+    before = torch.backends.quantized.engine
+    torch.backends.quantized.engine = name
+    try:
+        yield
+    finally:
+        torch.backends.quantized.engine = before
+
+
+def on_engine(name: str, run: Callable) -> Callable:
+    """``run`` with torch's quantized engine set to ``name`` for each call."""
+
+    def engine_run(input_ids: numpy.ndarray, mask: numpy.ndarray) -> numpy.ndarray:
+        with on_quantized_engine(name):
+            return run(input_ids, mask)
+
+    return engine_run
+
+
 def mean_cosine(a: numpy.ndarray, b: numpy.ndarray, mask: numpy.ndarray) -> float:
     keep = mask.astype(bool)
     x, y = a[keep], b[keep]
@@ -118,18 +174,22 @@ def main(argv: Optional[List[str]] = None) -> int:
     from spacy_xlie.ml.quantize import is_down_projection
 
     threads = torch.get_num_threads()
-    encoder, batches, words, pieces = load_batches(args.model, args.docs, args.n_docs)
+    encoder, batches, words, pieces, settings = load_batches(args.model, args.docs,
+                                                             args.n_docs)
     with tempfile.TemporaryDirectory(prefix="xlie-onnx-") as tmp:
         export_stack(encoder.encoder, encoder.config.hidden_size, Path(tmp) / "stack.onnx")
         ort_fp32 = OnnxStack(Path(tmp) / "stack.onnx", threads)  # keeps the file open
     start = time.perf_counter()
-    ort_int8 = onnx_int8_stack(encoder)
+    ort_int8 = onnx_int8_stack(encoder, **settings)
     prepare_seconds = time.perf_counter() - start
     engines: Dict[str, Callable] = {
         "torch fp32": torch_engine(encoder),
-        "torch int8": swapped_engine(encoder, int8_children(encoder, is_down_projection)),
-        "onnxruntime fp32": swapped_engine(encoder, {"encoder": ort_fp32}),
-        "onnxruntime int8 (the pipeline's)": swapped_engine(encoder, {"encoder": ort_int8})}
+        "torch int8": swapped_engine(encoder, int8_children(encoder, is_down_projection))}
+    if "onednn" in torch.backends.quantized.supported_engines:
+        engines["torch int8, oneDNN engine (the pipeline's int8 settings)"] = on_engine(
+            "onednn", swapped_engine(encoder, {"encoder": onednn_int8_stack(encoder, settings)}))
+    engines["onnxruntime fp32"] = swapped_engine(encoder, {"encoder": ort_fp32})
+    engines["onnxruntime int8 (the pipeline's)"] = swapped_engine(encoder, {"encoder": ort_int8})
     reference = [engines["torch fp32"](*batch) for batch in batches]
     agreement = {name: round(float(numpy.mean([
         mean_cosine(run(*batch), ref, batch[1])
@@ -154,7 +214,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                   sys.argv[1:] if argv is None else argv),
               "model": str(args.model), "docs": str(args.docs), "n_docs": args.n_docs,
               "words": words, "pieces": pieces, "batches": len(batches), "threads": threads,
-              "int8_prepare_seconds": round(prepare_seconds, 1),
+              "int8_prepare_seconds": round(prepare_seconds, 1), "int8_settings": settings,
+              "quantized_engines": list(torch.backends.quantized.supported_engines),
               "versions": {"torch": torch.__version__, "onnxruntime": onnxruntime.__version__},
               "engines": rows}
     from spacy_xlie.util.io import write_json, write_text
@@ -180,7 +241,10 @@ def markdown(report: Dict[str, Any]) -> str:
                      f"{row['pieces_per_second']:,.0f} | {row['speedup_over_torch_fp32']:.2f} | "
                      f"{row['mean_cosine_to_torch_fp32']:.4f} |")
     lines += ["", "The pipeline's int8 (ONNX Runtime) exports and quantises the layer stack when "
-              f"a pipeline is loaded: {report['int8_prepare_seconds']} s here."]
+              f"a pipeline is loaded: {report['int8_prepare_seconds']} s here. The pipeline's "
+              "int8 settings (the model's config), used by both int8 rows that say so: "
+              + ", ".join(f"`{k} = {v}`" for k, v in report.get("int8_settings", {}).items())
+              + "."]
     return "\n".join(lines) + "\n"
 
 
