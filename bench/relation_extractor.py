@@ -913,6 +913,7 @@ ABLATIONS = {
     "steps_3600": ("A longer schedule (3,600 steps)", "e5small_3600"),
     "head_lr": ("The heads at 5x the encoder's learning rate (3,000 steps)", "e5small_head_lr"),
     "seed_final": ("A second seed of the shipped recipe (3,000 steps)", "e5small_seed_final"),
+    "seed2": ("A third seed of the shipped recipe (3,000 steps)", "e5small_seed2"),
 }
 
 

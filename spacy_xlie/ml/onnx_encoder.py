@@ -1,10 +1,11 @@
 """int8 transformer layers on ONNX Runtime, for CPU inference.
 
 Why ONNX Runtime and not PyTorch's dynamic quantisation: on the e5small pipeline's own
-batches, the layer stack on ONNX Runtime int8 (a weight scale per output unit) ran 1.60x
-as fast as torch fp32 and kept a mean cosine of 0.9966 to its vectors, where torch's int8
-ran 1.66x at 0.9846 (``bench/results/onnx_encoder.md``): about as fast, and closer to
-fp32.
+batches, the layer stack on ONNX Runtime int8 with the pipeline's int8 settings ran 1.90x
+as fast as torch fp32 at a mean cosine of 0.9986 to its vectors; torch's own int8 ran
+1.30x at 0.9837 on its default engine, and 1.71x at 0.9953 on its oneDNN engine (which
+uses the CPU's VNNI/AMX int8 instructions) with the same settings
+(``bench/results/onnx_encoder.md``): faster, and closer to fp32.
 
 Only the stack of transformer layers (a BERT-style model's ``encoder`` child) goes to ONNX
 Runtime: the embedding table, most of a multilingual model's weights, stays the torch
