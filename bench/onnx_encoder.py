@@ -28,7 +28,6 @@ import datetime
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional
 
@@ -56,10 +55,7 @@ def load_batches(model: Path, docs: Path, n_docs: int):
                         padding=True, return_tensors="np")
         batches.append((enc["input_ids"].astype(numpy.int64),
                         enc["attention_mask"].astype(numpy.int64)))
-    pipe = nlp.get_pipe("transformer")
-    settings = {"int8_down_projections": pipe.int8_down_projections,
-                "per_channel": pipe.int8_per_channel, "smoothing": pipe.int8_smoothing,
-                "outlier_ratio": pipe.int8_outlier_ratio}
+    settings = nlp.get_pipe("transformer").int8_stack_settings()
     return encoder, batches, words, sum(map(len, ids)), settings
 
 
@@ -110,22 +106,21 @@ def swapped_engine(encoder: Any, children: Dict[str, Any]) -> Callable:
 def onednn_int8_stack(encoder: Any, settings: Dict[str, Any]) -> Any:
     """The layer stack rewritten with the pipeline's int8 ``settings`` (smoothing, fp32
     outlier channels) and quantised by torch on its oneDNN engine, a weight scale per
-    output unit; the down-projections stay fp32 unless the settings make them int8."""
-    import torch
-
-    from spacy_xlie.ml.quantize import is_down_projection
+    output unit if the settings say so; the down-projections stay fp32 unless the
+    settings make them int8, and the fp32 outlier channels stay fp32."""
+    from spacy_xlie.ml.quantize import is_down_projection, quantize_linear
     from spacy_xlie.ml.smoothing import FP32_PART, int8_ready_stack
 
     down = settings["int8_down_projections"]
     stack = int8_ready_stack(encoder, settings["smoothing"], down, settings["outlier_ratio"])
-    qconfig = (torch.ao.quantization.per_channel_dynamic_qconfig if settings["per_channel"]
-               else torch.ao.quantization.default_dynamic_qconfig)
-    spec = {name: qconfig for name, layer in stack.named_modules()
-            if isinstance(layer, torch.nn.Linear) and FP32_PART not in name
-            and (down or not is_down_projection(layer))}
-    with on_quantized_engine("onednn"), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the eager-mode API is marked for migration
-        return torch.ao.quantization.quantize_dynamic(stack, spec, dtype=torch.qint8)
+    fp32_parts = {id(layer) for name, layer in stack.named_modules()
+                  if name.endswith(FP32_PART)}
+
+    def keep_fp32(layer: Any) -> bool:
+        return id(layer) in fp32_parts or (not down and is_down_projection(layer))
+
+    with on_quantized_engine("onednn"):
+        return quantize_linear(stack, keep_fp32, per_channel=settings["per_channel"])
 
 
 @contextlib.contextmanager

@@ -89,22 +89,27 @@ def label_records(records: Iterable[Union[InputRecord, XlieDataError]], lang: st
         elif record.kind == "spacy":
             yield _doc_record(record, lang)
         elif record.kind == "text":
-            yield _text_record(record, lang)
+            yield _within_max_length(
+                (str(record.path), record.line, record.text, _default_id(record), lang))
         else:
-            yield _json_record(record, lang)
+            yield _within_max_length(_json_record(record, lang))
 
 
 def _default_id(record: InputRecord) -> str:
     return f"{record.path.name}:{record.line}"
 
 
-def _text_record(record: InputRecord, lang: str) -> object:
-    """A plain-text line's :data:`Record`, or the error of a line too long to label."""
+def _within_max_length(item: object) -> object:
+    """A text record (plain text or JSONL) as it is, or the error of a text too long for
+    the blank pipeline that labels it; an error passes through."""
+    if isinstance(item, XlieDataError):
+        return item
+    path, line, text = item[:3]  # type: ignore[index]
     try:
-        text = within_max_length(record.text or "", BLANK_MAX_LENGTH, record.path, record.line)
+        within_max_length(text, BLANK_MAX_LENGTH, Path(path), line)
     except XlieDataError as err:
         return err
-    return str(record.path), record.line, text, _default_id(record), lang
+    return item
 
 
 def _doc_record(record: InputRecord, lang: str) -> Record:
@@ -126,10 +131,6 @@ def _json_record(record: InputRecord, lang: str) -> object:
         return XlieDataError("expected a language code", path, line, "lang")
     if not isinstance(rec.get("id", ""), (str, int)):
         return XlieDataError("expected a string or integer", path, line, "id")
-    try:
-        within_max_length(rec["text"], BLANK_MAX_LENGTH, path, line)
-    except XlieDataError as err:
-        return err
     rec_id = str(rec.get("id", _default_id(record)))
     return str(path), line, rec["text"], rec_id, rec.get("lang", lang)
 

@@ -1,7 +1,9 @@
 """Shared fixtures: the local data mirror, offline Hugging Face, and small helpers."""
 
+import logging
 import os
 from pathlib import Path
+from typing import Iterator, List
 
 import pytest
 import spacy
@@ -21,6 +23,25 @@ def shared_data() -> Path:
     if path is None:
         pytest.skip(f"real data not found: set {ENV_VAR} to a folder like ../shared/data")
     return path
+
+
+@pytest.fixture
+def transformers_warnings() -> Iterator[List[str]]:
+    """Warnings transformers logs during the test (its library logger does not propagate
+    to the root logger, which pytest's caplog reads)."""
+    messages: List[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            messages.append(record.getMessage())
+
+    handler = Collect(level=logging.WARNING)
+    logger = logging.getLogger("transformers")
+    logger.addHandler(handler)
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(handler)
 
 
 @pytest.fixture

@@ -12,13 +12,17 @@ import warnings
 from typing import Any, Callable, Dict, Optional
 
 
-def quantize_linear(module: Any, keep_fp32: Optional[Callable[[Any], bool]] = None) -> Any:
+def quantize_linear(module: Any, keep_fp32: Optional[Callable[[Any], bool]] = None,
+                    per_channel: bool = False) -> Any:
     """``module`` with its linear layers as int8 (dynamic quantisation), quantised in place;
-    the linear layers for which ``keep_fp32`` is true stay as they are."""
+    the linear layers for which ``keep_fp32`` is true stay as they are. ``per_channel``:
+    a weight scale per output unit instead of one per matrix."""
     import torch
 
+    qconfig = (torch.ao.quantization.per_channel_dynamic_qconfig if per_channel
+               else torch.ao.quantization.default_dynamic_qconfig)
     spec = {
-        name: torch.ao.quantization.default_dynamic_qconfig
+        name: qconfig
         for name, layer in module.named_modules()
         if isinstance(layer, torch.nn.Linear) and not (keep_fp32 and keep_fp32(layer))
     }

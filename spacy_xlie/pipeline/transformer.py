@@ -317,6 +317,14 @@ class Transformer(SpacyTransformer):
         """How the int8 copy's ONNX Runtime session runs (see the module docstring)."""
         return {"spinning": self.onnx_spinning, "memory_pattern": self.onnx_memory_pattern}
 
+    def int8_stack_settings(self) -> Dict[str, Union[bool, float]]:
+        """How the int8 copy's layer stack is rewritten and quantised: the keyword
+        arguments of :func:`spacy_xlie.ml.onnx_encoder.onnx_int8_stack` that its settings
+        give (what a benchmark of other int8 engines quantises with too)."""
+        return {"int8_down_projections": self.int8_down_projections,
+                "per_channel": self.int8_per_channel, "smoothing": self.int8_smoothing,
+                "outlier_ratio": self.int8_outlier_ratio}
+
     def _int8_settings(self) -> Dict[str, Union[bool, float]]:
         """The settings an int8 graph is made with: a saved graph is only used by a pipe
         whose settings match."""
@@ -389,10 +397,7 @@ class Transformer(SpacyTransformer):
             self._int8 = {"encoder": OnnxStack(graph, torch.get_num_threads(),
                                                **self._session_settings())}
             return False
-        self._int8 = {"encoder": onnx_int8_stack(model, self.int8_down_projections,
-                                                 per_channel=self.int8_per_channel,
-                                                 smoothing=self.int8_smoothing,
-                                                 outlier_ratio=self.int8_outlier_ratio,
+        self._int8 = {"encoder": onnx_int8_stack(model, **self.int8_stack_settings(),
                                                  **self._session_settings())}
         return True
 

@@ -20,6 +20,14 @@ def test_every_linear_layer_is_int8_by_default():
     assert not any(type(m) is torch.nn.Linear for m in block.modules())
 
 
+def test_per_channel_gives_each_output_unit_its_own_weight_scale():
+    per_matrix = quantize_linear(feed_forward())[0].weight()
+    per_unit = quantize_linear(feed_forward(), per_channel=True)[0].weight()
+    assert per_matrix.qscheme() == torch.per_tensor_affine
+    assert per_unit.qscheme() == torch.per_channel_affine
+    assert per_unit.q_per_channel_scales().shape == (8,)
+
+
 def test_swapped_replaces_children_inside_the_block_only():
     model = torch.nn.Module()
     model.embeddings = torch.nn.Embedding(10, 4)
