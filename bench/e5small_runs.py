@@ -52,6 +52,7 @@ SETTINGS = (
     ("class weight power", ("components", "xlie_relation_extractor"), "class_weight_power"),
     ("frozen lowest layers", ("initialize", "after_init"), "freeze_layers"),
     ("head learning-rate scale", ("training", "optimizer"), "head_learn_rate_scale"),
+    ("peak learning rate", ("training", "optimizer", "learn_rate"), "initial_rate"),
     ("steps", ("training",), "max_steps"),
     ("layers", ("components", "transformer", "model", "transformer_config"),
      "num_hidden_layers"),

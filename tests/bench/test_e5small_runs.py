@@ -51,6 +51,24 @@ def test_train_minutes_from_the_time_file_beside_the_run(tmp_path):
     assert e5small_runs.train_minutes(tmp_path / "none") is None
 
 
+def test_settings_read_from_the_runs_config_sections(tmp_path):
+    """Each column's key is found in its own section, or in the listener's embed/encode
+    subsections; a setting the config lacks is None."""
+    (tmp_path / "config.cfg").write_text(
+        "[training]\nmax_steps = 3000\n\n"
+        "[training.optimizer]\nhead_learn_rate_scale = 5.0\n\n"
+        "[training.optimizer.learn_rate]\ninitial_rate = 0.0003\n\n"
+        "[components]\n\n[components.ner]\n\n[components.ner.model]\n\n"
+        "[components.ner.model.tok2vec]\n\n[components.ner.model.tok2vec.embed]\n"
+        "grad_factor = 0.01\n\n[components.ner.model.tok2vec.encode]\ndepth = 2\n")
+    found = e5small_runs.settings(tmp_path)
+    assert found["peak learning rate"] == 0.0003
+    assert found["head learning-rate scale"] == 5.0
+    assert found["steps"] == 3000
+    assert (found["NER grad_factor"], found["NER own layers"]) == (0.01, 2)
+    assert found["class weight power"] is None
+
+
 def test_peak_rss_from_the_time_file_beside_the_run(tmp_path):
     (tmp_path / "run-time.txt").write_text(
         "\tElapsed (wall clock) time (h:mm:ss or m:ss): 1:17:07\n"
