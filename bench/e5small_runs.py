@@ -137,6 +137,12 @@ def rss_cell(row: Dict[str, Any]) -> str:
     return f"{row['peak_rss_mb']:,.0f}" if row.get("peak_rss_mb") is not None else ""
 
 
+def setting_cell(value: Any) -> str:
+    """A setting as the config spells it: a float parsed from a command-line override
+    (0.0003 read back as 0.00030000000000000003) rounded back to its written digits."""
+    return repr(round(value, 12)) if isinstance(value, float) else str(value)
+
+
 def markdown(report: Dict[str, Any]) -> str:
     columns = [column for column, _, _ in SETTINGS]
     lines = [
@@ -160,7 +166,7 @@ def markdown(report: Dict[str, Any]) -> str:
         "|---|" + "---|" * len(columns) + "---:|---:|---:|---:|---:|---:|---|",
     ]
     for row in report["runs"]:
-        cells = [str(row["settings"].get(column)) for column in columns]
+        cells = [setting_cell(row["settings"].get(column)) for column in columns]
         lines.append(f"| {row['name']} | " + " | ".join(cells) +
                      f" | {100 * row['kbp37_dev']['macro_f']:.1f} "
                      f"| {100 * row['kbp37_dev']['micro_f']:.1f} "

@@ -69,6 +69,13 @@ def test_settings_read_from_the_runs_config_sections(tmp_path):
     assert found["class weight power"] is None
 
 
+def test_settings_cells_as_the_config_spells_them():
+    assert e5small_runs.setting_cell(0.00030000000000000003) == "0.0003"
+    assert e5small_runs.setting_cell(1.0) == "1.0"
+    assert e5small_runs.setting_cell(None) == "None"
+    assert e5small_runs.setting_cell("spacy.batch_by_padded.v1") == "spacy.batch_by_padded.v1"
+
+
 def test_peak_rss_from_the_time_file_beside_the_run(tmp_path):
     (tmp_path / "run-time.txt").write_text(
         "\tElapsed (wall clock) time (h:mm:ss or m:ss): 1:17:07\n"
