@@ -912,8 +912,9 @@ ABLATIONS = {
     "code_switch": ("Code-switching at full length (3,000 steps)", "e5small_code_switch"),
     "steps_3600": ("A longer schedule (3,600 steps)", "e5small_3600"),
     "head_lr": ("The heads at 5x the encoder's learning rate (3,000 steps)", "e5small_head_lr"),
-    "seed_final": ("A second seed of the shipped recipe (3,000 steps)", "e5small_seed_final"),
-    "seed2": ("A third seed of the shipped recipe (3,000 steps)", "e5small_seed2"),
+    "seed_final": ("A second seed of the recipe at peak 2e-4 (3,000 steps)", "e5small_seed_final"),
+    "seed2": ("A third seed of the recipe at peak 2e-4 (3,000 steps)", "e5small_seed2"),
+    "lr3": ("The peak learning rate at 3e-4, two seeds (3,000 steps)", "e5small_lr3"),
 }
 
 
