@@ -90,7 +90,7 @@ def label_records(records: Iterable[Union[InputRecord, XlieDataError]], lang: st
             yield _doc_record(record, lang)
         elif record.kind == "text":
             yield _within_max_length(
-                (str(record.path), record.line, record.text, _default_id(record), lang))
+                (str(record.path), record.line, record.text or "", _default_id(record), lang))
         else:
             yield _within_max_length(_json_record(record, lang))
 
@@ -99,14 +99,14 @@ def _default_id(record: InputRecord) -> str:
     return f"{record.path.name}:{record.line}"
 
 
-def _within_max_length(item: object) -> object:
+def _within_max_length(item: Union[Record, XlieDataError]) -> Union[Record, XlieDataError]:
     """A text record (plain text or JSONL) as it is, or the error of a text too long for
     the blank pipeline that labels it; an error passes through."""
     if isinstance(item, XlieDataError):
         return item
-    path, line, text = item[:3]  # type: ignore[index]
+    path, line, text = item[:3]
     try:
-        within_max_length(text, BLANK_MAX_LENGTH, Path(path), line)
+        within_max_length(str(text), BLANK_MAX_LENGTH, Path(path), line)
     except XlieDataError as err:
         return err
     return item
@@ -122,7 +122,7 @@ def _doc_record(record: InputRecord, lang: str) -> Record:
     return str(record.path), record.line, doc, doc._.xlie_id or _default_id(record), lang
 
 
-def _json_record(record: InputRecord, lang: str) -> object:
+def _json_record(record: InputRecord, lang: str) -> Union[Record, XlieDataError]:
     """A JSONL record's :data:`Record`, or the error of its first bad field."""
     rec, path, line = record.fields or {}, record.path, record.line
     if not isinstance(rec.get("text"), str) or not rec["text"].strip():

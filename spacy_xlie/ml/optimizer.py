@@ -5,7 +5,7 @@ A pipeline on a transformer trains two kinds of weights with one optimizer: the
 encoder's pretrained layers, which should move little, and the components' own layers
 (the recognizer's maxout and state layers, the relation classifier), which start random.
 thinc's ``Adam.v1`` gives them one learning rate, so the rate that keeps the encoder
-close to its pretraining (3e-4 in ``configs/e5small.cfg``) is about three times below the 1e-3
+close to its pretraining (3e-4 in ``configs/e5small.cfg``) is about a third of the 1e-3
 of spaCy's quickstart CNN configs (``configs/cpu.cfg`` here: 2e-3). Fine-tuning recipes
 for BERT-style encoders commonly give the new head a larger rate than the encoder; thinc
 has no per-parameter rates, so this subclass scales the rate of every parameter that is

@@ -326,12 +326,11 @@ class Transformer(SpacyTransformer):
                 "outlier_ratio": self.int8_outlier_ratio}
 
     def _int8_settings(self) -> Dict[str, Union[bool, float]]:
-        """The settings an int8 graph is made with: a saved graph is only used by a pipe
-        whose settings match."""
-        return {"int8_down_projections": self.int8_down_projections,
-                "int8_per_channel": self.int8_per_channel,
-                "int8_smoothing": self.int8_smoothing,
-                "int8_outlier_ratio": self.int8_outlier_ratio}
+        """The settings an int8 graph is made with, by their config names (what a saved
+        graph's settings file records): a saved graph is only used by a pipe whose
+        settings match."""
+        return {name if name.startswith("int8_") else f"int8_{name}": value
+                for name, value in self.int8_stack_settings().items()}
 
     def from_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()
                   ) -> "Transformer":

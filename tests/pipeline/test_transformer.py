@@ -1,5 +1,6 @@
 """xlie_transformer: fp32 while training, int8 once loaded on CPU, fp32 weights kept."""
 
+import json
 import shutil
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from thinc.api import Adam, fix_random_seed
 
 from spacy_xlie.ml.onnx_encoder import DATA_FILE, GRAPH_FILE
 from spacy_xlie.pipeline import transformer as transformer_module
-from spacy_xlie.pipeline.transformer import int8_components, set_quantize
+from spacy_xlie.pipeline.transformer import INT8_SETTINGS_FILE, int8_components, set_quantize
 from tests.rel_examples import add_listening_extractor, make_examples
 
 TEXT = "Angela Merkel besuchte am Montag die Siemens AG in München."
@@ -176,6 +177,15 @@ def test_a_saved_int8_graph_is_used_only_with_its_settings(tiny_xlmr, tmp_path, 
         "int8_outlier_ratio": 4.0}}})
     assert exported == [(False, False, 0.5, 6.0), (True, True, 0.5, 6.0),
                         (False, True, 0.0, 6.0), (False, True, 0.5, 4.0)]
+
+
+def test_a_saved_graphs_settings_file_names_the_config_settings(tiny_xlmr, tmp_path):
+    """The settings beside a saved graph are recorded by their config names: packages
+    saved earlier carry that file, and a load compares its own settings with it."""
+    saved_in_int8(tiny_xlmr, tmp_path / "int8")
+    recorded = json.loads((tmp_path / "int8" / "transformer" / INT8_SETTINGS_FILE).read_text())
+    assert recorded == {"int8_down_projections": False, "int8_per_channel": True,
+                        "int8_smoothing": 0.5, "int8_outlier_ratio": 6.0}
 
 
 def test_saving_without_an_int8_copy_removes_a_saved_graph(tiny_xlmr, tmp_path):
