@@ -1,10 +1,13 @@
 """bench/relation_extractor.py: the ablation reports copied into its own with nothing
-measured again, and a keyed pipeline scored fp32."""
+measured again, a keyed pipeline scored fp32, and what #24's speed-up bar leaves the int8
+transformer."""
 
 import importlib.util
 import json
 import sys
 from pathlib import Path
+
+import pytest
 
 BENCH = Path(__file__).parents[2] / "bench"
 sys.path.insert(0, str(BENCH))  # relation_extractor imports its neighbours as the bench does
@@ -63,3 +66,59 @@ def test_keyed_xlie_pipeline_is_scored_fp32(tmp_path):
     assert relation_extractor.keyed_variants("cnn", None, plain) == {"cnn": None}
     assert relation_extractor.keyed_variants("e5", "e5_int8", xlie) == {"e5": fp32,
                                                                         "e5_int8": int8}
+
+
+def timed(transformer: float, ner: float, rel: float) -> dict:
+    return {"seconds": transformer + ner + rel, "component_seconds": {
+        "transformer": transformer, "ner": ner, "xlie_relation_extractor": rel}}
+
+
+def test_budget_is_the_target_time_less_the_other_components():
+    fp32 = [timed(3.5, 1.0, 0.5), timed(2.5, 1.0, 0.5)]  # 5.0 and 4.0 s: mean 4.5
+    int8 = [timed(2.0, 0.8, 0.2), timed(1.2, 0.6, 0.2)]  # others: mean 0.7 + 0.2
+    budget = relation_extractor.int8_budget(fp32, int8, target=2.5)
+    assert budget["fp32_seconds"] == pytest.approx(4.5)
+    assert budget["int8_other_seconds"] == pytest.approx(0.9)
+    assert budget["transformer_allowed_seconds"] == pytest.approx(4.5 / 2.5 - 0.9)
+    assert budget["ceiling"] == pytest.approx(5.0)
+    assert budget["int8_components"]["transformer"] == pytest.approx(1.6)
+    assert budget["fp32_components"]["ner"] == pytest.approx(1.0)
+
+
+def test_budget_renders_every_component():
+    budget = relation_extractor.int8_budget([timed(3.0, 1.0, 0.5)], [timed(2.0, 1.0, 0.5)])
+    text = "\n".join(relation_extractor.budget_markdown(budget))
+    assert "| ner | 1.000 | 1.000 |" in text
+    assert "| xlie_relation_extractor | 0.500 | 0.500 |" in text
+    assert "leaves the transformer 0.30 s" in text  # 4.5 / 2.5 - 1.5
+
+
+def test_budget_splits_the_transformer_at_its_encoder_calls():
+    fp32 = {**timed(3.0, 1.0, 0.5), "encoder_call_seconds": 2.0}
+    int8 = {**timed(0.5, 1.0, 0.5), "encoder_call_seconds": 0.25}
+    budget = relation_extractor.int8_budget([fp32], [int8])
+    text = "\n".join(relation_extractor.budget_markdown(budget))
+    assert "| (transformer: its encoder calls) | 2.000 | 0.250 |" in text
+    assert "alignment) | 1.000 | 0.250 |" in text
+    assert "leaves the calls themselves 0.05 s" in text  # 4.5 / 2.5 - 1.5 - 0.25
+
+
+def test_encoder_calls_are_timed_beneath_the_module():
+    import time
+
+    import torch
+
+    class Slow(torch.nn.Module):
+        def forward(self, x):
+            time.sleep(0.05)
+            return x
+
+    class Pipe:
+        class model:
+            transformer = Slow()
+
+    seconds = relation_extractor.time_encoder_calls(Pipe)
+    Pipe.model.transformer(torch.zeros(1))
+    Pipe.model.transformer(torch.zeros(1))
+    assert len(seconds) == 2
+    assert all(s >= 0.05 for s in seconds)
