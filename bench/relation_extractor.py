@@ -784,9 +784,10 @@ def _speed_worker(model_path: str, docbin: str, n_docs: int, with_rel: bool,
     peak = peak_rss_mb()
     result = {"docs": len(docs), "words": n_words, "seconds": round(total, 3),
               "component_seconds": {k: round(v, 3) for k, v in seconds.items()},
-              "encoder_call_seconds": round(sum(sum(calls) for calls in encoder_calls), 3),
               "words_per_second": round(n_words / total, 1), "peak_rss_mb": round(peak, 1),
               "rss_at_end_mb": rss_by_kind_mb()}
+    if encoder_calls:  # a transformer pipeline (the CNN one has no encoder calls to time)
+        result["encoder_call_seconds"] = round(sum(sum(calls) for calls in encoder_calls), 3)
     return {**result, "predicted": predicted} if keep_predictions else result
 
 
