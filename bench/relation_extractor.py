@@ -750,10 +750,10 @@ def _speed_worker(model_path: str, docbin: str, n_docs: int, with_rel: bool,
     run on the same docs, free of the run-to-run noise of two separate measurements.
     """
     import spacy
-    import torch
     from spacy.util import minibatch
 
     from spacy_xlie.corpora.reader import RelationCorpus
+    from spacy_xlie.pipeline.transformer import xlie_transformers
     from spacy_xlie.util.memory import peak_rss_mb, rss_by_kind_mb
 
     exclude = [] if with_rel else ["xlie_relation_extractor"]
@@ -761,9 +761,7 @@ def _speed_worker(model_path: str, docbin: str, n_docs: int, with_rel: bool,
     examples = RelationCorpus(docbin, gold_ents=not raw_text, limit=n_docs)(nlp)
     docs = [nlp.make_doc(eg.reference.text) if raw_text else eg.predicted for eg in examples]
     seconds = {name: 0.0 for name in nlp.pipe_names}
-    encoder_calls = [time_encoder_calls(proc) for _, proc in nlp.pipeline
-                     if isinstance(getattr(getattr(proc, "model", None), "transformer", None),
-                                   torch.nn.Module)]
+    encoder_calls = [time_encoder_calls(nlp.get_pipe(name)) for name in xlie_transformers(nlp)]
     predicted: List[Any] = []
     for timed, stream in ((False, [d.copy() for d in docs[:8]]), (True, docs)):  # warm-up
         for calls in encoder_calls:
@@ -786,7 +784,7 @@ def _speed_worker(model_path: str, docbin: str, n_docs: int, with_rel: bool,
               "component_seconds": {k: round(v, 3) for k, v in seconds.items()},
               "words_per_second": round(n_words / total, 1), "peak_rss_mb": round(peak, 1),
               "rss_at_end_mb": rss_by_kind_mb()}
-    if encoder_calls:  # a transformer pipeline (the CNN one has no encoder calls to time)
+    if encoder_calls:  # an xlie_transformer pipeline (the CNN one has no encoder to time)
         result["encoder_call_seconds"] = round(sum(sum(calls) for calls in encoder_calls), 3)
     return {**result, "predicted": predicted} if keep_predictions else result
 
