@@ -1010,7 +1010,8 @@ ABLATIONS = {
     "seed2": ("A third seed of the recipe at peak 2e-4 (3,000 steps)", "e5small_seed2"),
     "lr3": ("The peak learning rate at 3e-4, two seeds (3,000 steps)", "e5small_lr3"),
     "lr4": ("The peak learning rate at 4e-4 (3,000 steps)", "e5small_lr4"),
-    "ner3": ("Three recognizer layers on the shared encoder (3,000 steps)", "e5small_ner3"),
+    "ner3_seed1": ("Three recognizer layers on the shared encoder, two seeds (3,000 steps)",
+                   "e5small_ner3_seed1"),
 }
 
 
