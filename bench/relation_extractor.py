@@ -1012,6 +1012,8 @@ ABLATIONS = {
     "lr4": ("The peak learning rate at 4e-4 (3,000 steps)", "e5small_lr4"),
     "ner3_seed1": ("Three recognizer layers on the shared encoder, two seeds (3,000 steps)",
                    "e5small_ner3_seed1"),
+    "l12": ("All 12 encoder layers, the top 3 trained (stopped at 1,500 of 3,000 steps)",
+            "e5small_l12"),
 }
 
 
