@@ -1041,13 +1041,21 @@ def kept_ablation(out: Path) -> Dict[str, Any]:
 
 def refresh_ablations(out: Path) -> None:
     """The report in ``out`` with the current ablation reports copied in; nothing is
-    measured (the ablations have their own commands)."""
+    measured (the ablations have their own commands). Every copy is dropped first, those
+    of reports since taken out of :data:`ABLATIONS` (a section replaced by a newer one)
+    included."""
     report = kept_report(out)
-    for key in ABLATIONS:
-        report.pop(key, None)
+    for key in [key for key, value in report.items() if is_runs_report(value)]:
+        del report[key]
     report.update(kept_ablation(out))
     rewrite_report(out, report)
     log(f"copied the ablation reports into {out / 'relation_extractor.json'}")
+
+
+def is_runs_report(value: Any) -> bool:
+    """Whether a key of the report holds a copy of a ``bench/e5small_runs.py`` report (by
+    the keys that script writes): an ablation section, current or retired."""
+    return isinstance(value, dict) and {"runs", "base", "tests"} <= value.keys()
 
 
 def kept_report(out: Path) -> Dict[str, Any]:

@@ -26,11 +26,11 @@ def ablation(dev: float) -> dict:
                  "test": {}}]}
 
 
-def test_refresh_copies_both_ablations_and_keeps_the_rest(tmp_path, monkeypatch):
+def test_refresh_copies_the_ablations_drops_retired_ones_and_keeps_the_rest(tmp_path, monkeypatch):
     monkeypatch.setattr(relation_extractor, "markdown", lambda report, _: json.dumps(
         sorted(report)))
     (tmp_path / "relation_extractor.json").write_text(json.dumps(
-        {"words_per_second": 1000.0, "ablation": ablation(0.1)}))
+        {"words_per_second": 1000.0, "ablation": ablation(0.1), "retired": ablation(0.2)}))
     (tmp_path / "e5small_ablation.json").write_text(json.dumps(ablation(0.61)))
     (tmp_path / "e5small_short_ablation.json").write_text(json.dumps(ablation(0.59)))
     relation_extractor.refresh_ablations(tmp_path)
@@ -38,6 +38,7 @@ def test_refresh_copies_both_ablations_and_keeps_the_rest(tmp_path, monkeypatch)
     assert report["words_per_second"] == 1000.0
     assert report["ablation"]["runs"][1]["kbp37_dev"]["macro_f"] == 0.61
     assert report["short_ablation"]["runs"][1]["kbp37_dev"]["macro_f"] == 0.59
+    assert "retired" not in report  # a section no longer in ABLATIONS leaves with it
 
 
 def test_each_ablation_gets_its_section():
