@@ -37,6 +37,7 @@ import datetime
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -311,28 +312,25 @@ def int8_budget(fp32_rounds: List[Dict], int8_rounds: List[Dict],
     bounded by the components int8 does not touch, so this says how far quantising the
     encoder alone can go, and ``ceiling`` is the speed-up with a transformer that cost
     nothing."""
-    def mean(values: List[float]) -> float:
-        return sum(values) / len(values)
-
     def component_means(rounds: List[Dict]) -> Dict[str, float]:
         names = rounds[0]["component_seconds"]
-        return {name: round(mean([r["component_seconds"][name] for r in rounds]), 3)
+        return {name: round(statistics.mean([r["component_seconds"][name] for r in rounds]), 3)
                 for name in names}
 
-    fp32_seconds = mean([r["seconds"] for r in fp32_rounds])
+    fp32_seconds = statistics.mean([r["seconds"] for r in fp32_rounds])
     int8_components = component_means(int8_rounds)
     others = sum(s for name, s in int8_components.items() if name != "transformer")
     budget = {"target": target, "fp32_seconds": round(fp32_seconds, 3),
-              "int8_seconds": round(mean([r["seconds"] for r in int8_rounds]), 3),
+              "int8_seconds": round(statistics.mean([r["seconds"] for r in int8_rounds]), 3),
               "fp32_components": component_means(fp32_rounds),
               "int8_components": int8_components,
               "int8_other_seconds": round(others, 3),
               "transformer_allowed_seconds": round(fp32_seconds / target - others, 3),
               "ceiling": round(fp32_seconds / others, 2)}
     if all("encoder_call_seconds" in r for r in fp32_rounds + int8_rounds):
-        budget["fp32_encoder_calls"] = round(mean(
+        budget["fp32_encoder_calls"] = round(statistics.mean(
             [r["encoder_call_seconds"] for r in fp32_rounds]), 3)
-        budget["int8_encoder_calls"] = round(mean(
+        budget["int8_encoder_calls"] = round(statistics.mean(
             [r["encoder_call_seconds"] for r in int8_rounds]), 3)
     return budget
 
@@ -792,19 +790,15 @@ def _speed_worker(model_path: str, docbin: str, n_docs: int, with_rel: bool,
 def time_encoder_calls(pipe: Any) -> List[float]:
     """The seconds of each call of ``pipe``'s torch encoder (embeddings and layer stack,
     fp32 or its int8 copy, which is swapped in beneath the same module), appended to the
-    list returned: the rest of the transformer component's time is tokenising, windows,
-    batching and alignment, which int8 does not touch."""
+    list returned by torch's forward hooks on that module: the rest of the transformer
+    component's time is tokenising, windows, batching and alignment, which int8 does not
+    touch."""
     module = pipe.model.transformer
-    forward = module.forward
     seconds: List[float] = []
-
-    def timed_forward(*args: Any, **kwargs: Any) -> Any:
-        start = time.perf_counter()
-        output = forward(*args, **kwargs)
-        seconds.append(time.perf_counter() - start)
-        return output
-
-    module.forward = timed_forward
+    started: List[float] = []
+    module.register_forward_pre_hook(lambda *_: started.append(time.perf_counter()))
+    module.register_forward_hook(
+        lambda *_: seconds.append(time.perf_counter() - started.pop()))
     return seconds
 
 
