@@ -1008,6 +1008,8 @@ ABLATIONS = {
                    "e5small_ner3_seed1"),
     "l12": ("All 12 encoder layers, the top 3 trained (stopped at 1,500 of 3,000 steps)",
             "e5small_l12"),
+    "fl6_lr3": ("Two layers trained at the peak learning rate 3e-4 (3,000 steps)",
+                "e5small_fl6_lr3"),
 }
 
 
