@@ -46,11 +46,14 @@ def build_relation_classifier(
 
 def _classifier(tok2vec: Model[List[Doc], List[Floats2d]],
                 features: Model[PairVectors, Floats2d], hidden_width: int, dropout: float,
-                nO: Optional[int]) -> Model[PairInput, Floats2d]:
-    """tok2vec → ``features`` → dropout → Maxout → Linear, with the refs the pipe reads."""
+                nO: Optional[int],
+                encode: Optional[Callable[[Model], Model[PairInput, PairVectors]]] = None
+                ) -> Model[PairInput, Floats2d]:
+    """tok2vec → ``features`` → dropout → Maxout → Linear, with the refs the pipe reads;
+    ``encode`` (default :func:`encode_docs`) wraps the tok2vec."""
     output_layer = Linear(nO=nO)
     model = chain(
-        encode_docs(tok2vec),
+        (encode or encode_docs)(tok2vec),
         features,
         Dropout(dropout),
         Maxout(nO=hidden_width, nP=2, dropout=dropout, normalize=True),
@@ -89,6 +92,29 @@ def build_relation_classifier_v2(
         ),
     )
     return _classifier(tok2vec, features, hidden_width, dropout, nO)
+
+
+@registry.architectures("spacy_xlie.RelationClassifier.v3")
+def build_relation_classifier_v3(
+    tok2vec: Model[List[Doc], List[Floats2d]],
+    hidden_width: int = 256,
+    dropout: float = 0.2,
+    pooling: str = "mean_max",
+    use_context: bool = True,
+    nO: Optional[int] = None,
+) -> Model[PairInput, Floats2d]:
+    """v1 plus the pair's sentence, pooled as the spans are, beside the head, tail and
+    between-context vectors: words outside the stretch from head to tail ("X and Y
+    married", "Y-born X") reach the classifier too. The sentence is the doc's sentence
+    holding the pair (from its first argument's to its second's where they differ), or
+    the whole doc where it has no sentence boundaries (KBP37's one-sentence training docs).
+    """
+    features = _concatenate_features(
+        pair_features(pooling=pooling, use_context=use_context),
+        sentence_features(pooling=pooling),
+    )
+    return _classifier(tok2vec, features, hidden_width, dropout, nO,
+                       encode=encode_docs_with_sentences)
 
 
 def _concatenate_features(
@@ -140,6 +166,54 @@ def _encode_forward(
         return inputs
 
     return (tokvecs, pairs), backprop
+
+
+def encode_docs_with_sentences(
+    tok2vec: Model[List[Doc], List[Floats2d]]
+) -> Model[PairInput, PairVectors]:
+    """:func:`encode_docs`, each pair's row extended by its sentence's token range
+    ``[sentence_start, sentence_end)`` (columns 4 and 5), which :func:`sentence_features`
+    pools."""
+    return Model("encode_docs_with_sentences", _encode_with_sentences_forward,
+                 layers=[tok2vec], init=_encode_init)
+
+
+def _encode_with_sentences_forward(
+    model: Model, inputs: PairInput, is_train: bool
+) -> Tuple[PairVectors, Callable]:
+    docs, pairs = inputs
+    (tokvecs, _), backprop = _encode_forward(model, inputs, is_train)
+    ops = model.ops
+    extended = [ops.asarray2i(pair_sentences(doc, ops.to_numpy(doc_pairs)))
+                for doc, doc_pairs in zip(docs, pairs)]
+    return (tokvecs, extended), backprop
+
+
+def pair_sentences(doc: Doc, pairs: numpy.ndarray) -> numpy.ndarray:
+    """``pairs`` (``(n, 4)`` token offsets) with two more columns: the start and end of the
+    sentence holding each pair, from the sentence of its earlier argument to that of its
+    later one; the whole doc where the doc has no sentence boundaries."""
+    pairs = numpy.asarray(pairs, dtype="int32").reshape(-1, 4)
+    starts = numpy.zeros(len(doc), dtype="int32")
+    ends = numpy.full(len(doc), len(doc), dtype="int32")
+    if doc.has_annotation("SENT_START"):
+        for sent in doc.sents:
+            starts[sent.start:sent.end] = sent.start
+            ends[sent.start:sent.end] = sent.end
+    if not len(pairs):
+        return numpy.zeros((0, 6), dtype="int32")
+    first = numpy.minimum(pairs[:, 0], pairs[:, 2])
+    last = numpy.maximum(pairs[:, 1], pairs[:, 3]) - 1
+    return numpy.hstack([pairs, starts[first][:, None], ends[last][:, None]])
+
+
+def sentence_features(pooling: str = "mean_max") -> Model[PairVectors, Floats2d]:
+    """Each pair's sentence pooled (``pooling`` as in :func:`pair_features`), from pairs
+    that :func:`encode_docs_with_sentences` extended with their sentence's range."""
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling must be one of {POOLINGS}, not {pooling!r}")
+    return Model("sentence_features", _features_forward,
+                 attrs={"pooling": pooling, "segments": "sentence"})
 
 
 def pair_features(pooling: str = "mean_max", use_context: bool = True) -> Model[
@@ -243,18 +317,12 @@ def _features_forward(
     width = tokvecs[0].shape[1] if tokvecs else 0
     doc_lengths = numpy.array([len(t) for t in tokvecs], dtype="int64")
     offsets = numpy.cumsum(doc_lengths) - doc_lengths
-    flat = [
-        ops.to_numpy(p).astype("int64").reshape(-1, 4) + offsets[i]
-        for i, p in enumerate(pairs)
-    ]
-    spans = numpy.concatenate(flat) if flat else numpy.zeros((0, 4), dtype="int64")
+    # 4 columns (head, tail), or 6 with the sentence (encode_docs_with_sentences)
+    columns = 6 if model.attrs.get("segments") == "sentence" else 4
+    flat = [_pair_rows(ops.to_numpy(p)) + offsets[i] for i, p in enumerate(pairs)]
+    spans = numpy.concatenate(flat) if flat else numpy.zeros((0, columns), dtype="int64")
     X = ops.flatten(tokvecs) if tokvecs else ops.alloc2f(0, width)
-    segments = [(spans[:, 0], spans[:, 1]), (spans[:, 2], spans[:, 3])]
-    if model.attrs["use_context"]:
-        # Tokens strictly between the two arguments, whichever comes first.
-        left_end = numpy.minimum(spans[:, 1], spans[:, 3])
-        right_start = numpy.maximum(spans[:, 0], spans[:, 2])
-        segments.append((left_end, right_start))
+    segments = _segments(model, spans)
     if not is_train:
         return _pool_in_chunks(model, X, segments), _no_backprop
     pooled = [_pool(model, X, starts, ends) for starts, ends in segments]
@@ -271,6 +339,26 @@ def _features_forward(
         return ops.unflatten(dX, ops.asarray1i(doc_lengths)), pairs
 
     return Y, backprop
+
+
+def _pair_rows(pairs: numpy.ndarray) -> numpy.ndarray:
+    """A doc's pairs as 2-d int64 rows (an empty doc's may come as a 1-d array)."""
+    pairs = pairs.astype("int64")
+    return pairs if pairs.ndim == 2 else pairs.reshape(-1, 4)
+
+
+def _segments(model: Model, spans: numpy.ndarray) -> List[Tuple[numpy.ndarray, numpy.ndarray]]:
+    """The ``(starts, ends)`` token ranges a features layer pools for every pair: the
+    sentence (:func:`sentence_features`), or head, tail and, with ``use_context``, the
+    tokens strictly between the two arguments, whichever comes first."""
+    if model.attrs.get("segments") == "sentence":
+        return [(spans[:, 4], spans[:, 5])]
+    segments = [(spans[:, 0], spans[:, 1]), (spans[:, 2], spans[:, 3])]
+    if model.attrs["use_context"]:
+        left_end = numpy.minimum(spans[:, 1], spans[:, 3])
+        right_start = numpy.maximum(spans[:, 0], spans[:, 2])
+        segments.append((left_end, right_start))
+    return segments
 
 
 #: Token rows a prediction gathers at once (3 MB of 384-wide float32 vectors).

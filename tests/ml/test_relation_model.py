@@ -102,3 +102,77 @@ def test_full_model_refs():
     model = build_relation_classifier(tok2vec, hidden_width=8, nO=5)
     assert model.get_ref("tok2vec") is tok2vec
     assert model.get_ref("output_layer").get_dim("nO") == 5
+
+
+def _two_sentence_doc():
+    import spacy
+
+    doc = spacy.blank("en")("Ann met Bob . Then Cy saw Di today .")
+    for i, token in enumerate(doc):
+        token.is_sent_start = i in (0, 4)
+    return doc
+
+
+def test_pair_sentences_spans_the_sentences_of_both_arguments():
+    doc = _two_sentence_doc()  # sentences [0, 4) and [4, 10)
+    pairs = numpy.array([[0, 1, 2, 3], [5, 6, 7, 8], [7, 8, 0, 1]], dtype="int32")
+    assert relation_model.pair_sentences(doc, pairs).tolist() == [
+        [0, 1, 2, 3, 0, 4], [5, 6, 7, 8, 4, 10], [7, 8, 0, 1, 0, 10]]
+    unsentenced = doc.copy()
+    for token in unsentenced:
+        token.is_sent_start = None
+    assert relation_model.pair_sentences(unsentenced, pairs[1:2]).tolist() == [
+        [5, 6, 7, 8, 0, 10]]
+    assert relation_model.pair_sentences(doc, numpy.zeros((0, 4), "i")).shape == (0, 6)
+
+
+@pytest.mark.parametrize("pooling", ["mean", "first", "mean_max"])
+def test_sentence_features_pool_the_sentence_and_backprop(pooling):
+    rng = numpy.random.default_rng(3)
+    tokvecs = [rng.normal(size=(n, 3)).astype("float32") for n in (6, 4)]
+    pairs = [numpy.array([[0, 1, 2, 3, 0, 6], [3, 4, 4, 5, 2, 5]], "int32"),
+             numpy.array([[0, 1, 1, 2, 0, 4]], "int32")]
+    model = chain(relation_model.sentence_features(pooling=pooling), Linear(nO=2))
+    model.initialize(X=(tokvecs, pairs))
+    features = model.layers[0].predict((tokvecs, pairs))
+    want = tokvecs[0][2:5].mean(0) if pooling != "first" else tokvecs[0][2]
+    assert numpy.allclose(features[1, :3], want, atol=1e-6)
+    if pooling == "mean_max":
+        assert numpy.allclose(features[2, 3:], tokvecs[1].max(0), atol=1e-6)
+    Y, backprop = model.begin_update((tokvecs, pairs))
+    dY = rng.normal(size=Y.shape).astype("float32")
+    d_tokvecs, _ = backprop(dY)
+    eps = 1e-2
+    for row in range(6):
+        plus = [v.copy() for v in tokvecs]
+        minus = [v.copy() for v in tokvecs]
+        plus[0][row, 0] += eps
+        minus[0][row, 0] -= eps
+        numeric = float(((model.predict((plus, pairs)) - model.predict((minus, pairs))) * dY
+                         ).sum()) / (2 * eps)
+        assert d_tokvecs[0][row, 0] == pytest.approx(numeric, abs=2e-3)
+
+
+def test_v3_reads_the_words_outside_the_pair_and_v1_does_not():
+    """A word after both arguments ("married" in "X and Y married") changes v3's scores;
+    v1 sees head, tail and the words between them only."""
+    from spacy.util import registry
+
+    def tok2vec():
+        return registry.resolve({"t": {
+            "@architectures": "spacy.HashEmbedCNN.v2", "width": 8, "depth": 1,
+            "embed_size": 100, "window_size": 1, "maxout_pieces": 2,
+            "subword_features": False, "pretrained_vectors": None}})["t"]
+
+    import spacy
+
+    nlp = spacy.blank("en")
+    docs = [nlp("Ann and Bob have long been married ."),
+            nlp("Ann and Bob have long been divorced .")]
+    pairs = [numpy.array([[0, 1, 2, 3]], "int32")] * 2
+    for name, changes in (("v1", False), ("v3", True)):
+        build = registry.architectures.get(f"spacy_xlie.RelationClassifier.{name}")
+        model = build(tok2vec(), hidden_width=8, nO=3)
+        model.initialize(X=(docs, pairs))
+        scores = model.predict((docs, pairs))
+        assert (not numpy.allclose(scores[0], scores[1])) is changes, name

@@ -310,3 +310,17 @@ def test_overfit_with_entity_markers(tmp_path):
     train(nlp, make_examples(nlp.vocab), 60)
     assert nlp.evaluate(make_examples(nlp.vocab))["rel_micro_f"] == 1.0
     assert_reloaded_predicts_the_same(nlp, tmp_path / "model", scores=True)
+
+
+def test_overfit_with_sentence_context(tmp_path):
+    """RelationClassifier.v3 (the pair's sentence pooled beside v1's features) on the CPU
+    config learns the examples and predicts the same after save and load."""
+    fix_random_seed(0)
+    nlp = cpu_nlp(model={
+        "@architectures": "spacy_xlie.RelationClassifier.v3", "hidden_width": 32,
+        "tok2vec": load_config(CONFIGS / "cpu.cfg")[
+            "components"]["xlie_relation_extractor"]["model"]["tok2vec"],
+    })
+    train(nlp, make_examples(nlp.vocab), 60)
+    assert nlp.evaluate(make_examples(nlp.vocab))["rel_micro_f"] == 1.0
+    assert_reloaded_predicts_the_same(nlp, tmp_path / "model", scores=True)
