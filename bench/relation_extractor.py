@@ -1010,6 +1010,8 @@ ABLATIONS = {
             "e5small_l12"),
     "fl6_lr3": ("Two layers trained at the peak learning rate 3e-4 (3,000 steps)",
                 "e5small_fl6_lr3"),
+    "sentence": ("The pair's sentence beside the relation head's features (3,000 steps)",
+                 "e5small_sentence"),
 }
 
 
