@@ -194,14 +194,14 @@ def pair_sentences(doc: Doc, pairs: numpy.ndarray) -> numpy.ndarray:
     sentence holding each pair, from the sentence of its earlier argument to that of its
     later one; the whole doc where the doc has no sentence boundaries."""
     pairs = numpy.asarray(pairs, dtype="int32").reshape(-1, 4)
+    if not len(pairs):
+        return numpy.zeros((0, 6), dtype="int32")
     starts = numpy.zeros(len(doc), dtype="int32")
     ends = numpy.full(len(doc), len(doc), dtype="int32")
     if doc.has_annotation("SENT_START"):
         for sent in doc.sents:
             starts[sent.start:sent.end] = sent.start
             ends[sent.start:sent.end] = sent.end
-    if not len(pairs):
-        return numpy.zeros((0, 6), dtype="int32")
     first = numpy.minimum(pairs[:, 0], pairs[:, 2])
     last = numpy.maximum(pairs[:, 1], pairs[:, 3]) - 1
     return numpy.hstack([pairs, starts[first][:, None], ends[last][:, None]])

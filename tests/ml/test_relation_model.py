@@ -3,6 +3,8 @@ check."""
 
 import numpy
 import pytest
+import spacy
+from spacy.util import registry
 from thinc.api import Linear, chain
 
 from spacy_xlie.ml import relation_model
@@ -93,8 +95,6 @@ def test_no_pairs_and_bad_pooling():
 
 
 def test_full_model_refs():
-    from spacy.util import registry
-
     tok2vec = registry.resolve({"t": {
         "@architectures": "spacy.HashEmbedCNN.v2", "width": 8, "depth": 1, "embed_size": 100,
         "window_size": 1, "maxout_pieces": 2, "subword_features": False, "pretrained_vectors": None,
@@ -105,8 +105,6 @@ def test_full_model_refs():
 
 
 def _two_sentence_doc():
-    import spacy
-
     doc = spacy.blank("en")("Ann met Bob . Then Cy saw Di today .")
     for i, token in enumerate(doc):
         token.is_sent_start = i in (0, 4)
@@ -156,15 +154,12 @@ def test_sentence_features_pool_the_sentence_and_backprop(pooling):
 def test_v3_reads_the_words_outside_the_pair_and_v1_does_not():
     """A word after both arguments ("married" in "X and Y married") changes v3's scores;
     v1 sees head, tail and the words between them only."""
-    from spacy.util import registry
 
     def tok2vec():
         return registry.resolve({"t": {
             "@architectures": "spacy.HashEmbedCNN.v2", "width": 8, "depth": 1,
             "embed_size": 100, "window_size": 1, "maxout_pieces": 2,
             "subword_features": False, "pretrained_vectors": None}})["t"]
-
-    import spacy
 
     nlp = spacy.blank("en")
     docs = [nlp("Ann and Bob have long been married ."),
