@@ -229,7 +229,7 @@ def pair_features(pooling: str = "mean_max", use_context: bool = True) -> Model[
     return Model(
         "pair_features",
         _features_forward,
-        attrs={"pooling": pooling, "use_context": use_context},
+        attrs={"pooling": pooling, "use_context": use_context, "segments": "pair"},
     )
 
 
@@ -317,10 +317,9 @@ def _features_forward(
     width = tokvecs[0].shape[1] if tokvecs else 0
     doc_lengths = numpy.array([len(t) for t in tokvecs], dtype="int64")
     offsets = numpy.cumsum(doc_lengths) - doc_lengths
-    # 4 columns (head, tail), or 6 with the sentence (encode_docs_with_sentences)
-    columns = 6 if model.attrs.get("segments") == "sentence" else 4
     flat = [_pair_rows(ops.to_numpy(p)) + offsets[i] for i, p in enumerate(pairs)]
-    spans = numpy.concatenate(flat) if flat else numpy.zeros((0, columns), dtype="int64")
+    # no docs: no rows, as wide as any layout (head and tail, or with the sentence: 6)
+    spans = numpy.concatenate(flat) if flat else numpy.zeros((0, 6), dtype="int64")
     X = ops.flatten(tokvecs) if tokvecs else ops.alloc2f(0, width)
     segments = _segments(model, spans)
     if not is_train:
@@ -351,7 +350,7 @@ def _segments(model: Model, spans: numpy.ndarray) -> List[Tuple[numpy.ndarray, n
     """The ``(starts, ends)`` token ranges a features layer pools for every pair: the
     sentence (:func:`sentence_features`), or head, tail and, with ``use_context``, the
     tokens strictly between the two arguments, whichever comes first."""
-    if model.attrs.get("segments") == "sentence":
+    if model.attrs["segments"] == "sentence":
         return [(spans[:, 4], spans[:, 5])]
     segments = [(spans[:, 0], spans[:, 1]), (spans[:, 2], spans[:, 3])]
     if model.attrs["use_context"]:
