@@ -74,7 +74,8 @@ def test_marker_start_features_are_the_two_opening_markers():
 
 
 def write_corpus(path: Path) -> None:
-    """Four two-entity sentences, two of them with a relation (one in each direction)."""
+    """Four two-entity sentences, three of them with a relation (both directions), and one
+    sentence with a single entity, which the probe leaves out."""
     nlp = spacy.blank("en")
     docs = []
     for i, (text, label, forward) in enumerate([
@@ -91,6 +92,9 @@ def write_corpus(path: Path) -> None:
             head, tail = (first, second) if forward else (second, first)
             add_relation(doc, head, tail, label)
         docs.append(doc)
+    doc = nlp("Dora slept .")
+    doc.ents = [span_from_tokens(doc, 0, 1, "ENT")]
+    docs.append(doc)
     DocBin(docs=docs, store_user_data=True).to_disk(path)
 
 
@@ -104,5 +108,6 @@ def test_every_variant_trains_and_is_scored(tiny_xlmr, tmp_path):
     report = json.loads((tmp_path / "out" / "marker_probe.json").read_text())
     assert [row["variant"] for row in report["variants"]] == list(marker_probe.VARIANTS)
     assert report["train_sentences"] == report["dev_sentences"] == 4
+    assert report["dev_left_out"] == {"docs": 1, "gold_relations": 0}
     assert all(0.0 <= row["dev_macro_f"] <= 1.0 for row in report["variants"])
     assert "| markers_start |" in (tmp_path / "out" / "marker_probe.md").read_text()
