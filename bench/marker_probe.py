@@ -137,11 +137,16 @@ class Probe:
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging
 
-        # the checkpoint's top layers, which the recipe does not keep, go unused on purpose
-        logging.set_verbosity_error()
         self.variant = variant
         self.tokenizer = AutoTokenizer.from_pretrained(str(encoder))
-        self.encoder = AutoModel.from_pretrained(str(encoder), num_hidden_layers=layers)
+        # the checkpoint's top layers, which the recipe does not keep, go unused on purpose:
+        # transformers' warning about them is silenced for the load only
+        verbosity = logging.get_verbosity()
+        logging.set_verbosity_error()
+        try:
+            self.encoder = AutoModel.from_pretrained(str(encoder), num_hidden_layers=layers)
+        finally:
+            logging.set_verbosity(verbosity)
         for parameter in self.encoder.embeddings.parameters():
             parameter.requires_grad = False
         for layer in self.encoder.encoder.layer[:frozen_layers]:
