@@ -113,8 +113,9 @@ def marked(words: List[str], head: WordSpan, tail: WordSpan
         shift[i] = len(out)
         if i < len(words):
             out.append(words[i])
-    moved = lambda span: (shift[span[0]], shift[span[1] - 1] + 1)  # noqa: E731
-    return out, moved(head), moved(tail)
+    head_moved = (shift[head[0]], shift[head[1] - 1] + 1)
+    tail_moved = (shift[tail[0]], shift[tail[1] - 1] + 1)
+    return out, head_moved, tail_moved
 
 
 def piece_ranges(word_ids: Sequence[Optional[int]], n_words: int) -> List[Tuple[int, int]]:
