@@ -57,19 +57,19 @@ class Sentence:
         self.pairs = pairs
 
 
-def load_sentences(path: Path) -> List[Sentence]:
-    """Docs of a ``.spacy`` file with two gold entities, each read as both directed pairs
-    (labelled by the doc's gold relation where it runs that way, else ``none``)."""
-    return [Sentence([t.text for t in doc], directed_pairs(doc))
-            for doc in read_docs(path) if len(doc.ents) == 2]
-
-
 def read_docs(path: Path) -> List[Any]:
     """The docs of a ``.spacy`` file."""
     import spacy
     from spacy.tokens import DocBin
 
     return list(DocBin().from_disk(path).get_docs(spacy.blank("xx").vocab))
+
+
+def load_sentences(docs: Sequence[Any]) -> List[Sentence]:
+    """The docs with two gold entities, each read as both directed pairs (labelled by the
+    doc's gold relation where it runs that way, else ``none``)."""
+    return [Sentence([t.text for t in doc], directed_pairs(doc))
+            for doc in docs if len(doc.ents) == 2]
 
 
 def directed_pairs(doc: Any) -> List[Tuple[WordSpan, WordSpan, str]]:
@@ -82,14 +82,14 @@ def directed_pairs(doc: Any) -> List[Tuple[WordSpan, WordSpan, str]]:
     return [(h, t, gold.get((h, t), NONE)) for h, t in ((a, b), (b, a))]
 
 
-def left_out(path: Path) -> Dict[str, int]:
+def left_out(docs: Sequence[Any]) -> Dict[str, int]:
     """The docs :func:`load_sentences` leaves out (not two gold entities: KBP37's empty
     markers) and their gold relations, with a span or without one: the pipeline's scorer
     counts every one of those relations as missed, the probe does not see them."""
     from spacy_xlie.relations import get_relations
     from spacy_xlie.scorers import unrepresentable_labels
 
-    docs = [doc for doc in read_docs(path) if len(doc.ents) != 2]
+    docs = [doc for doc in docs if len(doc.ents) != 2]
     return {"docs": len(docs), "gold_relations": sum(
         len(get_relations(doc)) + len(unrepresentable_labels(doc)) for doc in docs)}
 
@@ -192,25 +192,27 @@ class Probe:
                                padding=True, truncation=True, max_length=256)
         hidden = self.encoder(**batch).last_hidden_state
         ranges = [piece_ranges(batch.word_ids(i), len(words)) for i, words in enumerate(rows)]
-        features = [self.features(hidden[row], ranges[row], h, t, hm, tm)
+        features = [pair_vector(self.variant, hidden[row], ranges[row], h, t, hm, tm)
                     for row, h, t, hm, tm in pairs]
         return self.head(torch.stack(features))
 
-    def features(self, states: Any, ranges: List[Tuple[int, int]], head: WordSpan,
-                 tail: WordSpan, head_mark: Optional[int], tail_mark: Optional[int]) -> Any:
-        """The pair's feature vector from its row's piece vectors."""
-        import torch
+def pair_vector(variant: str, states: Any, ranges: List[Tuple[int, int]], head: WordSpan,
+                tail: WordSpan, head_mark: Optional[int], tail_mark: Optional[int]) -> Any:
+    """A pair's feature vector from its row's piece vectors (``ranges``: each word's
+    pieces): the two opening markers' vectors (``markers_start``), or head, tail and the
+    words between them, mean and max pooled."""
+    import torch
 
-        if self.variant == "markers_start":
-            return torch.cat([states[ranges[head_mark][0]], states[ranges[tail_mark][0]]])
-        first, second = sorted([head, tail])
-        # the words between the two spans; in a marked row, between the first span's
-        # closing marker and the second's opening one
-        inner = 1 if head_mark is not None else 0
-        between = (ranges[first[1] - 1 + inner][1], ranges[second[0] - inner][0]) \
-            if first[1] <= second[0] else (0, 0)
-        return torch.cat([mean_max(states, ranges[s[0]][0], ranges[s[1] - 1][1])
-                          for s in (head, tail)] + [mean_max(states, *between)])
+    if variant == "markers_start":
+        return torch.cat([states[ranges[head_mark][0]], states[ranges[tail_mark][0]]])
+    first, second = sorted([head, tail])
+    # the words between the two spans; in a marked row, between the first span's
+    # closing marker and the second's opening one
+    inner = 1 if head_mark is not None else 0
+    between = (ranges[first[1] - 1 + inner][1], ranges[second[0] - inner][0]) \
+        if first[1] <= second[0] else (0, 0)
+    return torch.cat([mean_max(states, ranges[s[0]][0], ranges[s[1] - 1][1])
+                      for s in (head, tail)] + [mean_max(states, *between)])
 
 
 def mean_max(states: Any, start: int, end: int) -> Any:
@@ -311,7 +313,8 @@ def main(argv: Sequence[str]) -> int:
     unknown = sorted(set(variants) - set(VARIANTS))
     if unknown:
         parser.error(f"--variants: unknown {', '.join(unknown)} (choose from {VARIANTS})")
-    train, dev = load_sentences(args.train), load_sentences(args.dev)
+    dev_docs = read_docs(args.dev)
+    train, dev = load_sentences(read_docs(args.train)), load_sentences(dev_docs)
     labels = [NONE] + sorted({label for s in train for _, _, label in s.pairs} - {NONE})
     rows = [train_variant(variant, args, train, dev, labels) for variant in variants]
     report = {
@@ -319,7 +322,7 @@ def main(argv: Sequence[str]) -> int:
         "date": datetime.datetime.now().isoformat(timespec="minutes"),
         "torch": torch.__version__, "threads": torch.get_num_threads(),
         "train_sentences": len(train), "dev_sentences": len(dev),
-        "dev_left_out": left_out(args.dev),
+        "dev_left_out": left_out(dev_docs),
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "variants": rows,
     }

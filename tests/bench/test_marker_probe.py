@@ -37,13 +37,6 @@ def test_piece_ranges_cover_every_piece_of_a_word_and_clamp_truncated_words():
     assert marker_probe.piece_ranges([None, 0, 1, None], 3) == [(1, 2), (2, 3), (2, 3)]
 
 
-def probe(variant: str) -> "marker_probe.Probe":
-    """A Probe whose features are read without an encoder (they only use the variant)."""
-    instance = marker_probe.Probe.__new__(marker_probe.Probe)
-    instance.variant = variant
-    return instance
-
-
 def one_hot_pieces(n: int):
     """Piece i's vector is the i-th unit vector: a pooled vector names its pieces."""
     return torch.eye(n), [(i, i + 1) for i in range(n)]
@@ -52,7 +45,7 @@ def one_hot_pieces(n: int):
 def test_marked_between_context_leaves_out_the_inner_markers():
     # a @ b @ x y # c #: head b (2, 3), tail c (7, 8), opening markers at 1 and 6
     states, ranges = one_hot_pieces(9)
-    features = probe("markers").features(states, ranges, (2, 3), (7, 8), 1, 6)
+    features = marker_probe.pair_vector("markers", states, ranges, (2, 3), (7, 8), 1, 6)
     between_mean = features[4 * 9:5 * 9]
     assert between_mean.tolist() == [0, 0, 0, 0, 0.5, 0.5, 0, 0, 0]
     assert features[0:9].tolist() == torch.eye(9)[2].tolist()  # head mean: b only
@@ -62,14 +55,14 @@ def test_marked_between_context_leaves_out_the_inner_markers():
 def test_unmarked_between_context_is_the_words_between_the_spans():
     # a b x y c: head b (1, 2), tail c (4, 5)
     states, ranges = one_hot_pieces(5)
-    features = probe("none").features(states, ranges, (4, 5), (1, 2), None, None)
+    features = marker_probe.pair_vector("none", states, ranges, (4, 5), (1, 2), None, None)
     assert features[4 * 5:5 * 5].tolist() == [0, 0, 0.5, 0.5, 0]
     assert features[0:5].tolist() == torch.eye(5)[4].tolist()  # the head comes first
 
 
 def test_marker_start_features_are_the_two_opening_markers():
     states, ranges = one_hot_pieces(9)
-    features = probe("markers_start").features(states, ranges, (2, 3), (7, 8), 1, 6)
+    features = marker_probe.pair_vector("markers_start", states, ranges, (2, 3), (7, 8), 1, 6)
     assert features.tolist() == torch.eye(9)[1].tolist() + torch.eye(9)[6].tolist()
 
 
