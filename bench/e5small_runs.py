@@ -50,6 +50,7 @@ SETTINGS = (
     ("relation pooling", ("components", "xlie_relation_extractor", "model"), "pooling"),
     ("relation model", ("components", "xlie_relation_extractor", "model"), "@architectures"),
     ("class weight power", ("components", "xlie_relation_extractor"), "class_weight_power"),
+    ("relation decisions", ("components", "xlie_relation_extractor"), "mode"),
     ("frozen lowest layers", ("initialize", "after_init"), "freeze_layers"),
     ("head learning-rate scale", ("training", "optimizer"), "head_learn_rate_scale"),
     ("peak learning rate", ("training", "optimizer", "learn_rate"), "initial_rate"),

@@ -6,11 +6,16 @@ and are matched by character offsets, so reference and predicted docs may be tok
 differently. To classify relations between gold entities (as KBP37/RELX are reported),
 read the corpus with ``spacy_xlie.RelationCorpus.v1`` and ``gold_ents = true``.
 
-Two decoding modes:
+Three decoding modes:
 
 * ``exclusive`` (default): one softmax decision per unordered pair over ``no_relation``
   and every label in both directions (1 + 2 × 18 = 37 classes for KBP37), the KBP37/RELX
   task formulation;
+* ``directed``: each unordered pair is scored in both orders, each order with one
+  softmax over ``no_relation`` and the labels (19 classes for KBP37), so a type's
+  examples share one layout (head features first) whichever way the text orders its
+  arguments; of the two orders' relations the likelier one is kept, at most one relation
+  per pair as in ``exclusive``;
 * ``multilabel``: every ordered pair gets one independent sigmoid per label, and each
   label scoring at least ``threshold`` is added, for data where a pair holds several
   relations.
@@ -63,7 +68,7 @@ from ..relations import GOLD_ARGUMENTS_KEY, Relation, add_relations, clear_relat
 from ..scorers import PREDICTED, relation_keys, score_relations
 from .candidates import CandidatePairs
 
-MODES = ("exclusive", "multilabel")
+MODES = ("exclusive", "directed", "multilabel")
 SOURCE = PREDICTED
 
 logger = logging.getLogger("spacy")
@@ -186,9 +191,10 @@ class RelationExtractor(TrainablePipe):
 
     @property
     def n_classes(self) -> int:
-        """Output width: 1 + 2 × labels (exclusive) or one per label (multilabel)."""
+        """Output width: 1 + 2 × labels (exclusive), 1 + labels (directed) or one per
+        label (multilabel)."""
         n = len(self.labels)
-        return 1 + 2 * n if self.mode == "exclusive" else n
+        return {"exclusive": 1 + 2 * n, "directed": 1 + n}.get(self.mode, n)
 
     def add_label(self, label: str) -> int:
         """Add a relation type; 0 if it is known already. Not possible once trained."""
@@ -209,13 +215,14 @@ class RelationExtractor(TrainablePipe):
     # ---- candidates and model input -------------------------------------------------
 
     def scored_pairs(self, doc: Doc) -> List[Tuple[Span, Span]]:
-        """The pairs the model scores: unordered (exclusive) or both orders (multilabel)."""
+        """The pairs the model scores: unordered (exclusive) or both orders, consecutive
+        (directed, multilabel)."""
         return self._ordered(self.candidates(doc))
 
     def _ordered(self, pairs: List[Tuple[Span, Span]]) -> List[Tuple[Span, Span]]:
-        if self.mode == "multilabel":
-            return [p for first, second in pairs for p in ((first, second), (second, first))]
-        return pairs
+        if self.mode == "exclusive":
+            return pairs
+        return [p for first, second in pairs for p in ((first, second), (second, first))]
 
     def training_pairs(self, eg: Example) -> List[Tuple[Span, Span]]:
         """The pairs learned from ``eg``: the predicted doc's candidates or, when the
@@ -268,7 +275,7 @@ class RelationExtractor(TrainablePipe):
         return (list(docs), arrays), pair_lists
 
     def _probabilities(self, logits: Floats2d) -> Floats2d:
-        if self.mode == "exclusive":
+        if self.mode != "multilabel":
             return self.model.ops.softmax(logits)
         return self.model.ops.sigmoid(logits)
 
@@ -289,17 +296,21 @@ class RelationExtractor(TrainablePipe):
         key = self.candidates.spans_key
         # A batch's pairs repeat a few entity label pairs: one type mask for each
         type_masks: Dict[Tuple[str, str], numpy.ndarray] = {}
+        # One decision per row, or per two rows (a pair's two orders) in directed mode
+        step = 2 if self.mode == "directed" else 1
         row = 0
         for doc, pairs in zip(docs, pair_lists):
             clear_relations(doc, source=SOURCE)
             decoded = []
-            for first, second in pairs:
-                decoded.extend(
-                    Relation(head, tail, label, score, SOURCE, key)
-                    for head, tail, label, score in self._decode(first, second, probs[row],
-                                                                 type_masks)
-                )
-                row += 1
+            for i in range(0, len(pairs), step):
+                if self.mode == "directed":
+                    found = self._decode_directed(pairs[i:i + 2], probs[row:row + 2],
+                                                  type_masks)
+                else:
+                    found = self._decode(*pairs[i], probs[row], type_masks)
+                decoded.extend(Relation(head, tail, label, score, SOURCE, key)
+                               for head, tail, label, score in found)
+                row += step
             add_relations(doc, decoded)
 
     def _type_mask(self, first_label: str, second_label: str) -> numpy.ndarray:
@@ -312,6 +323,8 @@ class RelationExtractor(TrainablePipe):
         for i, label in enumerate(self.labels):
             if self.mode == "multilabel":
                 mask[i] = fits(label, first_label, second_label)
+            elif self.mode == "directed":
+                mask[1 + i] = fits(label, first_label, second_label)
             else:
                 mask[1 + 2 * i] = fits(label, first_label, second_label)
                 mask[2 + 2 * i] = fits(label, second_label, first_label)
@@ -319,13 +332,10 @@ class RelationExtractor(TrainablePipe):
 
     def _decode(self, first: Span, second: Span, probs: numpy.ndarray,
                 type_masks: Dict[Tuple[str, str], numpy.ndarray]):
-        """The relations one pair's probabilities say hold, types that do not fit the
-        entity labels (``argument_types``) left out. ``type_masks`` caches
-        :meth:`_type_mask` by entity label pair."""
-        labels_key = (first.label_, second.label_)
-        if labels_key not in type_masks:
-            type_masks[labels_key] = self._type_mask(*labels_key)
-        mask = type_masks[labels_key]
+        """The relations one pair's probabilities say hold (exclusive, multilabel), types
+        that do not fit the entity labels (``argument_types``) left out. ``type_masks``
+        caches :meth:`_type_mask` by entity label pair."""
+        mask = self._cached_mask(first, second, type_masks)
         labels = self.labels
         if self.mode == "multilabel":
             threshold = self.cfg["threshold"]
@@ -340,6 +350,28 @@ class RelationExtractor(TrainablePipe):
         label = labels[(best - 1) // 2]
         head, tail = (first, second) if best % 2 == 1 else (second, first)
         yield head, tail, label, float(probs[best])
+
+    def _decode_directed(self, pairs: List[Tuple[Span, Span]], rows: numpy.ndarray,
+                         type_masks: Dict[Tuple[str, str], numpy.ndarray]):
+        """At most one relation for a pair scored in both orders (``pairs`` and their
+        ``rows``, directed mode): each order's likeliest class among the types that fit
+        the entity labels, and of the orders whose class is a relation, the likelier."""
+        best: Optional[Tuple[Span, Span, str, float]] = None
+        for (head, tail), probs in zip(pairs, rows):
+            probs = probs * self._cached_mask(head, tail, type_masks)
+            k = int(probs.argmax())
+            if k and (best is None or probs[k] > best[3]):
+                best = (head, tail, self.labels[k - 1], float(probs[k]))
+        if best is not None:
+            yield best
+
+    def _cached_mask(self, first: Span, second: Span,
+                     type_masks: Dict[Tuple[str, str], numpy.ndarray]) -> numpy.ndarray:
+        """:meth:`_type_mask` for the two spans' labels, from ``type_masks`` once made."""
+        labels_key = (first.label_, second.label_)
+        if labels_key not in type_masks:
+            type_masks[labels_key] = self._type_mask(*labels_key)
+        return type_masks[labels_key]
 
     # ---- training -------------------------------------------------------------------
 
@@ -381,7 +413,8 @@ class RelationExtractor(TrainablePipe):
         backprop([self.model.ops.alloc2f(*v.shape) for v in vectors])
 
     def _truth(self, examples: Sequence[Example], pair_lists: PairLists) -> numpy.ndarray:
-        """Gold targets: class indices (exclusive) or a multi-hot matrix (multilabel)."""
+        """Gold targets: class indices (exclusive, directed) or a multi-hot matrix
+        (multilabel)."""
         index = {label: i for i, label in enumerate(self.labels)}
         rows = []
         for eg, pairs in zip(examples, pair_lists):
@@ -397,6 +430,9 @@ class RelationExtractor(TrainablePipe):
                     target[forward] = 1.0
                     rows.append(target)
                     continue
+                if self.mode == "directed":
+                    rows.append(1 + min(forward) if forward else 0)
+                    continue
                 backward = [index[lab] for lab in _gold_labels(gold, b, a) if lab in index]
                 if forward:
                     rows.append(1 + 2 * min(forward))
@@ -411,8 +447,8 @@ class RelationExtractor(TrainablePipe):
     def get_loss(
         self, examples: Iterable[Example], scores: Tuple[PairLists, Floats2d]
     ) -> Tuple[float, Floats2d]:
-        """Cross-entropy (exclusive) or binary cross-entropy (multilabel) on the logits,
-        averaged over pairs; returns the loss and its gradient for the logits."""
+        """Cross-entropy (exclusive, directed) or binary cross-entropy (multilabel) on
+        the logits, averaged over pairs; returns the loss and its gradient for the logits."""
         examples = list(examples)
         validate_examples(examples, "RelationExtractor.get_loss")
         pair_lists, logits = scores
@@ -422,7 +458,7 @@ class RelationExtractor(TrainablePipe):
         n_pairs = max(len(probs), 1)
         eps = 1e-9
         weights = self._pair_weights(truth)
-        if self.mode == "exclusive":
+        if self.mode != "multilabel":
             target = numpy.zeros_like(probs)
             target[numpy.arange(len(truth)), truth] = 1.0
             losses = -numpy.log(probs[numpy.arange(len(truth)), truth] + eps)
@@ -441,6 +477,8 @@ class RelationExtractor(TrainablePipe):
             return numpy.ones(len(truth), dtype="float32")
         if self.mode == "exclusive":
             return label_weights[(truth + 1) // 2]
+        if self.mode == "directed":
+            return label_weights[truth]
         positive = truth > 0
         return numpy.where(positive.any(axis=1),
                            (positive * label_weights[1:]).max(axis=1, initial=0.0),

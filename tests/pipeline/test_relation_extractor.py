@@ -93,13 +93,28 @@ def test_overfit_cpu_multilabel():
     assert scores["rel_threshold"] == 0.5
 
 
-@pytest.mark.parametrize("mode", ["exclusive", "multilabel"])
+def test_overfit_cpu_directed():
+    """Each pair scored in both orders, one softmax over none and the labels per order;
+    the zh doc's relation runs against the text's order."""
+    fix_random_seed(0)
+    nlp = cpu_nlp(mode="directed")
+    train(nlp, make_examples(nlp.vocab), 60)
+    rel = nlp.get_pipe("xlie_relation_extractor")
+    assert rel.n_classes == 1 + len(LABELS)
+    scores = nlp.evaluate(make_examples(nlp.vocab))
+    assert scores["rel_micro_f"] == 1.0
+    zh = list(nlp.pipe(eg.predicted for eg in make_examples(nlp.vocab)))[-1]
+    assert [(r.head.text, r.label, r.tail.text) for r in zh._.relations] == [
+        ("阿里巴巴集团", "org:founded_by", "马云")]
+
+
+@pytest.mark.parametrize("mode", ["exclusive", "directed", "multilabel"])
 def test_class_weights_scale_each_pair_by_its_type(mode, tmp_path):
     """class_weight_power = 1: the examples hold org:city_of_headquarters 3 times,
     org:founded_by and per:employee_of twice, per:country_of_birth once (mean 2), so the
     types weigh 2/3, 1, 1 and 2, and each pair's loss gradient is scaled by its type's
-    weight (1 for pairs with no relation; in multilabel mode, pairs in the relation's
-    direction)."""
+    weight (1 for pairs with no relation; in directed and multilabel modes, pairs in the
+    relation's direction)."""
     nlp = cpu_nlp(class_weight_power=1.0, mode=mode)
     examples = make_examples(nlp.vocab)
     nlp.initialize(lambda: examples)

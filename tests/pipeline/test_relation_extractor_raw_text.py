@@ -108,6 +108,71 @@ def test_argument_types_in_multilabel_mode():
     assert [lab for _, _, lab, _ in pipe._decode(per, org, probs, {})] == ["per:employee_of"]
 
 
+def directed_pipe(labels):
+    nlp = cpu_nlp(mode="directed")
+    pipe = nlp.get_pipe("xlie_relation_extractor")
+    for label in labels:
+        pipe.add_label(label)
+    return nlp, pipe
+
+
+def test_directed_truth_labels_one_order():
+    """The gold pair's own order carries per:title (class 1 + its index), the reverse
+    order and the other pairs none (0); each unordered pair is scored in both orders."""
+    nlp, pipe = directed_pipe(("per:employee_of", "per:title"))
+    eg = joint_example(nlp, [(6, 7, "LOC")])
+    pairs = pipe.training_pairs(eg)
+    by_pair = {((a.start, a.end), (b.start, b.end)): int(t)
+               for (a, b), t in zip(pairs, pipe._truth([eg], [pairs]))}
+    assert by_pair[((0, 2), (3, 4))] == 2
+    assert by_pair[((3, 4), (0, 2))] == 0
+    assert by_pair[((3, 4), (6, 7))] == 0 and by_pair[((6, 7), (3, 4))] == 0
+    assert [(b, a) for a, b in pairs[::2]] == [tuple(p) for p in pairs[1::2]]
+
+
+def test_directed_decoding_keeps_the_likelier_order():
+    """Of a pair's two orders, the one whose likeliest class is a relation, or the
+    likelier of two relations; none in both orders: nothing; set_annotations reads the
+    two rows of every pair together."""
+    nlp, pipe = directed_pipe(("org:founded_by", "per:employee_of"))
+    doc = Doc(nlp.vocab, words=["Jobs", "founded", "Apple"])
+    per, org = add_entities(doc, [span_from_tokens(doc, 0, 1, "ENT"),
+                                  span_from_tokens(doc, 2, 3, "ENT")])
+    pairs = [(per, org), (org, per)]
+
+    def decoded(rows):
+        return [(h.text, lab, t.text, round(score, 2)) for h, t, lab, score in
+                pipe._decode_directed(pairs, numpy.array(rows, dtype="float32"), {})]
+
+    # classes: none, org:founded_by, per:employee_of
+    assert decoded([[0.7, 0.2, 0.1], [0.2, 0.7, 0.1]]) == [
+        ("Apple", "org:founded_by", "Jobs", 0.7)]
+    assert decoded([[0.3, 0.1, 0.6], [0.2, 0.7, 0.1]]) == [
+        ("Apple", "org:founded_by", "Jobs", 0.7)]
+    assert decoded([[0.2, 0.0, 0.8], [0.3, 0.7, 0.0]]) == [
+        ("Jobs", "per:employee_of", "Apple", 0.8)]
+    assert decoded([[0.6, 0.2, 0.2], [0.5, 0.3, 0.2]]) == []
+    pipe.set_annotations([doc], ([pairs], numpy.array(
+        [[0.6, 0.2, 0.2], [0.2, 0.7, 0.1]], dtype="float32")))
+    assert [(r.head.text, r.label, r.tail.text) for r in doc._.relations] == [
+        ("Apple", "org:founded_by", "Jobs")]
+
+
+def test_argument_types_in_directed_mode():
+    """A type whose head does not fit is out of its order's softmax: the ORG-headed
+    per:employee_of gives way to that order's next class."""
+    nlp, pipe = directed_pipe(("org:top_members/employees", "per:employee_of"))
+    pipe.argument_types = argument_type_filter("kbp37", "tac")
+    doc = Doc(nlp.vocab, words=["Nestle", "hired", "Maggi"])
+    org, per = add_entities(doc, [span_from_tokens(doc, 0, 1, "ORG"),
+                                  span_from_tokens(doc, 2, 3, "PER")])
+    # classes: none, org:top_members/employees, per:employee_of
+    rows = numpy.array([[0.05, 0.3, 0.65], [0.9, 0.05, 0.05]], dtype="float32")
+    assert [(h.text, lab, t.text) for h, t, lab, _ in
+            pipe._decode_directed([(org, per), (per, org)], rows, {})] == [
+        ("Nestle", "org:top_members/employees", "Maggi")]
+
+
 def test_entity_only_batch_still_updates_the_shared_encoder():
     """With a listener, the relation extractor's backward pass is what updates the shared
     tok2vec with the recognizer's gradient: a batch of entity-only docs (no pair) must not
