@@ -91,6 +91,24 @@ def write_corpus(path: Path) -> None:
     DocBin(docs=docs, store_user_data=True).to_disk(path)
 
 
+def test_left_out_relations_count_as_misses_in_the_all_gold_scores():
+    """per:title 2 found, 1 false alarm; org:founded_by 1 found, 1 missed. A left-out
+    per:title and a left-out per:spouse are misses: per:title P 2/3, R 2/3; per:spouse
+    R 0 (a type the probe never predicted); micro P 3/4, R 3/6; the counts passed in stay."""
+    from spacy.scorer import PRFScore
+
+    from spacy_xlie.scorers import prf_report
+
+    per_type = {"per:title": PRFScore(tp=2, fp=1), "org:founded_by": PRFScore(tp=1, fn=1)}
+    counted = prf_report(marker_probe.with_misses(per_type, ["per:title", "per:spouse"]))
+    title = counted["rel_f_per_type"]["per:title"]
+    assert (title["p"], title["r"]) == pytest.approx((2 / 3, 2 / 3))
+    assert counted["rel_f_per_type"]["per:spouse"]["r"] == 0.0
+    assert (counted["rel_micro_p"], counted["rel_micro_r"]) == pytest.approx((3 / 4, 3 / 6))
+    assert counted["rel_macro_f"] == pytest.approx((2 / 3 + 0 + 2 / 3) / 3)
+    assert per_type["per:title"].fn == 0
+
+
 def test_every_variant_trains_and_is_scored(tiny_xlmr, tmp_path):
     write_corpus(tmp_path / "train.spacy")
     argv = ["--encoder", str(tiny_xlmr), "--out", str(tmp_path / "out"),
@@ -103,4 +121,5 @@ def test_every_variant_trains_and_is_scored(tiny_xlmr, tmp_path):
     assert report["train_sentences"] == report["dev_sentences"] == 4
     assert report["dev_left_out"] == {"docs": 1, "gold_relations": 0}
     assert all(0.0 <= row["dev_macro_f"] <= 1.0 for row in report["variants"])
+    assert all(row["dev_macro_f_all_gold"] <= row["dev_macro_f"] for row in report["variants"])
     assert "| markers_start |" in (tmp_path / "out" / "marker_probe.md").read_text()
