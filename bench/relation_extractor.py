@@ -1012,6 +1012,8 @@ ABLATIONS = {
                 "e5small_fl6_lr3"),
     "sentence": ("The pair's sentence beside the relation head's features (3,000 steps)",
                  "e5small_sentence"),
+    "gf0": ("No recognizer gradient into the shared encoder (3,000 steps)", "e5small_gf0"),
+    "directed": ("One softmax per directed pair (3,000 steps)", "e5small_directed"),
 }
 
 
