@@ -82,21 +82,16 @@ def directed_pairs(doc: Any) -> List[Tuple[WordSpan, WordSpan, str]]:
     return [(h, t, gold.get((h, t), NONE)) for h, t in ((a, b), (b, a))]
 
 
-def left_out(docs: Sequence[Any]) -> Dict[str, int]:
-    """The docs :func:`load_sentences` leaves out (not two gold entities: KBP37's empty
-    markers) and their gold relations, with a span or without one: the pipeline's scorer
-    counts every one of those relations as missed, the probe does not see them."""
-    return {"docs": sum(len(doc.ents) != 2 for doc in docs),
-            "gold_relations": len(left_out_labels(docs))}
-
-
-def left_out_labels(docs: Sequence[Any]) -> List[str]:
-    """The labels of the gold relations of the docs :func:`load_sentences` leaves out."""
+def left_out(docs: Sequence[Any]) -> Tuple[int, List[str]]:
+    """How many docs :func:`load_sentences` leaves out (not two gold entities: KBP37's
+    empty markers), and the labels of their gold relations, with a span or without one:
+    the pipeline's scorer counts every one of those relations as missed."""
     from spacy_xlie.relations import get_relations
     from spacy_xlie.scorers import unrepresentable_labels
 
-    return [label for doc in docs if len(doc.ents) != 2
-            for label in [r.label for r in get_relations(doc)] + unrepresentable_labels(doc)]
+    dropped = [doc for doc in docs if len(doc.ents) != 2]
+    return len(dropped), [label for doc in dropped for label in
+                          [r.label for r in get_relations(doc)] + unrepresentable_labels(doc)]
 
 
 def with_misses(per_type: Dict[str, Any], missed: Sequence[str]) -> Dict[str, Any]:
@@ -339,14 +334,14 @@ def main(argv: Sequence[str]) -> int:
     dev_docs = read_docs(args.dev)
     train, dev = load_sentences(read_docs(args.train)), load_sentences(dev_docs)
     labels = [NONE] + sorted({label for s in train for _, _, label in s.pairs} - {NONE})
-    missed = left_out_labels(dev_docs)
+    n_left_out, missed = left_out(dev_docs)
     rows = [train_variant(variant, args, train, dev, labels, missed) for variant in variants]
     report = {
         "command": "python " + " ".join([sys.argv[0], *argv]),
         "date": datetime.datetime.now().isoformat(timespec="minutes"),
         "torch": torch.__version__, "threads": torch.get_num_threads(),
         "train_sentences": len(train), "dev_sentences": len(dev),
-        "dev_left_out": left_out(dev_docs),
+        "dev_left_out": {"docs": n_left_out, "gold_relations": len(missed)},
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "variants": rows,
     }

@@ -304,7 +304,7 @@ class RelationExtractor(TrainablePipe):
             decoded = []
             for i in range(0, len(pairs), step):
                 if self.mode == "directed":
-                    found = self._decode_directed(pairs[i:i + 2], probs[row:row + 2],
+                    found = self._decode_directed(pairs[i:i + step], probs[row:row + step],
                                                   type_masks)
                 else:
                     found = self._decode(*pairs[i], probs[row], type_masks)
