@@ -6,8 +6,6 @@ saves the pipeline, KB included, so ``spacy package`` ships it and ``nlp(text)``
 raw text. The output folder is replaced only once the new pipeline is written.
 """
 
-import shutil
-import tempfile
 from pathlib import Path
 
 import spacy
@@ -15,6 +13,7 @@ import typer
 from wasabi import msg
 
 from ..entities import ENTITY_PIPE, add_entity_source, entity_components
+from ..util.io import atomic_directory
 from ._app import exit_on, fail
 from .kb import kb_app
 
@@ -33,15 +32,8 @@ def attach_command(
         if name in nlp.pipe_names:
             fail(f"{model} already has a pipe '{name}': pass --name")
         add_entity_source(nlp, f"kb:{kb_path}", name=name)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
-    try:
+    with atomic_directory(output) as tmp:
         nlp.to_disk(tmp)
-        if output.exists():
-            shutil.rmtree(output)
-        tmp.rename(output)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     kb = nlp.get_pipe(name).kb
     msg.good(f"{output}: {' -> '.join(nlp.pipe_names)}; entities from {len(kb)} KB entities "
              f"({kb.n_aliases} aliases in {', '.join(kb.languages)}); entity pipes: "

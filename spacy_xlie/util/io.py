@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterable, Iterator, Union
@@ -36,6 +37,34 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+@contextlib.contextmanager
+def atomic_directory(path: PathLike) -> Iterator[Path]:
+    """Yield a new empty folder beside ``path``; on success it takes the place of ``path``
+    (a folder or nothing), otherwise it is removed and ``path`` stays as it was. The old
+    folder is moved aside before the new one is renamed into place, so ``path`` is never
+    left half-written, and put back if that rename fails."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    # mkdtemp makes the folder private (0700): give it the mode ``mkdir`` would
+    os.chmod(tmp, 0o777 & ~current_umask())
+    aside = tmp.with_suffix(".old")
+    try:
+        yield tmp
+        if path.exists():
+            os.replace(path, aside)
+        try:
+            os.replace(tmp, path)
+        except OSError:
+            if aside.exists():
+                os.replace(aside, path)
+            raise
+    finally:
+        for leftover in (tmp, aside):
+            if leftover.exists():
+                shutil.rmtree(leftover)
 
 
 def write_docbin(docs: Iterable[Doc], path: PathLike) -> int:
