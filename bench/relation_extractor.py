@@ -1014,6 +1014,8 @@ ABLATIONS = {
                  "e5small_sentence"),
     "gf0": ("No recognizer gradient into the shared encoder (3,000 steps)", "e5small_gf0"),
     "directed": ("One softmax per directed pair (3,000 steps)", "e5small_directed"),
+    "rebuild": ("The shipped recipe trained again, same seed, on a fresh checkout (3,000 steps)",
+                "e5small_rebuild"),
 }
 
 
