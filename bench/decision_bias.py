@@ -19,9 +19,8 @@ on one half and scored on the other, so the held-out figure is what a scale chos
 would do on data it was not chosen on. The encoder runs once (fp32); every scoring decodes
 the stored probabilities with the pipe's own ``set_annotations`` and scores with its own
 scorer (official macro-F), as ``spacy-xlie evaluate --gold-ents`` does
-(:class:`StoredPredictions`): the scales are the pipe's ``class_scales`` setting, so a
-recipe can adopt what this finds. Writes ``decision_bias.json`` and ``decision_bias.md``
-to ``--out``.
+(:class:`StoredPredictions`; argument-type masks apply as in the pipe). Writes
+``decision_bias.json`` and ``decision_bias.md`` to ``--out``.
 """
 
 import argparse
@@ -47,10 +46,12 @@ from spacy_xlie.evaluation import (  # noqa: E402
     scoring_settings,
     without_encoder_output,
 )
-from spacy_xlie.pipeline.relation_extractor import NO_RELATION, RelationExtractor  # noqa: E402
+from spacy_xlie.pipeline.relation_extractor import RelationExtractor  # noqa: E402
 from spacy_xlie.scorers import score_relations  # noqa: E402
 from spacy_xlie.util.io import write_json, write_text  # noqa: E402
 
+#: The name a scale for the "no relation" class goes by.
+NO_RELATION = "no_relation"
 #: Factors tried for one class at a time (1.0: the pipe's own argmax).
 GRID = (0.25, 0.35, 0.5, 0.7, 1.0, 1.4, 2.0, 2.8, 4.0)
 #: Passes over the relation types in the per-type search.
@@ -65,9 +66,8 @@ class StoredPredictions:
         pipe = relation_pipe(nlp)
         if pipe is None:
             raise ValueError(f"The pipeline has no relation extractor: {nlp.pipe_names}")
-        if pipe.mode == "multilabel":
-            raise ValueError("class scales bias the exclusive and directed modes' decision; "
-                             "a multilabel extractor has a threshold instead")
+        if pipe.mode != "exclusive":
+            raise ValueError("decision_bias.py scales the classes of exclusive mode only")
         self.pipe: RelationExtractor = pipe
         self.settings = scoring_settings(pipe)
         disable = [name for name in nlp.pipe_names
@@ -84,17 +84,27 @@ class StoredPredictions:
                 self.examples.append(Example(without_encoder_output(doc), eg.reference))
 
     def macro_f(self, scales: Dict[str, float], docs: Optional[Sequence[int]] = None) -> float:
-        """Official macro-F of the examples at ``docs`` (default: all) decoded with
-        ``scales`` as the pipe's ``class_scales``."""
-        saved = self.pipe.cfg["class_scales"]
-        self.pipe.cfg["class_scales"] = scales
-        try:
-            for batch, pair_lists, probs in self.batches:
-                self.pipe.set_annotations(batch, (pair_lists, probs))
-        finally:
-            self.pipe.cfg["class_scales"] = saved
+        """Official macro-F of the examples at ``docs`` (default: all), each pair decided
+        by the pipe's own decoding on its probabilities times ``scales``."""
+        factors = self.class_factors(scales)
+        for batch, pair_lists, probs in self.batches:
+            self.pipe.set_annotations(batch, (pair_lists, probs * factors))
         chosen = self.examples if docs is None else [self.examples[i] for i in docs]
         return score_relations(chosen, **self.settings)["rel_macro_f"]
+
+
+    def class_factors(self, scales: Dict[str, float]) -> numpy.ndarray:
+        """``scales`` (by class name; a type's factor applies to both its directions) as
+        one factor per output class of exclusive mode (none, then each type forwards and
+        backwards)."""
+        factors = numpy.ones(self.pipe.n_classes, dtype="float32")
+        for name, scale in scales.items():
+            if name == NO_RELATION:
+                factors[0] = scale
+            else:
+                i = self.pipe.labels.index(name)
+                factors[1 + 2 * i:3 + 2 * i] = scale
+        return factors
 
 
 def choose_class_scales(stored: StoredPredictions, *, per_type: bool = False,

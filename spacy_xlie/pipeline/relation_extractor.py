@@ -20,13 +20,6 @@ Three decoding modes:
   label scoring at least ``threshold`` is added, for data where a pair holds several
   relations.
 
-``class_scales`` multiplies class probabilities before the decision (exclusive and
-directed modes): ``{"no_relation": 2.0}`` keeps a relation only where its probability is
-at least twice that of no relation (fewer, surer relations, as when labelling silver
-data); ``{"per:spouse": 1.4}`` favours one type (both directions). The relations' scores
-stay the unscaled probabilities. The e5small config sets none: on KBP37 dev, scales
-chosen on one half did not raise the other half's macro-F (``bench/decision_bias.py``).
-
 Predicted relations carry ``source="predicted"`` and the probability as their score;
 they replace earlier predicted relations and leave relations from other sources alone.
 
@@ -76,8 +69,6 @@ from ..scorers import PREDICTED, relation_keys, score_relations
 from .candidates import CandidatePairs
 
 MODES = ("exclusive", "directed", "multilabel")
-#: The ``class_scales`` key of the class that says a pair holds no relation.
-NO_RELATION = "no_relation"
 SOURCE = PREDICTED
 
 logger = logging.getLogger("spacy")
@@ -125,7 +116,6 @@ PairLists = List[List[Tuple[Span, Span]]]
         "threshold": 0.5,
         "argument_types": None,
         "class_weight_power": 0.0,
-        "class_scales": {},
         "scorer": {"@scorers": "spacy_xlie.relation_scorer.v1"},
     },
     default_score_weights={
@@ -145,14 +135,13 @@ def make_relation_extractor(
     threshold: float,
     argument_types: Optional[Callable[[str, str, str], bool]],
     class_weight_power: float,
-    class_scales: Dict[str, float],
     scorer: Optional[Callable],
 ) -> "RelationExtractor":
     """Create an ``xlie_relation_extractor`` (see the module docstring)."""
     return RelationExtractor(
         nlp.vocab, model, name, candidates=candidates, mode=mode, threshold=threshold,
         argument_types=argument_types, class_weight_power=class_weight_power,
-        class_scales=class_scales, scorer=scorer,
+        scorer=scorer,
     )
 
 
@@ -170,7 +159,6 @@ class RelationExtractor(TrainablePipe):
         threshold: float = 0.5,
         argument_types: Optional[Callable[[str, str, str], bool]] = None,
         class_weight_power: float = 0.0,
-        class_scales: Optional[Dict[str, float]] = None,
         scorer: Optional[Callable] = score_relations,
     ) -> None:
         if mode not in MODES:
@@ -179,7 +167,6 @@ class RelationExtractor(TrainablePipe):
             raise ValueError(
                 f"class_weight_power must be 0 or more, not {class_weight_power!r}"
             )
-        check_class_scales(mode, class_scales or {})
         self.vocab = vocab
         self.model = model
         self.name = name
@@ -189,7 +176,6 @@ class RelationExtractor(TrainablePipe):
         self.cfg: Dict[str, Any] = {
             "labels": [], "mode": mode, "threshold": threshold,
             "class_weight_power": class_weight_power,
-            "class_scales": dict(class_scales or {}),
             # One loss weight per label, set by initialize from the training data
             "label_weights": [],
         }
@@ -209,23 +195,6 @@ class RelationExtractor(TrainablePipe):
         label (multilabel)."""
         n = len(self.labels)
         return {"exclusive": 1 + 2 * n, "directed": 1 + n}.get(self.mode, n)
-
-    def class_scale_vector(self) -> numpy.ndarray:
-        """``class_scales`` as one factor per output class (1 where it names none)."""
-        scales = numpy.ones(self.n_classes, dtype="float32")
-        index = {label: i for i, label in enumerate(self.labels)}
-        for name, scale in self.cfg["class_scales"].items():
-            if name == NO_RELATION:
-                scales[0] = scale
-            elif name not in index:
-                raise ValueError(
-                    f"'{self.name}': class_scales names {name!r}, which is neither "
-                    f"'{NO_RELATION}' nor one of its labels ({', '.join(self.labels)})")
-            elif self.mode == "directed":
-                scales[1 + index[name]] = scale
-            else:
-                scales[1 + 2 * index[name]:3 + 2 * index[name]] = scale
-        return scales
 
     def add_label(self, label: str) -> int:
         """Add a relation type; 0 if it is known already. Not possible once trained."""
@@ -327,7 +296,6 @@ class RelationExtractor(TrainablePipe):
         key = self.candidates.spans_key
         # A batch's pairs repeat a few entity label pairs: one type mask for each
         type_masks: Dict[Tuple[str, str], numpy.ndarray] = {}
-        scales = self.class_scale_vector()
         # One decision per row, or per two rows (a pair's two orders) in directed mode
         step = 2 if self.mode == "directed" else 1
         row = 0
@@ -337,9 +305,9 @@ class RelationExtractor(TrainablePipe):
             for i in range(0, len(pairs), step):
                 if self.mode == "directed":
                     found = self._decode_directed(pairs[i:i + step], probs[row:row + step],
-                                                  type_masks, scales)
+                                                  type_masks)
                 else:
-                    found = self._decode(*pairs[i], probs[row], type_masks, scales)
+                    found = self._decode(*pairs[i], probs[row], type_masks)
                 decoded.extend(Relation(head, tail, label, score, SOURCE, key)
                                for head, tail, label, score in found)
                 row += step
@@ -363,11 +331,10 @@ class RelationExtractor(TrainablePipe):
         return mask
 
     def _decode(self, first: Span, second: Span, probs: numpy.ndarray,
-                type_masks: Dict[Tuple[str, str], numpy.ndarray], scales: numpy.ndarray):
+                type_masks: Dict[Tuple[str, str], numpy.ndarray]):
         """The relations one pair's probabilities say hold (exclusive, multilabel), types
-        that do not fit the entity labels (``argument_types``) left out; exclusive mode
-        decides on the probabilities times ``scales`` (:meth:`class_scale_vector`).
-        ``type_masks`` caches :meth:`_type_mask` by entity label pair."""
+        that do not fit the entity labels (``argument_types``) left out. ``type_masks``
+        caches :meth:`_type_mask` by entity label pair."""
         mask = self._cached_mask(first, second, type_masks)
         labels = self.labels
         if self.mode == "multilabel":
@@ -376,7 +343,8 @@ class RelationExtractor(TrainablePipe):
                 if mask[i] and probs[i] >= threshold:
                     yield first, second, label, float(probs[i])
             return
-        best = int((probs * mask * scales).argmax())
+        probs = probs * mask
+        best = int(probs.argmax())
         if best == 0:
             return
         label = labels[(best - 1) // 2]
@@ -384,20 +352,18 @@ class RelationExtractor(TrainablePipe):
         yield head, tail, label, float(probs[best])
 
     def _decode_directed(self, pairs: List[Tuple[Span, Span]], rows: numpy.ndarray,
-                         type_masks: Dict[Tuple[str, str], numpy.ndarray],
-                         scales: numpy.ndarray):
+                         type_masks: Dict[Tuple[str, str], numpy.ndarray]):
         """At most one relation for a pair scored in both orders (``pairs`` and their
         ``rows``, directed mode): each order's likeliest class among the types that fit
-        the entity labels, and of the orders whose class is a relation, the likelier
-        (both decided on the probabilities times ``scales``)."""
-        best: Optional[Tuple[Span, Span, str, float, float]] = None
+        the entity labels, and of the orders whose class is a relation, the likelier."""
+        best: Optional[Tuple[Span, Span, str, float]] = None
         for (head, tail), probs in zip(pairs, rows):
-            scaled = probs * self._cached_mask(head, tail, type_masks) * scales
-            k = int(scaled.argmax())
-            if k and (best is None or scaled[k] > best[4]):
-                best = (head, tail, self.labels[k - 1], float(probs[k]), float(scaled[k]))
+            probs = probs * self._cached_mask(head, tail, type_masks)
+            k = int(probs.argmax())
+            if k and (best is None or probs[k] > best[3]):
+                best = (head, tail, self.labels[k - 1], float(probs[k]))
         if best is not None:
-            yield best[:4]
+            yield best
 
     def _cached_mask(self, first: Span, second: Span,
                      type_masks: Dict[Tuple[str, str], numpy.ndarray]) -> numpy.ndarray:
@@ -589,17 +555,6 @@ class RelationExtractor(TrainablePipe):
         """Relation scores (``rel_*``); see :mod:`spacy_xlie.scorers`."""
         validate_examples(examples, "RelationExtractor.score")
         return super().score(examples, **kwargs)
-
-
-def check_class_scales(mode: str, class_scales: Dict[str, float]) -> None:
-    """Refuse scales that are not positive, and scales in multilabel mode (where each
-    label's sigmoid meets ``threshold`` and there is no argmax to bias)."""
-    if class_scales and mode == "multilabel":
-        raise ValueError("class_scales bias the exclusive and directed modes' decision; "
-                         "in multilabel mode set threshold instead")
-    for name, scale in class_scales.items():
-        if not scale > 0:
-            raise ValueError(f"class_scales[{name!r}] must be positive, not {scale!r}")
 
 
 def _gold_labels(

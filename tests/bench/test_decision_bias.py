@@ -1,5 +1,5 @@
 """bench/decision_bias.py: the search for class scales and the stored predictions it
-scores (the pipe's ``class_scales`` decoding: tests/pipeline/)."""
+scores, on a model overfit on tests/rel_examples.py."""
 
 import importlib.util
 import math
@@ -72,4 +72,8 @@ def test_stored_predictions_score_as_evaluate_does(model_and_data):
     assert stored.macro_f({}) == expected
     # no_relation outweighs every relation: nothing predicted, nothing found
     assert stored.macro_f({"no_relation": 1e6}) == 0.0
-    assert nlp.get_pipe("xlie_relation_extractor").cfg["class_scales"] == {}
+    assert stored.macro_f({}) == expected  # each scoring decodes the stored probabilities
+    # a type's factor applies to both its directions (classes: none, then each type ->, <-)
+    labels = stored.pipe.labels
+    factors = stored.class_factors({"no_relation": 2.0, labels[1]: 3.0})
+    assert factors.tolist() == [2.0, 1.0, 1.0, 3.0, 3.0] + [1.0] * (2 * len(labels) - 4)

@@ -3,7 +3,6 @@
 encoder updated by batches without any pair."""
 
 import numpy
-import pytest
 import spacy
 from spacy.tokens import Doc, Span
 from spacy.training import Example
@@ -74,16 +73,6 @@ def test_training_pairs_without_gold_argument_group_are_the_candidates():
         assert pipe.training_pairs(eg) == pipe.scored_pairs(eg.predicted)
 
 
-def decode(pipe, first, second, probs):
-    """One pair's relations as the pipe decodes its probabilities (its class scales)."""
-    return list(pipe._decode(first, second, probs, {}, pipe.class_scale_vector()))
-
-
-def decode_directed(pipe, pairs, rows):
-    """A pair's relation from its two orders' rows (directed mode, its class scales)."""
-    return list(pipe._decode_directed(pairs, rows, {}, pipe.class_scale_vector()))
-
-
 def test_argument_types_forbid_ill_typed_relations():
     nlp = cpu_nlp()
     pipe = nlp.get_pipe("xlie_relation_extractor")
@@ -95,10 +84,10 @@ def test_argument_types_forbid_ill_typed_relations():
     # The model prefers per:employee_of with the ORG as head: ill-typed.
     # classes: none, org:top ->, org:top <-, per:employee_of ->, per:employee_of <-
     probs = numpy.array([0.05, 0.1, 0.2, 0.6, 0.05], dtype="float32")
-    assert [(h.text, lab) for h, _, lab, _ in decode(pipe, org, per, probs)] == [
+    assert [(h.text, lab) for h, _, lab, _ in pipe._decode(org, per, probs, {})] == [
         ("Nestle", "per:employee_of")]
     pipe.argument_types = argument_type_filter("kbp37", "tac")
-    decoded = decode(pipe, org, per, probs)
+    decoded = list(pipe._decode(org, per, probs, {}))
     assert [(h.text, lab, t.text) for h, t, lab, _ in decoded] == [
         ("Nestle", "org:top_members/employees", "Maggi")]
 
@@ -114,9 +103,9 @@ def test_argument_types_in_multilabel_mode():
                                   span_from_tokens(doc, 2, 3, "PER")])
     probs = numpy.array([0.7, 0.9], dtype="float32")
     # per:employee_of would need the PER first
-    assert [lab for _, _, lab, _ in decode(pipe, org, per, probs)] == [
+    assert [lab for _, _, lab, _ in pipe._decode(org, per, probs, {})] == [
         "org:top_members/employees"]
-    assert [lab for _, _, lab, _ in decode(pipe, per, org, probs)] == ["per:employee_of"]
+    assert [lab for _, _, lab, _ in pipe._decode(per, org, probs, {})] == ["per:employee_of"]
 
 
 def directed_pipe(labels):
@@ -153,7 +142,7 @@ def test_directed_decoding_keeps_the_likelier_order():
 
     def decoded(rows):
         return [(h.text, lab, t.text, round(score, 2)) for h, t, lab, score in
-                decode_directed(pipe, pairs, numpy.array(rows, dtype="float32"))]
+                pipe._decode_directed(pairs, numpy.array(rows, dtype="float32"), {})]
 
     # classes: none, org:founded_by, per:employee_of
     assert decoded([[0.7, 0.2, 0.1], [0.2, 0.7, 0.1]]) == [
@@ -180,7 +169,7 @@ def test_argument_types_in_directed_mode():
     # classes: none, org:top_members/employees, per:employee_of
     rows = numpy.array([[0.05, 0.3, 0.65], [0.9, 0.05, 0.05]], dtype="float32")
     assert [(h.text, lab, t.text) for h, t, lab, _ in
-            decode_directed(pipe, [(org, per), (per, org)], rows)] == [
+            pipe._decode_directed([(org, per), (per, org)], rows, {})] == [
         ("Nestle", "org:top_members/employees", "Maggi")]
 
 
@@ -221,75 +210,3 @@ def test_joint_reference_keeps_relations_and_types_arguments():
     # punctuation
     assert ref[8].ent_iob_ == "" and ref[5].ent_iob_ == ""
     assert ref[2].ent_iob_ == "O" and ref[7].ent_iob_ == "O"
-
-
-def scaled_pipe(labels, **cfg):
-    nlp = cpu_nlp(**cfg)
-    pipe = nlp.get_pipe("xlie_relation_extractor")
-    for label in labels:
-        pipe.add_label(label)
-    doc = Doc(nlp.vocab, words=["Nestle", "hired", "Maggi"])
-    first, second = add_entities(doc, [span_from_tokens(doc, 0, 1, "ENT"),
-                                       span_from_tokens(doc, 2, 3, "ENT")])
-    return pipe, first, second
-
-
-@pytest.mark.parametrize("scales,expected", [
-    ({}, []),
-    ({"no_relation": 0.7}, [("Nestle", "per:employee_of", "Maggi", 0.3)]),
-    ({"org:top_members/employees": 5.0}, [("Nestle", "org:top_members/employees", "Maggi", 0.1)]),
-    ({"per:employee_of": 2.0}, [("Nestle", "per:employee_of", "Maggi", 0.3)]),
-])
-def test_class_scales_bias_the_exclusive_decision(scales, expected):
-    """The argmax reads the probabilities times the class scales (a type's both
-    directions); the relation keeps its unscaled probability as its score."""
-    pipe, first, second = scaled_pipe(("org:top_members/employees", "per:employee_of"))
-    pipe.cfg["class_scales"] = scales
-    # classes: none, org:top ->, org:top <-, per:employee_of ->, per:employee_of <-
-    probs = numpy.array([0.4, 0.1, 0.05, 0.3, 0.15], dtype="float32")
-    assert [(h.text, lab, t.text, round(score, 2)) for h, t, lab, score in
-            decode(pipe, first, second, probs)] == expected
-
-
-def test_class_scales_bias_both_directions_of_a_type():
-    pipe, first, second = scaled_pipe(("org:top_members/employees", "per:employee_of"))
-    pipe.cfg["class_scales"] = {"per:employee_of": 2.0}
-    probs = numpy.array([0.4, 0.1, 0.05, 0.15, 0.3], dtype="float32")
-    assert [(h.text, lab) for h, _, lab, _ in decode(pipe, first, second, probs)] == [
-        ("Maggi", "per:employee_of")]
-
-
-@pytest.mark.parametrize("scales,expected", [
-    ({}, []),
-    ({"no_relation": 0.5}, [("Nestle", "org:founded_by", "Maggi", 0.35)]),
-    # the second order's scaled per:employee_of (0.6) beats the first order's
-    # org:founded_by (0.35), though its probability (0.3) is lower
-    ({"no_relation": 0.5, "per:employee_of": 2.0}, [("Maggi", "per:employee_of", "Nestle", 0.3)]),
-])
-def test_class_scales_bias_the_directed_decision(scales, expected):
-    pipe, first, second = scaled_pipe(("org:founded_by", "per:employee_of"), mode="directed")
-    pipe.cfg["class_scales"] = scales
-    # classes: none, org:founded_by, per:employee_of; one row per order
-    rows = numpy.array([[0.5, 0.35, 0.15], [0.6, 0.1, 0.3]], dtype="float32")
-    assert [(h.text, lab, t.text, round(score, 2)) for h, t, lab, score in
-            decode_directed(pipe, [(first, second), (second, first)], rows)] == expected
-
-
-def test_class_scales_refused_where_they_cannot_apply():
-    with pytest.raises(ValueError, match="must be positive"):
-        cpu_nlp(class_scales={"no_relation": 0.0})
-    with pytest.raises(ValueError, match="multilabel"):
-        cpu_nlp(mode="multilabel", class_scales={"no_relation": 0.5})
-    pipe, _, _ = scaled_pipe(("per:employee_of",))
-    pipe.cfg["class_scales"] = {"per:spouse": 2.0}
-    with pytest.raises(ValueError, match="'per:spouse'"):
-        pipe.class_scale_vector()
-
-
-def test_class_scales_from_the_config_survive_saving(tmp_path):
-    nlp = cpu_nlp(class_scales={"no_relation": 2.0})
-    nlp.initialize(lambda: make_examples(nlp.vocab))
-    nlp.to_disk(tmp_path)
-    pipe = spacy.load(tmp_path).get_pipe("xlie_relation_extractor")
-    assert pipe.cfg["class_scales"] == {"no_relation": 2.0}
-    assert pipe.class_scale_vector()[0] == 2.0
