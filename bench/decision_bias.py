@@ -40,6 +40,7 @@ import spacy  # noqa: E402
 from spacy.language import Language  # noqa: E402
 from spacy.training import Example  # noqa: E402
 
+from spacy_xlie.entities import entity_components  # noqa: E402
 from spacy_xlie.evaluation import (  # noqa: E402
     load_examples,
     relation_pipe,
@@ -70,9 +71,9 @@ class StoredPredictions:
             raise ValueError("decision_bias.py scales the classes of exclusive mode only")
         self.pipe: RelationExtractor = pipe
         self.settings = scoring_settings(pipe)
-        disable = [name for name in nlp.pipe_names
-                   if name == pipe.name or "doc.ents" in nlp.get_pipe_meta(name).assigns]
-        with nlp.select_pipes(disable=disable):
+        # evaluation.predict's run of the pipeline, without the relation extractor (whose
+        # probabilities are wanted) and keeping each doc's encoder output, which it reads
+        with nlp.select_pipes(disable=[*entity_components(nlp), pipe.name]):
             docs = list(nlp.pipe((eg.predicted for eg in examples), batch_size=batch_size))
         self.batches = []
         self.examples: List[Example] = []
@@ -91,7 +92,6 @@ class StoredPredictions:
             self.pipe.set_annotations(batch, (pair_lists, probs * factors))
         chosen = self.examples if docs is None else [self.examples[i] for i in docs]
         return score_relations(chosen, **self.settings)["rel_macro_f"]
-
 
     def class_factors(self, scales: Dict[str, float]) -> numpy.ndarray:
         """``scales`` (by class name; a type's factor applies to both its directions) as
@@ -124,8 +124,6 @@ def choose_class_scales(stored: StoredPredictions, *, per_type: bool = False,
                 if score > best + 1e-9:
                     best, scales = score, trial
     return {name: value for name, value in scales.items() if value != 1.0}, best
-
-
 
 
 def cross_validate(stored: StoredPredictions, per_type: bool) -> Dict[str, Any]:

@@ -28,6 +28,7 @@ from spacy.tokens import Doc
 from spacy.training import Example
 
 from .corpora.reader import RelationCorpus
+from .entities import entity_components
 from .errors import XlieDataError
 from .pipeline.relation_extractor import RelationExtractor
 from .pipeline.transformer import encoder_precision
@@ -88,10 +89,7 @@ def predict(nlp: Language, examples: Sequence[Example], *, gold_ents: bool,
     Each doc lets go of the encoder's output (``doc._.trf_data``, a vector per wordpiece)
     once the pipeline has run: scoring reads entities and relations only, and a data set's
     docs are all held until it is scored."""
-    disable = []
-    if gold_ents:
-        disable = [name for name in nlp.pipe_names
-                   if "doc.ents" in nlp.get_pipe_meta(name).assigns]
+    disable = entity_components(nlp) if gold_ents else []
     with nlp.select_pipes(disable=disable):
         docs = nlp.pipe((eg.predicted for eg in examples), batch_size=batch_size)
         return [Example(without_encoder_output(doc), eg.reference)

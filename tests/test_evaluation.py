@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import spacy
+from spacy.language import Language
 
 from spacy_xlie import add_relation
 from spacy_xlie.evaluation import (
@@ -163,3 +164,23 @@ def test_scored_docs_let_go_of_the_encoder_output(tiny_xlmr):
     scored = predict(nlp, examples, gold_ents=True)
     assert len(scored) == len(examples)
     assert all(eg.predicted._.trf_data is None for eg in scored)
+
+
+@Language.component("xlie_test_clear_ents", assigns=["doc.ents"])
+def clear_ents(doc):
+    """An entity component that finds nothing (it clears ``doc.ents``)."""
+    doc.ents = []
+    return doc
+
+
+def test_gold_entities_are_kept_from_the_pipelines_entity_components(model_and_data):
+    nlp = spacy.load(model_and_data / "model")
+    nlp.add_pipe("xlie_test_clear_ents", first=True)
+    examples = load_examples(nlp, model_and_data / "eval" / "relx_en.spacy", gold_ents=True)
+    gold = [[(e.start, e.end, e.label_) for e in eg.reference.ents] for eg in examples]
+    assert any(gold)
+    kept = predict(nlp, examples, gold_ents=True)
+    assert [[(e.start, e.end, e.label_) for e in eg.predicted.ents] for eg in kept] == gold
+    cleared = predict(nlp, load_examples(nlp, model_and_data / "eval" / "relx_en.spacy",
+                                         gold_ents=True), gold_ents=False)
+    assert all(not eg.predicted.ents for eg in cleared)
