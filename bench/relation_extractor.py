@@ -1016,6 +1016,8 @@ ABLATIONS = {
     "directed": ("One softmax per directed pair (3,000 steps)", "e5small_directed"),
     "rebuild": ("The shipped recipe trained again, same seed, on a fresh checkout (3,000 steps)",
                 "e5small_rebuild"),
+    "workflow": ("The shipped recipe through the README's main job on a fresh clone, same seed "
+                 "(3,000 steps)", "e5small_workflow25"),
 }
 
 
