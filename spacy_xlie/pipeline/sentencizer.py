@@ -16,8 +16,10 @@ data. This subclass keeps its rule and drops a start when
 A year before a period ("... in 2001. The ...") still ends a sentence.
 """
 
-from typing import Callable, List, Optional
+from pathlib import Path
+from typing import Callable, Iterable, List, Optional, Union
 
+import srsly
 from spacy.language import Language
 from spacy.pipeline import Sentencizer as SpacySentencizer
 from spacy.pipeline.sentencizer import senter_score
@@ -44,6 +46,20 @@ class Sentencizer(SpacySentencizer):
                  punct_chars: Optional[List[str]] = None, overwrite: bool = False,
                  scorer: Optional[Callable] = senter_score) -> None:
         super().__init__(name, punct_chars=punct_chars, overwrite=overwrite, scorer=scorer)
+
+    def to_bytes(self, *, exclude: Iterable[str] = tuple()) -> bytes:
+        """spaCy's ``to_bytes`` with the punctuation in a fixed order (see :meth:`to_disk`)."""
+        return srsly.msgpack_dumps(self._settings())
+
+    def to_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()) -> None:
+        """spaCy's ``to_disk`` with the punctuation sorted: spaCy writes its set in hash
+        order, which changes from one Python process to the next, so the same pipeline
+        saved twice differed in this file alone and no checksum could tell two trainings'
+        outputs apart from the same model."""
+        srsly.write_json(Path(path).with_suffix(".json"), self._settings())
+
+    def _settings(self) -> dict:
+        return {"punct_chars": sorted(self.punct_chars), "overwrite": self.overwrite}
 
     def predict(self, docs: List[Doc]) -> List[List[bool]]:
         guesses = super().predict(docs)

@@ -294,8 +294,10 @@ class Transformer(SpacyTransformer):
         state = shim._model.state_dict()
         with _state_held_out(shim):
             super().to_disk(path, exclude=exclude)
-        with atomic_path(Path(path) / WEIGHTS_FILE) as partial:
-            torch.save(state, partial)
+        # written through a file object: torch names the archive's root folder after a
+        # path's file name, here the temporary one, so each save differed in its bytes
+        with atomic_path(Path(path) / WEIGHTS_FILE) as partial, open(partial, "wb") as file:
+            torch.save(state, file)
         self._int8_to_disk(Path(path))
 
     def _int8_to_disk(self, path: Path) -> None:

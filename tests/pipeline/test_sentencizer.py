@@ -25,3 +25,31 @@ def test_survives_to_disk(tmp_path):
     loaded = spacy.load(tmp_path)
     assert loaded.get_pipe("xlie_sentencizer").punct_chars == {"!"}
     assert len(list(loaded("Ja! Nein. Doch!").sents)) == 2
+
+
+SAVE = """
+import sys, spacy
+nlp = spacy.blank("xx")
+sentencizer = nlp.add_pipe("xlie_sentencizer")
+sentencizer.to_disk(sys.argv[1])
+sys.stdout.buffer.write(sentencizer.to_bytes())
+"""
+
+
+def test_saved_in_the_same_bytes_by_any_process(tmp_path):
+    """spaCy's punctuation set iterates in hash order, which each Python process draws
+    anew: the saved file and bytes must not depend on it."""
+    import os
+    import subprocess
+    import sys
+
+    saved = []
+    for seed in ("1", "2"):
+        path = tmp_path / f"sentencizer-{seed}"
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run([sys.executable, "-c", SAVE, str(path)], env=env, check=True,
+                             capture_output=True).stdout
+        saved.append((path.with_suffix(".json").read_bytes(), out))
+    assert saved[0] == saved[1]
+    loaded = spacy.blank("xx").add_pipe("xlie_sentencizer").from_bytes(saved[0][1])
+    assert loaded.punct_chars == spacy.blank("xx").add_pipe("xlie_sentencizer").punct_chars
