@@ -17,7 +17,7 @@ A year before a period ("... in 2001. The ...") still ends a sentence.
 """
 
 from pathlib import Path
-from typing import Callable, Iterable, List, Optional, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Union
 
 import srsly
 from spacy.language import Language
@@ -58,7 +58,8 @@ class Sentencizer(SpacySentencizer):
         outputs apart from the same model."""
         srsly.write_json(Path(path).with_suffix(".json"), self._settings())
 
-    def _settings(self) -> dict:
+    def _settings(self) -> Dict[str, Any]:
+        """What spaCy's sentencizer saves, its punctuation in code-point order."""
         return {"punct_chars": sorted(self.punct_chars), "overwrite": self.overwrite}
 
     def predict(self, docs: List[Doc]) -> List[List[bool]]:
