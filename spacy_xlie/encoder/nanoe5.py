@@ -401,7 +401,8 @@ def _check_vocab_order(tok: Tokenizer) -> None:
 
 
 def _make_readable(folder: Path) -> None:
-    """``mkdtemp`` and some writers create private files; a checkpoint is for everyone."""
+    """A checkpoint is for everyone (other users, Dask workers) whatever the umask, and some
+    writers create private files."""
     folder.chmod(0o755)
     for path in folder.iterdir():
         path.chmod(0o644)

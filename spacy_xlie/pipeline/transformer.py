@@ -349,6 +349,7 @@ class Transformer(SpacyTransformer):
                 warnings.filterwarnings("ignore", message=_STATE_MISMATCH)
                 super().from_disk(path, exclude=exclude)
             self._assign_mapped(weights)
+        self._forget_temporary_name()
         exported = self._prepare_int8(saved=Path(path) if mapped else None)
         if exported:
             self._assign_mapped(weights)  # let go of the layers' pages the export read
@@ -366,8 +367,17 @@ class Transformer(SpacyTransformer):
                    ) -> "Transformer":
         """Load the pipe, then make the int8 copy its ``quantize`` setting asks for."""
         super().from_bytes(bytes_data, exclude=exclude)
+        self._forget_temporary_name()
         self._prepare_int8()
         return self
+
+    def _forget_temporary_name(self) -> None:
+        """spacy-transformers reads the encoder's config back from a temporary folder, and
+        its path became the config's ``name_or_path``, saved with the pipeline again: one
+        pipeline loaded and saved twice differed in those bytes. Nothing can find that
+        folder once the load is over, so the name is cleared."""
+        if self.model.transformer is not None:
+            self.model.transformer.config.name_or_path = ""
 
     def set_quantize(self, quantize: str) -> None:
         """Change the ``quantize`` setting of a loaded pipe (e.g. to score its fp32 encoder):

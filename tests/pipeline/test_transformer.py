@@ -360,6 +360,18 @@ def test_the_same_weights_are_saved_in_the_same_bytes(tiny_xlmr, tmp_path):
     assert saved[0] == saved[1]
 
 
+def test_a_loaded_pipeline_saves_the_same_bytes_each_time(tiny_xlmr, tmp_path):
+    """Two loads of one saved pipeline save the same files (the encoder's config once
+    named the temporary folder each load read it from)."""
+    build(tiny_xlmr, quantize="off").to_disk(tmp_path / "model")
+    for name in "ab":
+        spacy.load(tmp_path / "model").to_disk(tmp_path / name)
+    folders = [tmp_path / name / "transformer" for name in "ab"]
+    files = sorted(p.name for p in folders[0].iterdir())
+    assert files == sorted(p.name for p in folders[1].iterdir())
+    assert all((folders[0] / f).read_bytes() == (folders[1] / f).read_bytes() for f in files)
+
+
 def test_pipelines_saved_in_spacy_transformers_layout_still_load(tiny_xlmr, tmp_path):
     """A folder written before weights.pt (spacy-transformers' own to_disk) loads as before."""
     import torch
