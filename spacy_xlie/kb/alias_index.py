@@ -17,7 +17,8 @@ Normalisation of a token (aliases and text go through the same steps):
 3. sub-tokens (``subtokens``): a token is split at hyphens, apostrophes, quotes and
    slashes, so ``Mac-Computer``, ``İstanbul'da`` or ``l'"Odyssée`` contain the pieces
    ``Mac``, ``İstanbul``, ``Odyssée``. A mention inside a token covers the whole token
-   (token boundaries are never changed);
+   (token boundaries are never changed). URLs and e-mail addresses stay whole: a name in
+   a link's path (``…/wiki/Siemens``) or an address is not a mention of it;
 4. inflection (``suffixes``): a text piece that is not itself an alias piece but becomes
    the last piece of an alias after removing one suffix (German ``Apples`` → ``Apple``,
    ``Koreanern`` → ``Koreaner``; French ``Kurdes`` → ``Kurde``) is read as that piece.
@@ -26,6 +27,8 @@ Normalisation of a token (aliases and text go through the same steps):
 import re
 import unicodedata
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+from spacy.lang.lex_attrs import like_email, like_url
 
 Candidates = Union[int, Tuple[int, ...]]
 #: A match: first token, end token (exclusive), entity positions, whether it is partial
@@ -101,7 +104,7 @@ class AliasIndex:
 
     def _split(self, text: str) -> List[str]:
         norm = self.normalize(text)
-        if not self.subtokens:
+        if not self.subtokens or like_url(text) or like_email(text):
             return [norm]
         return [p for p in _SPLIT_RE.split(norm) if p]
 

@@ -111,6 +111,13 @@ def test_german_inflection_and_compounds(kb):
     assert not strict.ents
 
 
+def test_names_inside_links_and_addresses_are_not_mentions(kb):
+    text = ("Siehe https://fr.wikipedia.org/wiki/Sorbonne oder sorbonne-info@example.fr; "
+            "die Sorbonne-Bibliothek auch.")
+    doc = labeler("de", kb)(text)
+    assert [(e.text, e.kb_id_) for e in doc.ents] == [("Sorbonne-Bibliothek", "Q209842")]
+
+
 def test_turkish_case_and_chinese(kb):
     doc = labeler("tr", kb)("ISTANBUL ve istanbul'da, TÜRKIYE; ankara Türkiye'nin başkenti.")
     linked = [(e.text, e.kb_id_) for e in doc.ents]

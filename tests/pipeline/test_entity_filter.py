@@ -22,3 +22,39 @@ def test_a_doc_without_entities_passes_through():
     nlp = spacy.blank("xx")
     nlp.add_pipe("xlie_entity_filter")
     assert nlp("Nichts hier .").ents == ()
+
+
+def glued_doc(nlp):
+    """马云 founded 阿里巴巴 in 杭州, one character a token and no spaces, with the names
+    cut the way the recognizer cuts them when one wordpiece covers several characters."""
+    doc = Doc(nlp.vocab, words=list("马云创办了阿里巴巴杭州"), spaces=[False] * 11)
+    doc.ents = [Span(doc, 1, 2, "PER"), Span(doc, 5, 7, "ORG"), Span(doc, 7, 9, "ORG"),
+                Span(doc, 9, 10, "LOC"), Span(doc, 10, 11, "LOC")]
+    return doc
+
+
+def test_glued_entities_of_one_label_are_joined():
+    nlp = spacy.blank("xx")
+    nlp.add_pipe("xlie_entity_filter")
+    doc = nlp(glued_doc(nlp))
+    assert [(ent.text, ent.label_) for ent in doc.ents] == [
+        ("云", "PER"), ("阿里巴巴", "ORG"), ("杭州", "LOC")]
+
+
+def test_spaced_or_differently_labelled_neighbours_stay_apart():
+    nlp = spacy.blank("xx")
+    nlp.add_pipe("xlie_entity_filter")
+    doc = Doc(nlp.vocab, words=["Paris", "London", "Siemens", "AG", "Bonn"],
+              spaces=[True, True, False, False, False])
+    doc.ents = [Span(doc, 0, 1, "LOC"), Span(doc, 1, 2, "LOC"), Span(doc, 2, 3, "ORG"),
+                Span(doc, 3, 4, "LOC"), Span(doc, 4, 5, "LOC", kb_id="Q586")]
+    doc = nlp(doc)
+    assert [(ent.text, ent.label_) for ent in doc.ents] == [
+        ("Paris", "LOC"), ("London", "LOC"), ("Siemens", "ORG"), ("AG", "LOC"), ("Bonn", "LOC")]
+
+
+def test_joining_is_a_setting():
+    nlp = spacy.blank("xx")
+    nlp.add_pipe("xlie_entity_filter", config={"join_glued": False})
+    doc = nlp(glued_doc(nlp))
+    assert len(doc.ents) == 5
