@@ -169,6 +169,37 @@ def create_joint_corpus_v5(
         entity replaced by a word of another language); it keeps every token's labels, so
         unlike ``augmenter`` it may change relation docs (``null``: none, as v4).
     """
+    return create_joint_corpus_v6(
+        relations, entities, argument_types, outside_stop_words,
+        relations_limit=relations_limit, entities_limit=entities_limit, shuffle=shuffle,
+        max_length=max_length, gold_preproc=gold_preproc, augmenter=augmenter,
+        code_switch=code_switch, code_switch_relations=True)
+
+
+@spacy.registry.readers("spacy_xlie.JointCorpus.v6")
+def create_joint_corpus_v6(
+    relations: Union[str, Path],
+    entities: Optional[Union[str, Path]] = None,
+    argument_types: Optional[str] = "kbp37",
+    outside_stop_words: Optional[str] = "en",
+    relations_limit: int = 0,
+    entities_limit: int = 0,
+    shuffle: bool = False,
+    max_length: int = 0,
+    gold_preproc: bool = False,
+    augmenter: Optional[Augmenter] = None,
+    code_switch: Optional[DocsTransform] = None,
+    code_switch_relations: bool = False,
+) -> Callable[[Language], Iterable[Example]]:
+    """``spacy_xlie.JointCorpus.v5`` whose code-switching may leave the relation docs as
+    read.
+
+    code_switch_relations: code-switch the relation docs too (v5), not only the entity
+        docs. A switched word keeps its entity tags, but its relation may not survive the
+        switch: a neighbour that stays English can change the meaning ("brother" ->
+        "sister"), and with both kinds of docs switched KBP37 dev macro-F fell 65.8 -> 64.8
+        (bench/results/e5small_code_switch.md). Off, only the recognizer's docs change.
+    """
     types = None if argument_types is None else ARGUMENT_TYPES[argument_types]
     stop_words = (frozenset() if outside_stop_words is None
                   else frozenset(get_lang_class(outside_stop_words).Defaults.stop_words))
@@ -184,6 +215,7 @@ def create_joint_corpus_v5(
         shuffle=shuffle,
         augmenter=augmenter,
         code_switch=code_switch,
+        code_switch_relations=code_switch_relations,
     )
 
 
@@ -201,6 +233,7 @@ class JointCorpus:
         shuffle: bool = False,
         augmenter: Optional[Augmenter] = None,
         code_switch: Optional[DocsTransform] = None,
+        code_switch_relations: bool = True,
     ) -> None:
         self.relations = relations
         self.entities = entities
@@ -209,6 +242,7 @@ class JointCorpus:
         self.shuffle = shuffle
         self.augmenter = augmenter or dont_augment
         self.code_switch = code_switch
+        self.code_switch_relations = code_switch_relations
 
     def __call__(self, nlp: Language) -> Iterator[Example]:
         examples = list(self.relation_examples(nlp))
@@ -221,9 +255,12 @@ class JointCorpus:
         yield from examples
 
     def read(self, corpus: RelationCorpus, nlp: Language) -> Iterable[Doc]:
-        """``corpus``'s reference docs, through ``code_switch`` if there is one."""
+        """``corpus``'s reference docs, through ``code_switch`` if there is one (for the
+        relation docs, only with ``code_switch_relations``)."""
         docs = corpus.read_docs(nlp)
-        return docs if self.code_switch is None else self.code_switch(nlp, list(docs))
+        switch = self.code_switch is not None and (
+            corpus is self.entities or self.code_switch_relations)
+        return self.code_switch(nlp, list(docs)) if switch else docs
 
     def relation_examples(self, nlp: Language) -> Iterator[Example]:
         for doc in self.read(self.relations, nlp):

@@ -16,7 +16,11 @@ from spacy_xlie.corpora.code_switch import (
     is_replacement_piece,
     same_word,
 )
-from spacy_xlie.corpora.joint import create_joint_corpus_v4, create_joint_corpus_v5
+from spacy_xlie.corpora.joint import (
+    create_joint_corpus_v4,
+    create_joint_corpus_v5,
+    create_joint_corpus_v6,
+)
 from spacy_xlie.util.io import write_docbin
 
 # Unit vectors in a plane: the cosine of "born" with each piece is written beside it.
@@ -155,3 +159,19 @@ def test_joint_corpus_v5_switches_both_kinds(tmp_path):
     assert [(e.text, e.label_) for e in switched[1].reference.ents] == [("Paris", "LOC")]
     plain = list(create_joint_corpus_v4(tmp_path / "rel.spacy", tmp_path / "ner.spacy")(nlp))
     assert "born" in plain[0].reference.text and plain[1].reference.text == "born in Paris"
+
+
+def test_joint_corpus_v6_switches_only_the_entity_docs_by_default(tmp_path):
+    nlp = spacy.blank("xx")
+    write_docbin([relation_doc(nlp)], tmp_path / "rel.spacy")
+    write_docbin([Doc(nlp.vocab, words=["born", "in", "Paris"], spaces=[True, True, False],
+                      ents=["O", "O", "B-LOC"])],
+                 tmp_path / "ner.spacy")
+    read = create_joint_corpus_v6(tmp_path / "rel.spacy", tmp_path / "ner.spacy",
+                                  code_switch=switch())
+    assert [eg.reference.text for eg in read(nlp)] == [
+        "Angela Merkel was born in Hamburg and born again.", "geboren in Paris"]
+    both = create_joint_corpus_v6(tmp_path / "rel.spacy", tmp_path / "ner.spacy",
+                                  code_switch=switch(), code_switch_relations=True)
+    assert [eg.reference.text for eg in both(nlp)][0] == (
+        "Angela Merkel was geboren in Hamburg and geboren again.")
