@@ -1018,6 +1018,7 @@ ABLATIONS = {
                 "e5small_rebuild"),
     "workflow": ("The shipped recipe through the README's main job on a fresh clone, same seed "
                  "(3,000 steps)", "e5small_workflow25"),
+    "csent": ("Code-switching of the WikiANN docs only (3,000 steps)", "e5small_csent"),
 }
 
 
