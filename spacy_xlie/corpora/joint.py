@@ -233,7 +233,7 @@ class JointCorpus:
         shuffle: bool = False,
         augmenter: Optional[Augmenter] = None,
         code_switch: Optional[DocsTransform] = None,
-        code_switch_relations: bool = True,
+        code_switch_relations: bool = False,
     ) -> None:
         self.relations = relations
         self.entities = entities

@@ -144,34 +144,36 @@ def test_from_encoder_reads_the_word_embeddings(tiny_xlmr, tmp_path):
     assert neighbours([a[1:]]) == {a[1:]: [b[1:]]}
 
 
+def joint_corpus_files(nlp, folder):
+    """A relation DocBin (``relation_doc``) and an entity DocBin ("born in Paris") in
+    ``folder``: the two files a JointCorpus reads."""
+    relations, entities = folder / "rel.spacy", folder / "ner.spacy"
+    write_docbin([relation_doc(nlp)], relations)
+    write_docbin([Doc(nlp.vocab, words=["born", "in", "Paris"], spaces=[True, True, False],
+                      ents=["O", "O", "B-LOC"])], entities)
+    return relations, entities
+
+
 def test_joint_corpus_v5_switches_both_kinds(tmp_path):
     nlp = spacy.blank("xx")
-    write_docbin([relation_doc(nlp)], tmp_path / "rel.spacy")
-    write_docbin([Doc(nlp.vocab, words=["born", "in", "Paris"], spaces=[True, True, False],
-                      ents=["O", "O", "B-LOC"])],
-                 tmp_path / "ner.spacy")
-    switched = list(create_joint_corpus_v5(tmp_path / "rel.spacy", tmp_path / "ner.spacy",
-                                           code_switch=switch())(nlp))
+    relations, entities = joint_corpus_files(nlp, tmp_path)
+    switched = list(create_joint_corpus_v5(relations, entities, code_switch=switch())(nlp))
     assert [eg.reference.text for eg in switched] == [
         "Angela Merkel was geboren in Hamburg and geboren again.", "geboren in Paris"]
     assert [eg.predicted.text for eg in switched] == [eg.reference.text for eg in switched]
     assert [r.label for r in switched[0].reference._.relations] == ["per:city_of_birth"]
     assert [(e.text, e.label_) for e in switched[1].reference.ents] == [("Paris", "LOC")]
-    plain = list(create_joint_corpus_v4(tmp_path / "rel.spacy", tmp_path / "ner.spacy")(nlp))
+    plain = list(create_joint_corpus_v4(relations, entities)(nlp))
     assert "born" in plain[0].reference.text and plain[1].reference.text == "born in Paris"
 
 
 def test_joint_corpus_v6_switches_only_the_entity_docs_by_default(tmp_path):
     nlp = spacy.blank("xx")
-    write_docbin([relation_doc(nlp)], tmp_path / "rel.spacy")
-    write_docbin([Doc(nlp.vocab, words=["born", "in", "Paris"], spaces=[True, True, False],
-                      ents=["O", "O", "B-LOC"])],
-                 tmp_path / "ner.spacy")
-    read = create_joint_corpus_v6(tmp_path / "rel.spacy", tmp_path / "ner.spacy",
-                                  code_switch=switch())
+    relations, entities = joint_corpus_files(nlp, tmp_path)
+    read = create_joint_corpus_v6(relations, entities, code_switch=switch())
     assert [eg.reference.text for eg in read(nlp)] == [
         "Angela Merkel was born in Hamburg and born again.", "geboren in Paris"]
-    both = create_joint_corpus_v6(tmp_path / "rel.spacy", tmp_path / "ner.spacy",
+    both = create_joint_corpus_v6(relations, entities,
                                   code_switch=switch(), code_switch_relations=True)
     assert [eg.reference.text for eg in both(nlp)][0] == (
         "Angela Merkel was geboren in Hamburg and geboren again.")
