@@ -7,6 +7,7 @@ RELX-Distant sentences, stripped of their annotations, as raw JSONL for distant 
     python scripts/prepare.py [ASSETS_DIR] [CORPUS_DIR] [--relx-langs en,de,fr,es,tr]
 """
 
+from itertools import chain, islice
 from pathlib import Path
 from typing import Iterator, List
 
@@ -27,13 +28,20 @@ def main(
     assets_dir: Path = typer.Argument(Path("assets"), help="Folder written by `assets`"),
     corpus_dir: Path = typer.Argument(Path("corpus"), help="Output folder for .spacy files"),
     relx_langs: str = typer.Option("en,de,fr,es,tr", help="RELX languages to convert"),
+    dev_sentences: int = typer.Option(
+        1000, help="WikiANN val sentences kept for dev (the dev reader's entities_limit); "
+        "the rest join train in ner/wikiann_LANG_trainval.spacy"),
 ) -> None:
     """Convert KBP37 (train/dev/test) and every RELX language present into DocBins.
 
     Writes ``kbp37_{train,dev}.spacy`` and, under ``eval/``, ``kbp37_test.spacy`` and
     ``relx_{lang}.spacy``: the evaluation sets, one table row each. A RELX language whose
     file is absent (optional asset) is skipped with a warning. WikiANN files
-    (``wikiann/LANG/SPLIT.conllu``) go to ``ner/wikiann_LANG_SPLIT.spacy``. The
+    (``wikiann/LANG/SPLIT.conllu``) go to ``ner/wikiann_LANG_SPLIT.spacy``; where a
+    language has train and val, ``ner/wikiann_LANG_trainval.spacy`` holds train plus the
+    val sentences after the first ``dev_sentences``, which the configs' dev readers read
+    (``entities_limit``): more labelled entity sentences for the recognizer, the dev ones
+    still held out. The
     RELX-Distant sentences go, stripped of their annotations, to
     ``relx_distant_raw.jsonl`` for distant labeling.
     """
@@ -67,10 +75,31 @@ def main(
         except XlieDataError as err:
             msg.fail(str(err), exits=1)
         msg.good(f"{out}: {n} docs")
+    for train in sorted((assets_dir / "wikiann").glob("*/train.conllu")):
+        val = train.with_name("val.conllu")
+        if val.is_file():
+            write_trainval(train, val, dev_sentences, corpus_dir / "ner")
     distant = sorted((assets_dir / "relx-distant").glob("RELX_distant_*.json"))
     raw = corpus_dir / "relx_distant_raw.jsonl"
     n = write_jsonl(raw_sentences(distant), raw)
     msg.good(f"{raw}: {n} raw sentences from {len(distant)} RELX-Distant file(s)")
+
+
+def write_trainval(train: Path, val: Path, dev_sentences: int, ner_dir: Path) -> None:
+    """``ner/wikiann_LANG_trainval.spacy``: ``train``'s sentences, then ``val``'s after its
+    first ``dev_sentences`` (those stay the dev set), less any whose text is one of the dev
+    sentences' (WikiANN repeats sentences: "REDIRECT X" and the like), so that no dev
+    sentence is trained on through this file."""
+    lang = train.parent.name
+    out = ner_dir / f"wikiann_{lang}_trainval.spacy"
+    try:
+        dev_texts = {doc.text for doc in islice(read_wikiann(val, lang), dev_sentences)}
+        rest = (doc for doc in islice(read_wikiann(val, lang), dev_sentences, None)
+                if doc.text not in dev_texts)
+        n = write_docbin(chain(read_wikiann(train, lang), rest), out)
+    except XlieDataError as err:
+        msg.fail(str(err), exits=1)
+    msg.good(f"{out}: {n} docs (val's first {dev_sentences} held out for dev)")
 
 
 def raw_sentences(paths: List[Path]) -> Iterator[dict]:
