@@ -94,8 +94,7 @@ def write_trainval(train: Path, val: Path, dev_sentences: int, ner_dir: Path) ->
     out = ner_dir / f"wikiann_{lang}_trainval.spacy"
     try:
         dev_texts = {doc.text for doc in islice(read_wikiann(val, lang), dev_sentences)}
-        rest = (doc for doc in islice(read_wikiann(val, lang), dev_sentences, None)
-                if doc.text not in dev_texts)
+        rest = (doc for doc in read_wikiann(val, lang) if doc.text not in dev_texts)
         n = write_docbin(chain(read_wikiann(train, lang), rest), out)
     except XlieDataError as err:
         msg.fail(str(err), exits=1)

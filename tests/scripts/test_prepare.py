@@ -55,3 +55,27 @@ def test_prepare_without_kbp37_fails_in_one_line(tmp_path, assets):
     out = failure("prepare", assets, corpus)
     assert "KBP37 not found" in out and str(assets / "kbp37" / "dev.txt") in out
     assert not corpus.exists()
+
+
+def conllu(*sentences: str) -> str:
+    """WikiANN lines: one sentence per argument, every word a PER entity of its own."""
+    return "\n".join(
+        "".join(f"{i}\t{word}\tB-PER\n" for i, word in enumerate(sentence.split()))
+        for sentence in sentences
+    )
+
+
+def test_prepare_trainval_holds_out_the_dev_sentences_and_their_repeats(tmp_path, assets):
+    wikiann = assets / "wikiann" / "en"
+    wikiann.mkdir(parents=True)
+    (wikiann / "train.conllu").write_text(conllu("Ada Lovelace", "Alan Turing"))
+    (wikiann / "val.conllu").write_text(conllu("Grace Hopper", "Kurt Gödel", "Ada Lovelace",
+                                               "Grace Hopper", "Emmy Noether"))
+    corpus = tmp_path / "corpus"
+    run("prepare", assets, corpus, "--dev-sentences", "2")
+    docs = DocBin().from_disk(corpus / "ner" / "wikiann_en_trainval.spacy").get_docs(
+        spacy.blank("en").vocab)
+    # train as it is (its repeat of a dev text included), then val after the first 2, less
+    # the repeat of dev's "Grace Hopper"
+    assert [d.text for d in docs] == ["Ada Lovelace", "Alan Turing", "Ada Lovelace",
+                                      "Emmy Noether"]
