@@ -45,6 +45,7 @@ SETTINGS = (
     ("batcher", ("training", "batcher"), "@batchers"),
     ("train reader", ("corpora", "train"), "@readers"),
     ("entity-doc augmenter", ("corpora", "train", "augmenter"), "@augmenters"),
+    ("recognizer's train file", ("paths",), "ner_train"),
     ("WikiANN sentences (0: all)", ("corpora", "train"), "entities_limit"),
     ("dev WikiANN sentences (0: all)", ("corpora", "dev"), "entities_limit"),
     ("relation pooling", ("components", "xlie_relation_extractor", "model"), "pooling"),

@@ -1019,6 +1019,8 @@ ABLATIONS = {
     "workflow": ("The shipped recipe through the README's main job on a fresh clone, same seed "
                  "(3,000 steps)", "e5small_workflow25"),
     "csent": ("Code-switching of the WikiANN docs only (3,000 steps)", "e5small_csent"),
+    "tv": ("WikiANN en val beyond the dev sentences as recognizer training data (3,000 steps)",
+           "e5small_tv"),
 }
 
 
