@@ -40,8 +40,8 @@ def main(
     (``wikiann/LANG/SPLIT.conllu``) go to ``ner/wikiann_LANG_SPLIT.spacy``; where a
     language has train and val, ``ner/wikiann_LANG_trainval.spacy`` holds train plus the
     val sentences after the first ``dev_sentences``, which the configs' dev readers read
-    (``entities_limit``): more labelled entity sentences for the recognizer, the dev ones
-    still held out. The
+    (``entities_limit``), less repeats of those: more labelled entity sentences for the
+    recognizer, the dev ones still held out. The
     RELX-Distant sentences go, stripped of their annotations, to
     ``relx_distant_raw.jsonl`` for distant labeling.
     """
@@ -88,8 +88,9 @@ def main(
 def write_trainval(train: Path, val: Path, dev_sentences: int, ner_dir: Path) -> None:
     """``ner/wikiann_LANG_trainval.spacy``: ``train``'s sentences, then ``val``'s after its
     first ``dev_sentences`` (those stay the dev set), less any whose text is one of the dev
-    sentences' (WikiANN repeats sentences: "REDIRECT X" and the like), so that no dev
-    sentence is trained on through this file."""
+    sentences' (WikiANN repeats sentences: "REDIRECT X" and the like), so that val adds no
+    dev sentence. Train is kept as it is, as in ``wikiann_LANG_train.spacy``, with its own
+    repeats of dev sentences: the file differs from train by val's sentences alone."""
     lang = train.parent.name
     out = ner_dir / f"wikiann_{lang}_trainval.spacy"
     try:

@@ -68,14 +68,14 @@ def conllu(*sentences: str) -> str:
 def test_prepare_trainval_holds_out_the_dev_sentences_and_their_repeats(tmp_path, assets):
     wikiann = assets / "wikiann" / "en"
     wikiann.mkdir(parents=True)
-    (wikiann / "train.conllu").write_text(conllu("Ada Lovelace", "Alan Turing"))
+    (wikiann / "train.conllu").write_text(conllu("Kurt Gödel", "Alan Turing"))
     (wikiann / "val.conllu").write_text(conllu("Grace Hopper", "Kurt Gödel", "Ada Lovelace",
                                                "Grace Hopper", "Emmy Noether"))
     corpus = tmp_path / "corpus"
     run("prepare", assets, corpus, "--dev-sentences", "2")
     docs = DocBin().from_disk(corpus / "ner" / "wikiann_en_trainval.spacy").get_docs(
         spacy.blank("en").vocab)
-    # train as it is (its repeat of a dev text included), then val after the first 2, less
-    # the repeat of dev's "Grace Hopper"
-    assert [d.text for d in docs] == ["Ada Lovelace", "Alan Turing", "Ada Lovelace",
+    # train as it is (its repeat of dev's "Kurt Gödel" included), then val after the first
+    # 2, less the repeat of dev's "Grace Hopper"
+    assert [d.text for d in docs] == ["Kurt Gödel", "Alan Turing", "Ada Lovelace",
                                       "Emmy Noether"]
