@@ -128,7 +128,8 @@ def evaluate_relations(
 
     Returns the JSON report: ``datasets[name] = {path, lang, docs, gold,
     gold_unrepresentable, gold_not_candidates, rel_micro_p/r/f, rel_macro_f,
-    rel_f_per_type, ...}`` in file order, and ``means`` (see :func:`language_means`).
+    rel_f_per_type, rel_gold_per_type, ...}`` in file order, and ``means`` (see
+    :func:`language_means`).
     """
     pipe = relation_pipe(nlp)
     if pipe is None:
@@ -254,7 +255,21 @@ def report_markdown(report: Dict[str, Any], title: str = "Relation extraction") 
             for name in columns
         ]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + gold_per_label_lines(datasets, labels)) + "\n"
+
+
+def gold_per_label_lines(datasets: Dict[str, Any], labels: Sequence[str]) -> List[str]:
+    """Each label's gold relations per data set, as Markdown (none for reports from before
+    the scorer counted them): what each F of the table above rests on."""
+    names = [name for name, s in datasets.items() if "rel_gold_per_type" in s]
+    if not names:
+        return []
+    lines = ["", "### Gold relations per label", "",
+             "| label | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    for label in labels:
+        cells = [str(datasets[name]["rel_gold_per_type"].get(label, 0)) for name in names]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines
 
 
 NOTES = (

@@ -103,7 +103,10 @@ def score_relations(
 def prf_report(per_type: Dict[str, PRFScore], labels: Optional[Iterable[str]] = None
                ) -> Dict[str, Any]:
     """Micro P/R/F over ``per_type`` counts, the official macro-F over the types of
-    ``per_type`` and ``labels``, and the per-type scores (``rel_*`` keys)."""
+    ``per_type`` and ``labels``, the per-type scores and each type's gold relations
+    (``rel_*`` keys). The gold counts say how much each type's F rests on: every type
+    weighs the same in the macro-F, and a type with a handful of gold relations can move it
+    by points on its own."""
     types = sorted(set(labels or ()) | set(per_type))
     micro = PRFScore()
     for score in per_type.values():
@@ -117,6 +120,7 @@ def prf_report(per_type: Dict[str, PRFScore], labels: Optional[Iterable[str]] = 
             if types else 0.0
         ),
         "rel_f_per_type": {t: per_type[t].to_dict() for t in types},
+        "rel_gold_per_type": {t: per_type[t].tp + per_type[t].fn for t in types},
     }
 
 

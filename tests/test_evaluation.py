@@ -135,6 +135,18 @@ def test_markdown_rows_and_notes():
     assert "leaves out the training language (en)" in md
     assert "| label | relx_de | relx_en | relx_fr | relx mean | relx mean, cross-lingual |" in md
     assert "| b | 0.0 | 40.0 | - | 13.3 | 0.0 |" in md
+    assert "Gold relations per label" not in md  # a report from before the counts
+
+
+def test_markdown_gold_relations_per_label():
+    datasets = {name: {**DATASETS[name], "docs": 10, "gold": 7, "gold_unrepresentable": 0,
+                       "gold_not_candidates": 0} for name in ("relx_de", "relx_fr")}
+    datasets["relx_de"]["rel_gold_per_type"] = {"a": 5, "b": 2}
+    datasets["relx_fr"]["rel_gold_per_type"] = {"a": 7}
+    md = report_markdown({"gold_ents": True, "datasets": datasets, "means": {}})
+    gold_table = md.split("### Gold relations per label")[1]
+    assert "| label | relx_de | relx_fr |" in gold_table
+    assert "| a | 5 | 7 |" in gold_table and "| b | 2 | 0 |" in gold_table
 
 
 def test_dataset_names_disambiguate_same_stem():

@@ -58,6 +58,8 @@ def test_hand_computed_with_wrong_direction():
     assert s["rel_micro_r"] == pytest.approx(2 / 4)
     assert s["rel_micro_f"] == pytest.approx(0.5)
     assert "rel_threshold" not in s
+    # gold relations per type: the predictions (the reversed and the spurious one) add none
+    assert s["rel_gold_per_type"] == {"employee_of": 2, "located_in": 1, "founded": 1}
 
 
 def test_macro_label_set_is_gold_predicted_and_model_types():
@@ -88,6 +90,7 @@ def test_unrepresentable_gold_relation_is_missed():
     assert s["rel_micro_r"] == pytest.approx(1 / 3)
     assert s["rel_f_per_type"]["employee_of"]["r"] == pytest.approx(1 / 2)
     assert s["rel_macro_f"] == pytest.approx((2 / 3 + 0.0) / 2)
+    assert s["rel_gold_per_type"] == {"employee_of": 2, "founded": 1}
     # on the predicted side it means nothing
     add_unrepresentable(lost.predicted, "spouse", reason="empty marker")
     assert score_relations([lost], labels=["employee_of"]) == s
