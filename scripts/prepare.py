@@ -7,7 +7,7 @@ RELX-Distant sentences, stripped of their annotations, as raw JSONL for distant 
     python scripts/prepare.py [ASSETS_DIR] [CORPUS_DIR] [--relx-langs en,de,fr,es,tr]
 """
 
-from itertools import chain, islice
+from itertools import chain
 from pathlib import Path
 from typing import Iterator, List
 
@@ -94,8 +94,9 @@ def write_trainval(train: Path, val: Path, dev_sentences: int, ner_dir: Path) ->
     lang = train.parent.name
     out = ner_dir / f"wikiann_{lang}_trainval.spacy"
     try:
-        dev_texts = {doc.text for doc in islice(read_wikiann(val, lang), dev_sentences)}
-        rest = (doc for doc in read_wikiann(val, lang) if doc.text not in dev_texts)
+        val_docs = list(read_wikiann(val, lang))
+        dev_texts = {doc.text for doc in val_docs[:dev_sentences]}
+        rest = (doc for doc in val_docs if doc.text not in dev_texts)
         n = write_docbin(chain(read_wikiann(train, lang), rest), out)
     except XlieDataError as err:
         msg.fail(str(err), exits=1)
