@@ -1,7 +1,7 @@
 """``xlie_entity_filter``: cleans the recognizer's entities before the extractor pairs them.
 
-Two rules, each for a mistake a recognizer trained on English names makes in other
-languages' text:
+Three rules, each for a mistake a recognizer trained on English names makes, more often
+in other languages' text:
 
 - **No letter or digit, no entity.** It now and then tags a lone full stop or other mark
   as an entity (the shipped e5small pipeline tagged "." as a DATE in a French sentence).
@@ -16,12 +16,18 @@ languages' text:
   them: on the rebuilt e5small model no RELX or WikiANN figure changed with the rule
   (``bench/results/rebuild/end_to_end.md`` before and after it).
 
+- **No separator at a name's edge** (``trim_separators``). It now and then runs a name on
+  into the comma or colon after it ("Ottawa ,"): a token of separators alone (``,`` ``;``
+  ``:`` and their full-width and Arabic forms) at either end of an entity is cut off. No
+  name ends in one, unlike ``.`` (``Jr.``, ``U.S.``, which WikiANN splits into "Jr ." and
+  tags whole) and brackets (``Shake (company)``), which stay.
+
 None of spaCy's built-in components does either (``doc_cleaner`` removes doc attributes
 such as the tensor; the rulers add entities; ``merge_entities`` merges tokens, not
 entities).
 """
 
-from typing import List
+from typing import List, Optional
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -31,26 +37,38 @@ from spacy.tokens import Doc, Span
     "xlie_entity_filter",
     requires=["doc.ents"],
     assigns=["doc.ents"],
-    default_config={"join_glued": True},
+    default_config={"join_glued": True, "trim_separators": True},
 )
-def make_entity_filter(nlp: Language, name: str, join_glued: bool) -> "EntityFilter":
+def make_entity_filter(nlp: Language, name: str, join_glued: bool,
+                       trim_separators: bool) -> "EntityFilter":
     """The entity filter (see the module docstring). ``join_glued``: join entities of one
-    label that touch with no whitespace between them."""
-    return EntityFilter(join_glued=join_glued)
+    label that touch with no whitespace between them. ``trim_separators``: cut separator
+    tokens off both ends of every entity."""
+    return EntityFilter(join_glued=join_glued, trim_separators=trim_separators)
+
+
+#: Characters that separate words or clauses and never end a name: a token made of them
+#: alone is cut off an entity's edge by ``trim_separators``.
+SEPARATORS = frozenset(",;:\uff0c\u3001\uff1b\uff1a\u060c\u061b")
 
 
 class EntityFilter:
-    """Drops entities with no letter or digit and, with ``join_glued``, joins glued
-    neighbours of one label (see the module docstring)."""
+    """Drops entities with no letter or digit and, with ``trim_separators``, cuts separator
+    tokens off their edges; with ``join_glued``, joins glued neighbours of one label (see
+    the module docstring)."""
 
-    def __init__(self, *, join_glued: bool = True) -> None:
+    def __init__(self, *, join_glued: bool = True, trim_separators: bool = True) -> None:
         self.join_glued = join_glued
+        self.trim_separators = trim_separators
 
     def __call__(self, doc: Doc) -> Doc:
-        ents = [ent for ent in doc.ents if has_letter_or_digit(ent)]
+        ents = list(doc.ents)
+        if self.trim_separators:
+            ents = [trimmed for trimmed in map(without_edge_separators, ents) if trimmed]
+        ents = [ent for ent in ents if has_letter_or_digit(ent)]
         if self.join_glued:
             ents = join_glued_neighbours(ents)
-        if len(ents) != len(doc.ents):
+        if [(e.start, e.end) for e in ents] != [(e.start, e.end) for e in doc.ents]:
             doc.ents = ents
         return doc
 
@@ -58,6 +76,26 @@ class EntityFilter:
 def has_letter_or_digit(span: Span) -> bool:
     """Whether any character of ``span`` is a letter or digit, in any script."""
     return any(char.isalnum() for char in span.text)
+
+
+def is_separator(text: str) -> bool:
+    """Whether a token's text is separators alone (:data:`SEPARATORS`)."""
+    return bool(text) and all(char in SEPARATORS for char in text)
+
+
+def without_edge_separators(ent: Span) -> Optional[Span]:
+    """``ent`` without the separator tokens at its start and end, with its label and KB id
+    (``ent`` itself when it has none there; None when nothing else is left)."""
+    start, end = ent.start, ent.end
+    while start < end and is_separator(ent.doc[start].text):
+        start += 1
+    while end > start and is_separator(ent.doc[end - 1].text):
+        end -= 1
+    if (start, end) == (ent.start, ent.end):
+        return ent
+    if start == end:
+        return None
+    return Span(ent.doc, start, end, label=ent.label, kb_id=ent.kb_id)
 
 
 def join_glued_neighbours(ents: List[Span]) -> List[Span]:

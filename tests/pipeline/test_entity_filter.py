@@ -58,3 +58,41 @@ def test_joining_is_a_setting():
     nlp.add_pipe("xlie_entity_filter", config={"join_glued": False})
     doc = nlp(glued_doc(nlp))
     assert len(doc.ents) == 5
+
+
+def separator_doc(nlp):
+    """Names run on into the separators beside them, and names that end in a full stop
+    or a bracket, as WikiANN tags them ("Jr .", "Shake ( company )")."""
+    words = ["Ottawa", ",", "Martin", "Luther", "King", "Jr", ".", ":", "北京", "，",
+             "Shake", "(", "company", ")", ";", "Paris"]
+    doc = Doc(nlp.vocab, words=words)
+    doc.ents = [Span(doc, 0, 2, "LOC", kb_id="Q1930"), Span(doc, 2, 7, "PER"),
+                Span(doc, 7, 10, "LOC"), Span(doc, 10, 14, "ORG"), Span(doc, 14, 15, "LOC"),
+                Span(doc, 15, 16, "LOC")]
+    return doc
+
+
+def test_separators_are_cut_off_the_edges_of_names():
+    nlp = spacy.blank("xx")
+    nlp.add_pipe("xlie_entity_filter")
+    doc = nlp(separator_doc(nlp))
+    assert [(ent.text, ent.label_, ent.kb_id_) for ent in doc.ents] == [
+        ("Ottawa", "LOC", "Q1930"), ("Martin Luther King Jr .", "PER", ""),
+        ("北京", "LOC", ""), ("Shake ( company )", "ORG", ""), ("Paris", "LOC", "")]
+    assert [token.ent_iob_ for token in doc][:2] == ["B", "O"]
+
+
+def test_trimming_is_a_setting():
+    nlp = spacy.blank("xx")
+    nlp.add_pipe("xlie_entity_filter", config={"trim_separators": False})
+    doc = nlp(separator_doc(nlp))
+    assert [ent.text for ent in doc.ents] == [
+        "Ottawa ,", "Martin Luther King Jr .", ": 北京 ，", "Shake ( company )", "Paris"]
+
+
+def test_a_doc_whose_only_change_is_a_trim_gets_it():
+    nlp = spacy.blank("xx")
+    nlp.add_pipe("xlie_entity_filter")
+    doc = Doc(nlp.vocab, words=["Ottawa", ",", "Kanada"])
+    doc.ents = [Span(doc, 0, 2, "LOC"), Span(doc, 2, 3, "LOC")]
+    assert [ent.text for ent in nlp(doc).ents] == ["Ottawa", "Kanada"]
