@@ -1021,6 +1021,8 @@ ABLATIONS = {
     "csent": ("Code-switching of the WikiANN docs only (3,000 steps)", "e5small_csent"),
     "tv": ("WikiANN en val beyond the dev sentences as recognizer training data (3,000 steps)",
            "e5small_tv"),
+    "cstv": ("Code-switched WikiANN docs and WikiANN en val beyond the dev sentences together "
+             "(3,000 steps)", "e5small_cstv"),
 }
 
 
