@@ -20,6 +20,8 @@ Writes ``entity_filter_SETTING.json`` and ``.md`` to ``--out``.
 import argparse
 import datetime
 import os
+import platform
+import shlex
 import sys
 from pathlib import Path
 from typing import Any, Dict, List
@@ -95,8 +97,6 @@ def main() -> None:
     for needed in ("kbp37/dev.txt", "wikiann/en/val.conllu"):
         if not (args.data_dir / needed).exists():
             raise SystemExit(f"{needed} is not in {args.data_dir}")
-    import platform
-
     import spacy
     import torch
 
@@ -117,7 +117,7 @@ def main() -> None:
         log(f"{args.setting} = {value}")
         rows[str(value).lower()] = score(nlp, gold, args.data_dir, labels, args.batch_size)
     report = {"model": args.model, "setting": args.setting, "dev_sentences": len(gold),
-              "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+              "command": "python " + shlex.join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
               "date": datetime.date.today().isoformat(),
               "machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "rows": rows}
     args.out.mkdir(parents=True, exist_ok=True)

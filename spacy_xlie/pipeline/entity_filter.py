@@ -66,7 +66,8 @@ class EntityFilter:
     def __call__(self, doc: Doc) -> Doc:
         ents = list(doc.ents)
         if self.trim_separators:
-            ents = [trimmed for trimmed in map(without_edge_separators, ents) if trimmed]
+            ents = [trimmed for trimmed in map(without_edge_separators, ents)
+                    if trimmed is not None]
         ents = [ent for ent in ents if has_letter_or_digit(ent)]
         if self.join_glued:
             ents = join_glued_neighbours(ents)
