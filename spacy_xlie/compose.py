@@ -21,7 +21,7 @@ from typing import Any, Dict, Optional, Union
 from spacy.language import Language
 
 from .entities import ner_label_pairs, relation_extractors
-from .pipeline.candidates import create_candidate_pairs
+from .pipeline.candidates import create_candidate_pairs, create_candidate_pairs_v2
 from .pipeline.relation_extractor import RelationExtractor
 
 #: Where the relation model's encoder sits in its component config.
@@ -67,18 +67,21 @@ def add_relation_extractor(
 def configure_candidates(nlp: Language, name: Optional[str] = None, **settings: Any) -> None:
     """Change the candidate filter of the relation extractor ``name`` (default: the first).
 
-    ``settings`` are arguments of ``spacy_xlie.candidate_pairs.v1`` (``allowed_label_pairs``,
-    ``same_sentence``, ...). Both the live pipe and the pipeline's config change, so the
-    setting survives ``nlp.to_disk``; ``nlp.add_pipe(..., source=...)`` cannot do this, as
-    a sourced component keeps its source's config.
+    ``settings`` are arguments of ``spacy_xlie.candidate_pairs.v1``/``.v2``
+    (``allowed_label_pairs``, ``same_sentence``, ...); the pipe keeps its version. Both
+    the live pipe and the pipeline's config change, so the setting survives
+    ``nlp.to_disk``; ``nlp.add_pipe(..., source=...)`` cannot do this, as a sourced
+    component keeps its source's config.
     """
     name = name or (relation_extractors(nlp) or [None])[0]
     if name is None:
         raise ValueError("the pipeline has no xlie_relation_extractor")
     pipe = nlp.get_pipe(name)
     current = dataclasses.asdict(pipe.candidates)
+    per_sentence = current.pop("cap_per_sentence")
     if current["allowed_label_pairs"] is not None:
         current["allowed_label_pairs"] = sorted(list(p) for p in current["allowed_label_pairs"])
     current.update(settings)
-    pipe.candidates = create_candidate_pairs(**current)
+    create = create_candidate_pairs_v2 if per_sentence else create_candidate_pairs
+    pipe.candidates = create(**current)
     nlp.get_pipe_config(name)["candidates"].update(settings)

@@ -11,7 +11,7 @@ Any component that sets ``doc.ents`` can feed it:
 :func:`add_entity_source` adds the last two to a loaded pipeline, before its relation
 extractor. :data:`LABEL_SCHEMES` maps the labels of common NER schemes onto the argument
 types of the relation types (:data:`ARGUMENT_TYPES`); :func:`ner_label_pairs` turns both
-into the ``allowed_label_pairs`` candidate filter of ``spacy_xlie.candidate_pairs.v1``,
+into the ``allowed_label_pairs`` candidate filter of ``spacy_xlie.candidate_pairs.v2``,
 so an extractor behind a typed NER never scores, say, a DATE–DATE pair. Untyped entities
 (the gazetteer's and the training data's ``ENT``) pair with every type.
 """
@@ -95,7 +95,7 @@ def ner_label_pairs(
     ``scheme`` names one of :data:`LABEL_SCHEMES` or is a mapping of your own
     (NER label -> argument type, :data:`ANY` for untyped labels). ``relation_labels``
     restricts the relation types of ``relations`` (default: all). The result goes into
-    ``allowed_label_pairs`` of ``spacy_xlie.candidate_pairs.v1`` (order does not matter
+    ``allowed_label_pairs`` of ``spacy_xlie.candidate_pairs.v2`` (order does not matter
     there: a pair is allowed in either order).
     """
     mapping = LABEL_SCHEMES[scheme] if isinstance(scheme, str) else dict(scheme)

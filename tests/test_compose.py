@@ -117,3 +117,15 @@ def test_transformer_extractor_gets_its_own_transformer(tiny_xlmr):
     add_relation_extractor(nlp, source)
     assert nlp.pipe_names == ["xlie_relation_extractor"]
     assert numpy.allclose(probabilities(nlp), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("version,per_sentence", [("v1", False), ("v2", True)])
+def test_configure_candidates_keeps_the_version(version, per_sentence):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("xlie_relation_extractor", config={
+        "candidates": {"@misc": f"spacy_xlie.candidate_pairs.{version}"}})
+    configure_candidates(nlp, same_sentence=True)
+    candidates = nlp.get_pipe("xlie_relation_extractor").candidates
+    assert candidates.same_sentence and candidates.cap_per_sentence is per_sentence
+    block = nlp.config["components"]["xlie_relation_extractor"]["candidates"]
+    assert block["@misc"] == f"spacy_xlie.candidate_pairs.{version}"

@@ -4,8 +4,17 @@ The relation extractor scores every candidate pair, so this is where a doc with 
 of entities is kept from exhausting memory: pairs are generated nearest first and cut at
 ``max_candidates``. Pairs are unordered (the first argument starts first); the component
 adds both orders itself in ``multilabel`` mode.
+
+``spacy_xlie.candidate_pairs.v1`` cuts the nearest ``max_candidates`` pairs of the whole
+doc, so one long doc (an article of 400 sentences has thousands of same-sentence pairs)
+lost pairs in every sentence that the same sentences as separate docs kept. ``.v2``, with
+``same_sentence``, cuts each sentence's pairs on their own: a doc's candidates are then
+those of its sentences, whatever else the doc holds, and the cap still guards against
+one sentence with hundreds of entities (a list or a table).
 """
 
+import dataclasses
+from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable, List, Optional, Sequence, Tuple
 
@@ -40,6 +49,21 @@ def create_candidate_pairs(
     return CandidatePairs(max_distance, same_sentence, allowed, max_candidates, spans_key)
 
 
+@registry.misc("spacy_xlie.candidate_pairs.v2")
+def create_candidate_pairs_v2(
+    max_distance: int = 100,
+    same_sentence: bool = False,
+    allowed_label_pairs: Optional[List[List[str]]] = None,
+    max_candidates: int = 1000,
+    spans_key: Optional[str] = None,
+) -> "CandidatePairs":
+    """As ``spacy_xlie.candidate_pairs.v1``, with ``max_candidates`` counted per sentence
+    when ``same_sentence`` is on (see the module docstring)."""
+    pairs = create_candidate_pairs(max_distance, same_sentence, allowed_label_pairs,
+                                   max_candidates, spans_key)
+    return dataclasses.replace(pairs, cap_per_sentence=True)
+
+
 @dataclass(frozen=True)
 class CandidatePairs:
     """A picklable candidate generator (``nlp.pipe(n_process=...)`` pickles pipes)."""
@@ -49,6 +73,7 @@ class CandidatePairs:
     allowed_label_pairs: Optional[frozenset]
     max_candidates: int
     spans_key: Optional[str]
+    cap_per_sentence: bool = False
 
     def entities(self, doc: Doc) -> Sequence[Span]:
         """The doc's entities, sorted by position (a span group's duplicates dropped)."""
@@ -72,11 +97,25 @@ class CandidatePairs:
                 if gap > self.max_distance:
                     break  # sorted by start: later entities are further away
                 if self._allowed(first, second) and sent_ids[i] == sent_ids[j]:
-                    pairs.append((gap, first.start, second.start, first, second))
-        pairs.sort(key=lambda p: p[:3])
-        kept = pairs[: self.max_candidates]
+                    pairs.append((gap, first.start, second.start, sent_ids[i], first, second))
+        kept = self._nearest(pairs)
         kept.sort(key=lambda p: (p[1], p[2]))
         return [(first, second) for *_, first, second in kept]
+
+    def _nearest(self, pairs: List[tuple]) -> List[tuple]:
+        """The ``max_candidates`` nearest of ``pairs`` (``(gap, start, start, sentence,
+        first, second)``; ties by position), in the doc or, with ``cap_per_sentence``, in
+        each sentence."""
+        pairs.sort(key=lambda p: p[:3])
+        if not self.cap_per_sentence:
+            return pairs[: self.max_candidates]
+        taken: Counter = Counter()
+        kept = []
+        for pair in pairs:
+            if taken[pair[3]] < self.max_candidates:
+                taken[pair[3]] += 1
+                kept.append(pair)
+        return kept
 
     def _allowed(self, first: Span, second: Span) -> bool:
         if self.allowed_label_pairs is None:

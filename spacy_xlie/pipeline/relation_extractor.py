@@ -111,7 +111,7 @@ PairLists = List[List[Tuple[Span, Span]]]
     assigns=["doc._.relations"],
     default_config={
         "model": DEFAULT_MODEL,
-        "candidates": {"@misc": "spacy_xlie.candidate_pairs.v1"},
+        "candidates": {"@misc": "spacy_xlie.candidate_pairs.v2"},
         "mode": "exclusive",
         "threshold": 0.5,
         "argument_types": None,

@@ -1,4 +1,5 @@
-"""spacy_xlie.candidate_pairs.v1: distance, sentences, label pairs, the cap, span groups."""
+"""spacy_xlie.candidate_pairs.v1 and .v2: distance, sentences, label pairs, the cap (per doc
+or per sentence), span groups."""
 
 import pytest
 from spacy.tokens import Doc, Span
@@ -8,8 +9,8 @@ from spacy.vocab import Vocab
 from spacy_xlie import add_entities, span_from_tokens
 
 
-def make(**kwargs):
-    return registry.misc.get("spacy_xlie.candidate_pairs.v1")(**kwargs)
+def make(version="v1", **kwargs):
+    return registry.misc.get(f"spacy_xlie.candidate_pairs.{version}")(**kwargs)
 
 
 def doc_with(labels_at, n_words=20, sent_starts=None) -> Doc:
@@ -62,3 +63,33 @@ def test_spans_key():
     pairs = make(spans_key="arg")(doc)
     assert offsets(pairs) == [(0, 4)]
     assert make(spans_key="missing")(doc) == []
+
+
+def sentences_of_three(n_sentences: int) -> Doc:
+    """Sentences of 5 words, entities at words 0, 1 and 3 of each (pairs 1, 2 and 3 apart)."""
+    starts = [i % 5 == 0 for i in range(5 * n_sentences)]
+    ents = [(5 * k + i, "X") for k in range(n_sentences) for i in (0, 1, 3)]
+    return doc_with(ents, n_words=5 * n_sentences, sent_starts=starts)
+
+
+def test_v1_caps_the_whole_doc():
+    pairs = make(same_sentence=True, max_candidates=2)(sentences_of_three(3))
+    # the doc's two nearest pairs (gap 0, ties by position): its first two sentences' first
+    assert offsets(pairs) == [(0, 1), (5, 6)]
+
+
+def test_v2_caps_each_sentence():
+    pairs = make("v2", same_sentence=True, max_candidates=2)(sentences_of_three(3))
+    assert offsets(pairs) == [(0, 1), (1, 3), (5, 6), (6, 8), (10, 11), (11, 13)]
+
+
+def test_v2_pairs_of_a_long_doc_are_its_sentences_pairs():
+    candidates = make("v2", same_sentence=True, max_candidates=2)
+    alone = offsets(candidates(sentences_of_three(1)))
+    together = offsets(candidates(sentences_of_three(40)))
+    assert together[:2] == alone and len(together) == 40 * len(alone)
+
+
+def test_v2_without_sentences_caps_the_doc():
+    doc = doc_with([(i, "X") for i in range(0, 20, 2)])
+    assert offsets(make("v2", max_candidates=9)(doc)) == offsets(make(max_candidates=9)(doc))
