@@ -483,6 +483,23 @@ def _threads_for(n_process: int) -> Iterator[None]:
             torch.set_num_threads(before)
 
 
+@contextmanager
+def _tokenizers_told_of_fork() -> Iterator[None]:
+    """Start the workers with ``TOKENIZERS_PARALLELISM=false`` (unless the user set it).
+    A worker forked after the parent ran a Hugging Face fast tokenizer turns the
+    tokenizer's threads off by itself, and prints a four-line warning to the user's
+    stderr for each worker when the variable is unset; set, the same happens quietly.
+    The parent's own setting is restored once the workers have started."""
+    name = "TOKENIZERS_PARALLELISM"
+    told = name in os.environ
+    os.environ.setdefault(name, "false")
+    try:
+        yield
+    finally:
+        if not told:
+            del os.environ[name]
+
+
 def _multiprocessing_pipe(
     self: Language,
     texts: Iterable[Any],
@@ -536,8 +553,9 @@ def _multiprocessing_pipe(
                          Underscore.get_state(), n_process, recv_ch))
         for rch, sch in zip(texts_q, send_ch)
     ]
-    for proc in procs:
-        proc.start()
+    with _tokenizers_told_of_fork():
+        for proc in procs:
+            proc.start()
     # Close the writing ends, so that reading does not block once a worker has closed.
     for tx in send_ch:
         tx.close()

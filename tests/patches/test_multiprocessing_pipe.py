@@ -382,3 +382,33 @@ def test_install_refuses_a_spacy_it_was_not_written_for(monkeypatch, change, nam
     with pytest.warns(UserWarning, match=named):
         multiprocessing_pipe.install()
     assert Language._multiprocessing_pipe is spacys_own
+
+
+FORK_SCRIPT = """
+import os, sys
+import spacy
+from tokenizers import Tokenizer, models, pre_tokenizers
+import spacy_xlie  # noqa: F401
+
+tokenizer = Tokenizer(models.WordLevel({"a": 0, "[UNK]": 1}, unk_token="[UNK]"))
+tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+tokenizer.encode_batch(["a b c"] * 1000)  # the tokenizer's threads run in the parent
+nlp = spacy.blank("en")
+nlp.add_pipe("xlie_sentencizer")
+assert len(list(nlp.pipe(["A b. C d."] * 8, n_process=2, batch_size=2))) == 8
+print(os.environ.get("TOKENIZERS_PARALLELISM"))
+"""
+
+
+def test_workers_forked_after_a_fast_tokenizer_print_no_warning(tmp_path):
+    """Hugging Face's tokenizers warn on stderr in each worker forked after the parent
+    used them, unless TOKENIZERS_PARALLELISM is set; the parent's environment is left
+    as it was."""
+    script = tmp_path / "fork.py"
+    script.write_text(FORK_SCRIPT, encoding="utf8")
+    env = {k: v for k, v in os.environ.items() if k != "TOKENIZERS_PARALLELISM"}
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                            timeout=120, cwd=ROOT, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "just got forked" not in result.stderr
+    assert result.stdout.strip() == "None"
