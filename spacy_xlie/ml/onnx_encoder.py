@@ -14,6 +14,13 @@ training and ``to_disk`` use. The stack is exported and quantised from the weigh
 pipeline holds; its int8 graph (:meth:`OnnxStack.save`) can be saved beside them, so that
 a pipeline saved in int8 loads without exporting again.
 
+A call's rows are padded to its longest. With ``length_buckets``, :class:`OnnxStack`
+runs the rows in groups of similar length, each cut to its own longest
+(:func:`length_buckets`): a doc's windows are one call, and one window a sentence
+(``spacy_xlie.sentence_spans.v1``) makes them as uneven as the doc's sentences. The rows'
+outputs do not depend on the other rows but through int8's activation scales, which
+ONNX Runtime's dynamic quantisation takes from each call's whole input, padding included.
+
 The graph keeps its weights in a file of their own (``GRAPH_FILE`` + ``.data``, ONNX's
 external data) and the session is made from the files, not from bytes in memory: ONNX
 Runtime's Python session keeps the bytes it was made from for its lifetime, and a graph
@@ -27,8 +34,9 @@ import tempfile
 import warnings
 import weakref
 from pathlib import Path
-from typing import IO, Any, Dict, List, Optional
+from typing import IO, Any, Dict, List, Optional, Tuple
 
+import numpy
 import torch
 from transformers.modeling_outputs import BaseModelOutputWithPastAndCrossAttentions
 
@@ -43,6 +51,11 @@ HIDDEN, MASK, OUTPUT = "hidden_states", "attention_mask", "last_hidden_state"
 #: own hold them inline and have no data file.
 GRAPH_FILE = "int8.onnx"
 DATA_FILE = GRAPH_FILE + ".data"
+
+#: :func:`length_buckets`: a row joins a group while its length is at most this many times
+#: the group's shortest (or than ``BUCKET_FLOOR`` pieces, for the shortest rows)
+BUCKET_RATIO = 1.3
+BUCKET_FLOOR = 16
 
 
 class TracedStack(torch.nn.Module):
@@ -69,8 +82,9 @@ class OnnxStack(torch.nn.Module):
     folder of an export), and costs no memory."""
 
     def __init__(self, graph: Path, threads: int, spinning: bool = False,
-                 memory_pattern: bool = False) -> None:
+                 memory_pattern: bool = False, length_buckets: bool = False) -> None:
         super().__init__()
+        self.length_buckets = length_buckets
         data = graph.parent / DATA_FILE
         self._files: Dict[str, IO[bytes]] = {GRAPH_FILE: open(graph, "rb")}
         if graph.name == GRAPH_FILE and data.exists():
@@ -92,11 +106,39 @@ class OnnxStack(torch.nn.Module):
 
     def forward(self, hidden_states: torch.Tensor, attention_mask: Optional[torch.Tensor] = None,
                 **kwargs: Any) -> BaseModelOutputWithPastAndCrossAttentions:
-        mask = additive_mask(attention_mask, hidden_states)
-        output = self.session.run([OUTPUT], {
-            HIDDEN: hidden_states.detach().to(torch.float32).numpy(), MASK: mask.numpy()})[0]
+        hidden = hidden_states.detach().to(torch.float32).numpy()
+        mask = additive_mask(attention_mask, hidden_states).numpy()
+        if not self.length_buckets:
+            output = self._run(hidden, mask)
+        else:
+            # positions past a row's group's length stay 0: nothing reads a padded vector
+            output = numpy.zeros_like(hidden)
+            for rows, length in length_buckets(mask):
+                output[rows, :length] = self._run(hidden[rows, :length],
+                                                  mask[rows, :, :, :length])
         return BaseModelOutputWithPastAndCrossAttentions(
             last_hidden_state=torch.from_numpy(output))
+
+    def _run(self, hidden: numpy.ndarray, mask: numpy.ndarray) -> numpy.ndarray:
+        return self.session.run([OUTPUT], {HIDDEN: hidden, MASK: mask})[0]
+
+
+def length_buckets(mask: numpy.ndarray) -> List[Tuple[numpy.ndarray, int]]:
+    """The rows of a padded call (its ``(batch, 1, 1, pieces)`` additive ``mask``: 0 where
+    a row attends) in groups of similar length, shortest first: each group's row indices
+    (ascending) and the length it is cut to, its longest row's (a row's length: one past
+    the last position it attends to)."""
+    attends = mask[:, 0, 0, :] == 0
+    lengths = attends.shape[1] - numpy.argmax(attends[:, ::-1], axis=1)
+    lengths[~attends.any(axis=1)] = 1
+    order = numpy.argsort(lengths, kind="stable")
+    groups, first = [], 0
+    for i in range(1, len(order) + 1):
+        if i == len(order) or (lengths[order[i]]
+                               > BUCKET_RATIO * max(lengths[order[first]], BUCKET_FLOOR)):
+            groups.append((numpy.sort(order[first:i]), int(lengths[order[i - 1]])))
+            first = i
+    return groups
 
 
 def _close_all(files: List[IO[bytes]]) -> None:
@@ -117,7 +159,7 @@ def additive_mask(mask: Optional[torch.Tensor], hidden: torch.Tensor) -> torch.T
 def onnx_int8_stack(model: torch.nn.Module, int8_down_projections: bool = False,
                     per_channel: bool = True, smoothing: float = 0.0,
                     outlier_ratio: float = 0.0, spinning: bool = False,
-                    memory_pattern: bool = False) -> OnnxStack:
+                    memory_pattern: bool = False, length_buckets: bool = False) -> OnnxStack:
     """A module to swap in for ``model.encoder`` (a BERT-style model's layer stack) that
     runs the stack with int8 weights on ONNX Runtime; ``model`` is left as it is. The
     feed-forward down-projections stay fp32 unless ``int8_down_projections`` (see
@@ -126,7 +168,8 @@ def onnx_int8_stack(model: torch.nn.Module, int8_down_projections: bool = False,
     are small keeps its resolution beside one whose weights are large. ``smoothing``
     (SmoothQuant's strength) and ``outlier_ratio`` (the down-projections' input channels
     kept fp32), 0 for none: see :func:`spacy_xlie.ml.smoothing.int8_ready_stack`.
-    ``spinning``, ``memory_pattern``: see :func:`stack_session`."""
+    ``spinning``, ``memory_pattern``: see :func:`stack_session`; ``length_buckets``: see
+    the module docstring."""
     if not isinstance(getattr(model, "encoder", None), torch.nn.Module) or not hasattr(
             model, "embeddings"):
         raise ValueError(f"int8 needs a BERT-style encoder (embeddings, then a layer stack "
@@ -139,7 +182,7 @@ def onnx_int8_stack(model: torch.nn.Module, int8_down_projections: bool = False,
         graph = int8_graph(stack, model.config.hidden_size, int8_down_projections,
                            per_channel=per_channel, folder=Path(tmp))
         return OnnxStack(graph, torch.get_num_threads(), spinning=spinning,
-                         memory_pattern=memory_pattern)
+                         memory_pattern=memory_pattern, length_buckets=length_buckets)
 
 
 def int8_graph(stack: torch.nn.Module, width: int, int8_down_projections: bool,

@@ -42,7 +42,10 @@ embeddings) and the components after the encoder get the cores to themselves
 ``onnx_memory_pattern`` (default false) lets ONNX Runtime plan each call's memory as one
 block per input shape, its own default; off, the calls' tensors come from its arena one by
 one, which kept less memory over the pipeline's calls of every shape at the same speed
-(the int8 rows of ``bench/results/relation_extractor.md``).
+(the int8 rows of ``bench/results/relation_extractor.md``). ``onnx_length_buckets``
+(default true) runs each int8 call's windows in groups of similar length instead of all
+padded to the longest (:func:`spacy_xlie.ml.onnx_encoder.length_buckets`;
+``bench/results/onnx_buckets.md``).
 
 An encoder that trains never uses the int8 copy: a pipeline built by ``nlp.initialize``
 (``spacy train``) has none, and ``update`` drops it from a loaded one, so a sourced
@@ -124,14 +127,15 @@ _STATE_MISMATCH = "Error loading saved torch state_dict"
                     "int8_down_projections": False, "int8_per_channel": True,
                     "int8_smoothing": 0.5, "int8_outlier_ratio": 6.0,
                     "onnx_spinning": False, "onnx_memory_pattern": False,
-                    "max_batch_pieces": 512,
+                    "onnx_length_buckets": True, "max_batch_pieces": 512,
                     "max_update_pieces": None},
 )
 def make_transformer(nlp: Language, name: str, model: Model, set_extra_annotations: Callable,
                      max_batch_items: int, quantize: str, int8_down_projections: bool,
                      int8_per_channel: bool, int8_smoothing: float,
                      int8_outlier_ratio: float, onnx_spinning: bool,
-                     onnx_memory_pattern: bool, max_batch_pieces: Optional[int],
+                     onnx_memory_pattern: bool, onnx_length_buckets: bool,
+                     max_batch_pieces: Optional[int],
                      max_update_pieces: Optional[int]) -> "Transformer":
     """Create an ``xlie_transformer`` (see the module docstring)."""
     return Transformer(nlp.vocab, model, set_extra_annotations,
@@ -141,6 +145,7 @@ def make_transformer(nlp: Language, name: str, model: Model, set_extra_annotatio
                        int8_outlier_ratio=int8_outlier_ratio,
                        onnx_spinning=onnx_spinning,
                        onnx_memory_pattern=onnx_memory_pattern,
+                       onnx_length_buckets=onnx_length_buckets,
                        max_batch_pieces=max_batch_pieces, max_update_pieces=max_update_pieces)
 
 
@@ -153,7 +158,8 @@ class Transformer(SpacyTransformer):
                  int8_per_channel: bool = True, int8_smoothing: float = 0.5,
                  int8_outlier_ratio: float = 6.0,
                  onnx_spinning: bool = False,
-                 onnx_memory_pattern: bool = False, max_batch_pieces: Optional[int] = 512,
+                 onnx_memory_pattern: bool = False, onnx_length_buckets: bool = True,
+                 max_batch_pieces: Optional[int] = 512,
                  max_update_pieces: Optional[int] = None, **kwargs: Any) -> None:
         _check_mode(quantize)
         _check_int8_rewrites(int8_smoothing, int8_outlier_ratio)
@@ -165,6 +171,7 @@ class Transformer(SpacyTransformer):
         self.int8_outlier_ratio = int8_outlier_ratio
         self.onnx_spinning = onnx_spinning
         self.onnx_memory_pattern = onnx_memory_pattern
+        self.onnx_length_buckets = onnx_length_buckets
         self.max_batch_pieces = max_batch_pieces
         self.max_update_pieces = max_update_pieces
         self._int8: Optional[Dict[str, Any]] = None
@@ -317,7 +324,8 @@ class Transformer(SpacyTransformer):
 
     def _session_settings(self) -> Dict[str, bool]:
         """How the int8 copy's ONNX Runtime session runs (see the module docstring)."""
-        return {"spinning": self.onnx_spinning, "memory_pattern": self.onnx_memory_pattern}
+        return {"spinning": self.onnx_spinning, "memory_pattern": self.onnx_memory_pattern,
+                "length_buckets": self.onnx_length_buckets}
 
     def int8_stack_settings(self) -> Dict[str, Union[bool, float]]:
         """How the int8 copy's layer stack is rewritten and quantised: the keyword

@@ -1,13 +1,21 @@
 """The int8 layer stack on ONNX Runtime: the exported stack masks padding as torch does,
-int8 stays close to fp32, the torch model is untouched, BERT-style models only."""
+int8 stays close to fp32, the torch model is untouched, BERT-style models only; a call's
+rows run in groups of similar length with the same vectors."""
 
 import gc
 
+import numpy
 import pytest
 import torch
 from transformers import AutoModel
 
-from spacy_xlie.ml.onnx_encoder import OnnxStack, additive_mask, export_stack, onnx_int8_stack
+from spacy_xlie.ml.onnx_encoder import (
+    OnnxStack,
+    additive_mask,
+    export_stack,
+    length_buckets,
+    onnx_int8_stack,
+)
 from spacy_xlie.ml.quantize import swapped
 
 
@@ -110,3 +118,43 @@ def test_a_dropped_stack_closes_its_graph_files(encoder, tmp_path):
     del stack
     gc.collect()
     assert all(f.closed for f in files)
+
+
+def mask_of(lengths, width):
+    """The additive mask of a call whose rows attend to their first ``lengths`` pieces."""
+    mask = numpy.full((len(lengths), 1, 1, width), -3.4e38, dtype="float32")
+    for row, length in enumerate(lengths):
+        mask[row, 0, 0, :length] = 0
+    return mask
+
+
+def test_length_buckets_group_rows_of_similar_length():
+    groups = length_buckets(mask_of([5, 40, 12, 100, 41, 3, 60], 100))
+    assert [(rows.tolist(), length) for rows, length in groups] == [
+        ([0, 2, 5], 12), ([1, 4], 41), ([6], 60), ([3], 100)]
+
+
+def test_length_buckets_of_an_unpadded_call_are_the_call():
+    groups = length_buckets(mask_of([9, 9], 9))
+    assert [(rows.tolist(), length) for rows, length in groups] == [([0, 1], 9)]
+
+
+def test_buckets_give_each_row_the_vectors_of_the_padded_call(encoder, tmp_path):
+    """An fp32 graph (no int8 activation scales shared across rows): rows of 60, 4, 30 and
+    26 pieces in three groups (the 26 padded to 30 in its group) get the vectors the
+    padded call gives them; positions past a row's group's length are 0."""
+    export_stack(encoder.encoder, encoder.config.hidden_size, tmp_path / "stack.onnx")
+    lengths = [60, 4, 30, 26]
+    assert [length for _, length in length_buckets(mask_of(lengths, 60))] == [4, 30, 60]
+    ids = torch.randint(5, encoder.config.vocab_size, (4, 60))
+    mask = torch.zeros(4, 60, dtype=torch.long)
+    for row, length in enumerate(lengths):
+        mask[row, :length] = 1
+    stack = OnnxStack(tmp_path / "stack.onnx", threads=1)
+    with swapped(encoder, {"encoder": stack}):
+        padded = hidden(encoder, ids, mask)
+        stack.length_buckets = True
+        bucketed = hidden(encoder, ids, mask)
+    assert torch.allclose(bucketed[mask.bool()], padded[mask.bool()], atol=1e-4)
+    assert not bucketed[1, 4:].any() and not bucketed[3, 30:].any()
+    assert bucketed[3, 26:30].any()
