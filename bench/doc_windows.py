@@ -19,11 +19,7 @@ alternating, ``--batch-size`` sentences a batch either way. Writes ``doc_windows
 and ``doc_windows.md`` to ``--out``.
 """
 
-import argparse
-import datetime
 import os
-import platform
-import shlex
 import statistics
 import sys
 import time
@@ -34,7 +30,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from end_to_end import log, pair_scores, pct  # noqa: E402  (bench/, beside this script)
+import dev_bench  # noqa: E402  (bench/, beside this script)
+from end_to_end import log, pair_scores, pct  # noqa: E402
 
 #: The getters compared, by name: (registry name, settings)
 GETTERS = {
@@ -168,10 +165,7 @@ def markdown(report: Dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--out", type=Path, required=True)
+    parser = dev_bench.parser(__doc__)
     parser.add_argument("--sentences-per-doc", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--dev-corpus", type=Path, default=Path("corpus/kbp37_dev.spacy"))
@@ -186,7 +180,6 @@ def main() -> None:
 
     import spacy_xlie  # noqa: F401  (extensions)
     from spacy_xlie.corpora.marked import read_marked
-    from spacy_xlie.util.io import write_json, write_text
 
     torch.set_num_threads(os.cpu_count() or 1)
     nlp = spacy.load(args.model)
@@ -195,14 +188,9 @@ def main() -> None:
     rows = measure(nlp, gold, args.sentences_per_doc, args.rounds, args.batch_size)
     report = {"model": args.model, "sentences": len(gold),
               "sentences_per_doc": args.sentences_per_doc, "rounds": args.rounds,
-              "command": "python " + shlex.join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
-              "date": datetime.date.today().isoformat(),
-              "machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "rows": rows,
+              **dev_bench.stamp(), "rows": rows,
               "gold_entity_macro_f": gold_entity_macro_f(nlp, args.dev_corpus)}
-    args.out.mkdir(parents=True, exist_ok=True)
-    write_json(report, args.out / "doc_windows.json")
-    write_text(markdown(report), args.out / "doc_windows.md")
-    log(f"wrote {args.out / 'doc_windows'}.json and .md")
+    dev_bench.write_report(report, markdown, args.out, "doc_windows")
 
 
 if __name__ == "__main__":

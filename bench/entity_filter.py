@@ -17,11 +17,7 @@ nothing retrained, on the data a pipeline change is chosen on (English only):
 Writes ``entity_filter_SETTING.json`` and ``.md`` to ``--out``.
 """
 
-import argparse
-import datetime
 import os
-import platform
-import shlex
 import sys
 from pathlib import Path
 from typing import Any, Dict, List
@@ -30,7 +26,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from end_to_end import (  # noqa: E402  (bench/, beside this script)
+import dev_bench  # noqa: E402  (bench/, beside this script)
+from end_to_end import (  # noqa: E402
     kbp37_dev_section,
     log,
     pct,
@@ -85,10 +82,7 @@ def markdown(report: Dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--out", type=Path, required=True)
+    parser = dev_bench.parser(__doc__)
     parser.add_argument("--setting", required=True,
                         help="A boolean setting of xlie_entity_filter, scored off and on")
     parser.add_argument("--dev-sentences", type=int, default=1000)
@@ -102,7 +96,6 @@ def main() -> None:
 
     import spacy_xlie  # noqa: F401  (extensions)
     from spacy_xlie.entities import relation_extractors
-    from spacy_xlie.util.io import write_json, write_text
 
     torch.set_num_threads(os.cpu_count() or 1)
     nlp = spacy.load(args.model)
@@ -117,14 +110,8 @@ def main() -> None:
         log(f"{args.setting} = {value}")
         rows[str(value).lower()] = score(nlp, gold, args.data_dir, labels, args.batch_size)
     report = {"model": args.model, "setting": args.setting, "dev_sentences": len(gold),
-              "command": "python " + shlex.join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
-              "date": datetime.date.today().isoformat(),
-              "machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "rows": rows}
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = f"entity_filter_{args.setting}"
-    write_json(report, args.out / f"{stem}.json")
-    write_text(markdown(report), args.out / f"{stem}.md")
-    log(f"wrote {args.out / stem}.json and .md")
+              **dev_bench.stamp(), "rows": rows}
+    dev_bench.write_report(report, markdown, args.out, f"entity_filter_{args.setting}")
 
 
 if __name__ == "__main__":

@@ -16,17 +16,16 @@ the cap: in one doc the encoder reads each sentence with its neighbours.
 Writes ``long_doc.json`` and ``long_doc.md`` to ``--out``.
 """
 
-import argparse
-import datetime
 import os
-import platform
-import shlex
 import sys
 from pathlib import Path
 from typing import Any, Dict, List
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import dev_bench  # noqa: E402  (bench/, beside this script)
 
 VERSIONS = ("v1", "v2")
 
@@ -75,10 +74,7 @@ def markdown(report: Dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--out", type=Path, required=True)
+    parser = dev_bench.parser(__doc__)
     parser.add_argument("--sentences", type=int, default=400)
     args = parser.parse_args()
     source = args.data_dir / "kbp37" / "dev.txt"
@@ -86,7 +82,6 @@ def main() -> None:
         raise SystemExit(f"{source} does not exist")
     import spacy_xlie  # noqa: F401  (extensions)
     from spacy_xlie.corpora.marked import read_marked
-    from spacy_xlie.util.io import write_json, write_text
 
     texts = [doc.text for doc in read_marked(source, "en")][: args.sentences]
     rows, settings = {}, {}
@@ -97,12 +92,8 @@ def main() -> None:
                     "max_distance": pipe.candidates.max_distance}
         rows[version] = counts(nlp, pipe, texts)
     report = {"model": args.model, "sentences": len(texts), "settings": settings,
-              "command": "python " + shlex.join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
-              "date": datetime.date.today().isoformat(),
-              "machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "rows": rows}
-    args.out.mkdir(parents=True, exist_ok=True)
-    write_json(report, args.out / "long_doc.json")
-    write_text(markdown(report), args.out / "long_doc.md")
+              **dev_bench.stamp(), "rows": rows}
+    dev_bench.write_report(report, markdown, args.out, "long_doc")
 
 
 if __name__ == "__main__":

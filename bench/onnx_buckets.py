@@ -19,11 +19,7 @@ users run it), the setting switched between passes, nothing retrained, English d
 Writes ``onnx_buckets.json`` and ``onnx_buckets.md`` to ``--out``.
 """
 
-import argparse
-import datetime
 import os
-import platform
-import shlex
 import statistics
 import sys
 from pathlib import Path
@@ -33,7 +29,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from doc_windows import joined_docs, set_getter, timed  # noqa: E402  (bench/)
+import dev_bench  # noqa: E402  (bench/, beside this script)
+from doc_windows import joined_docs, set_getter, timed  # noqa: E402
 from end_to_end import log, pct  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -113,10 +110,7 @@ def markdown(report: Dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--out", type=Path, required=True)
+    parser = dev_bench.parser(__doc__)
     parser.add_argument("--sentences-per-doc", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=64)
@@ -129,7 +123,6 @@ def main() -> None:
 
     import spacy_xlie  # noqa: F401  (extensions)
     from spacy_xlie.corpora.marked import read_marked
-    from spacy_xlie.util.io import write_json, write_text
 
     torch.set_num_threads(os.cpu_count() or 1)
     nlp = spacy.load(args.model, config={"components": {"transformer": {"quantize": "int8"}}})
@@ -138,16 +131,11 @@ def main() -> None:
     log(f"KBP37 dev: {len(texts)} raw sentences; timing")
     report = {"model": args.model, "sentences": len(texts),
               "sentences_per_doc": args.sentences_per_doc, "rounds": args.rounds,
-              "command": "python " + shlex.join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
-              "date": datetime.date.today().isoformat(),
-              "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+              **dev_bench.stamp(),
               "speed": speed(nlp, texts, args.sentences_per_doc, args.rounds, args.batch_size)}
     log("English dev predictions against fp32")
     report["fidelity"] = fidelity(nlp, args.model)
-    args.out.mkdir(parents=True, exist_ok=True)
-    write_json(report, args.out / "onnx_buckets.json")
-    write_text(markdown(report), args.out / "onnx_buckets.md")
-    log(f"wrote {args.out / 'onnx_buckets'}.json and .md")
+    dev_bench.write_report(report, markdown, args.out, "onnx_buckets")
 
 
 if __name__ == "__main__":

@@ -22,11 +22,7 @@ chosen on):
 Writes ``sentencizer.json`` and ``sentencizer.md`` to ``--out``.
 """
 
-import argparse
-import datetime
 import os
-import platform
-import shlex
 import sys
 from collections import Counter
 from pathlib import Path
@@ -36,7 +32,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from end_to_end import kbp37_dev_section, log, pct  # noqa: E402  (bench/, beside this script)
+import dev_bench  # noqa: E402  (bench/, beside this script)
+from end_to_end import kbp37_dev_section, log, pct  # noqa: E402
 
 #: Words before a false split listed in the report, most frequent first
 TOP_WORDS = 12
@@ -110,10 +107,7 @@ def markdown(report: Dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--out", type=Path, required=True)
+    parser = dev_bench.parser(__doc__)
     parser.add_argument("--lengths", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--dev-corpus", type=Path, default=Path("corpus/kbp37_dev.spacy"))
     parser.add_argument("--batch-size", type=int, default=64)
@@ -127,7 +121,6 @@ def main() -> None:
     import spacy_xlie  # noqa: F401  (extensions)
     from spacy_xlie.corpora.marked import read_marked
     from spacy_xlie.entities import relation_extractors
-    from spacy_xlie.util.io import write_json, write_text
 
     torch.set_num_threads(os.cpu_count() or 1)
     nlp = spacy.load(args.model)
@@ -144,13 +137,8 @@ def main() -> None:
             "gold_entity_macro_f": gold_entity_macro_f(nlp, args.dev_corpus),
         }
     report = {"model": args.model, "docs": len(texts), "dev_corpus": str(args.dev_corpus),
-              "command": "python " + shlex.join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
-              "date": datetime.date.today().isoformat(),
-              "machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "rows": rows}
-    args.out.mkdir(parents=True, exist_ok=True)
-    write_json(report, args.out / "sentencizer.json")
-    write_text(markdown(report), args.out / "sentencizer.md")
-    log(f"wrote {args.out / 'sentencizer'}.json and .md")
+              **dev_bench.stamp(), "rows": rows}
+    dev_bench.write_report(report, markdown, args.out, "sentencizer")
 
 
 if __name__ == "__main__":

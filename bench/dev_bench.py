@@ -1,0 +1,42 @@
+"""What the benches that compare settings of one loaded pipeline on English dev data share
+(``entity_filter.py``, ``sentencizer.py``, ``long_doc.py``, ``doc_windows.py``,
+``onnx_buckets.py``): their first options, and how a report is stamped and written."""
+
+import argparse
+import datetime
+import os
+import platform
+import shlex
+import sys
+from pathlib import Path
+from typing import Any, Callable, Dict
+
+
+def parser(doc: str) -> argparse.ArgumentParser:
+    """A bench's options (described by its docstring's first paragraph) with ``--data-dir``
+    (the data mirror), ``--model`` (the pipeline) and ``--out`` (the report's folder)."""
+    options = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    options.add_argument("--data-dir", type=Path, required=True)
+    options.add_argument("--model", required=True)
+    options.add_argument("--out", type=Path, required=True)
+    return options
+
+
+def stamp() -> Dict[str, str]:
+    """The command that ran the bench as typed (shell-quoted), today's date, the machine."""
+    return {"command": "python " + shlex.join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+            "date": datetime.date.today().isoformat(),
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs"}
+
+
+def write_report(report: Dict[str, Any], markdown: Callable[[Dict[str, Any]], str],
+                 out: Path, stem: str) -> None:
+    """``report`` as ``out/STEM.json`` and its ``markdown`` as ``out/STEM.md``."""
+    from end_to_end import log
+
+    from spacy_xlie.util.io import write_json, write_text
+
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(report, out / f"{stem}.json")
+    write_text(markdown(report), out / f"{stem}.md")
+    log(f"wrote {out / stem}.json and .md")
