@@ -52,8 +52,9 @@ HIDDEN, MASK, OUTPUT = "hidden_states", "attention_mask", "last_hidden_state"
 GRAPH_FILE = "int8.onnx"
 DATA_FILE = GRAPH_FILE + ".data"
 
-#: :func:`length_buckets`: a row joins a group while its length is at most this many times
-#: the group's shortest (or than ``BUCKET_FLOOR`` pieces, for the shortest rows)
+#: :func:`length_buckets`: a row joins a group while its length is at most ``BUCKET_RATIO``
+#: times the group's shortest row's, or times ``BUCKET_FLOOR`` pieces where that is more
+#: (the shortest rows share one group rather than a call each)
 BUCKET_RATIO = 1.3
 BUCKET_FLOOR = 16
 
