@@ -1,21 +1,17 @@
 """bench/decision_bias.py: the search for class scales and the stored predictions it
 scores, on a model overfit on tests/rel_examples.py."""
 
-import importlib.util
 import math
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import spacy
 
 from spacy_xlie.evaluation import evaluate_relations, load_examples
+from tests.bench import load_bench
 from tests.test_evaluation import build_model_and_data
 
-SPEC = importlib.util.spec_from_file_location(
-    "decision_bias_bench", Path(__file__).parents[2] / "bench" / "decision_bias.py")
-decision_bias = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(decision_bias)
+decision_bias = load_bench("decision_bias")
 StoredPredictions = decision_bias.StoredPredictions
 choose_class_scales = decision_bias.choose_class_scales
 

@@ -1,17 +1,12 @@
 """bench/doc_windows.py: joined docs cut back into their sentences with the entities and
 relations inside each, and one table row per getter and doc shape."""
 
-import importlib.util
-from pathlib import Path
-
 import spacy
 
 from spacy_xlie.relations import Relation, add_relations
+from tests.bench import load_bench
 
-SPEC = importlib.util.spec_from_file_location(
-    "doc_windows_bench", Path(__file__).parents[2] / "bench" / "doc_windows.py")
-doc_windows = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(doc_windows)
+doc_windows = load_bench("doc_windows")
 
 TEXTS = ["Ann works for Acme .", "Bob lives in Rome .", "Cid met Ann ."]
 

@@ -1,15 +1,12 @@
 """bench/e5small_runs.py's ablation table: each run against the base run."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-SPEC = importlib.util.spec_from_file_location(
-    "e5small_runs", Path(__file__).parents[2] / "bench" / "e5small_runs.py")
-e5small_runs = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(e5small_runs)
+from tests.bench import load_bench
+
+e5small_runs = load_bench("e5small_runs")
 
 
 def run(name: str, dev: float, relx_de: float) -> dict:

@@ -1,15 +1,11 @@
 """bench/end_to_end.py's breakdown of the recognizer's spans by kind of error."""
 
-import importlib.util
-from pathlib import Path
-
 import spacy
 from spacy.tokens import Doc
 
-SPEC = importlib.util.spec_from_file_location(
-    "end_to_end", Path(__file__).parents[2] / "bench" / "end_to_end.py")
-end_to_end = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(end_to_end)
+from tests.bench import load_bench
+
+end_to_end = load_bench("end_to_end")
 
 WORDS = ["REDIRECT", "Angela", "Merkel", "met", "the", "Pope", "in", "Rome", "and", "Bonn"]
 

@@ -1,16 +1,13 @@
 """bench/ensemble_dev.py: one table row per member and the ensemble; fewer than two
 members are refused."""
 
-import importlib.util
 import sys
-from pathlib import Path
 
 import pytest
 
-SPEC = importlib.util.spec_from_file_location(
-    "ensemble_dev_bench", Path(__file__).parents[2] / "bench" / "ensemble_dev.py")
-ensemble_dev = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(ensemble_dev)
+from tests.bench import load_bench
+
+ensemble_dev = load_bench("ensemble_dev")
 
 
 def test_one_row_per_member_and_the_ensemble():

@@ -1,16 +1,12 @@
 """bench/entity_filter.py: the filter found by its factory, whatever its name, and one
 table row per value of the setting."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 import spacy
 
-SPEC = importlib.util.spec_from_file_location(
-    "entity_filter_bench", Path(__file__).parents[2] / "bench" / "entity_filter.py")
-entity_filter = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(entity_filter)
+from tests.bench import load_bench
+
+entity_filter = load_bench("entity_filter")
 
 
 def test_the_filter_is_found_by_its_factory():

@@ -1,19 +1,15 @@
 """bench/long_doc.py: pairs counted in one joined doc and in separate docs, one table row
 per candidates version."""
 
-import importlib.util
-from pathlib import Path
 from types import SimpleNamespace
 
 import spacy
 from spacy.util import registry
 
 import spacy_xlie  # noqa: F401  (doc._.relations)
+from tests.bench import load_bench
 
-SPEC = importlib.util.spec_from_file_location(
-    "long_doc_bench", Path(__file__).parents[2] / "bench" / "long_doc.py")
-long_doc = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(long_doc)
+long_doc = load_bench("long_doc")
 
 
 def ruler_pipeline():

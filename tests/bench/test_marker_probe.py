@@ -1,7 +1,6 @@
 """bench/marker_probe.py: where the markers go, which pieces each feature pools, and one
 short run of every variant on a tiny encoder."""
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -11,11 +10,9 @@ import torch
 from spacy.tokens import DocBin
 
 from spacy_xlie.relations import add_relation, span_from_tokens
+from tests.bench import load_bench
 
-SPEC = importlib.util.spec_from_file_location(
-    "marker_probe_bench", Path(__file__).parents[2] / "bench" / "marker_probe.py")
-marker_probe = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(marker_probe)
+marker_probe = load_bench("marker_probe")
 
 WORDS = "a b c d e f".split()
 

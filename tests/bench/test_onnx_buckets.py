@@ -1,16 +1,13 @@
 """bench/onnx_buckets.py: a pipeline without an int8 encoder is refused in one line, and
 one table row per setting."""
 
-import importlib.util
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-SPEC = importlib.util.spec_from_file_location(
-    "onnx_buckets_bench", Path(__file__).parents[2] / "bench" / "onnx_buckets.py")
-onnx_buckets = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(onnx_buckets)
+from tests.bench import load_bench
+
+onnx_buckets = load_bench("onnx_buckets")
 
 
 def test_a_pipeline_without_an_int8_encoder_is_refused():

@@ -1,17 +1,13 @@
 """bench/onnx_encoder.py's oneDNN row: the stack the pipeline's int8 settings rewrite,
 quantised by torch on its oneDNN engine."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
 from transformers import XLMRobertaModel
 
-SPEC = importlib.util.spec_from_file_location(
-    "onnx_encoder_bench", Path(__file__).parents[2] / "bench" / "onnx_encoder.py")
-onnx_encoder_bench = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(onnx_encoder_bench)
+from tests.bench import load_bench
+
+onnx_encoder_bench = load_bench("onnx_encoder")
 
 SETTINGS = {"int8_down_projections": False, "per_channel": True, "smoothing": 0.5,
             "outlier_ratio": 6.0}

@@ -1,16 +1,12 @@
 """bench/sentencizer.py: splits inside one-sentence texts and seams of joined ones are
 counted against sentences known by hand."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 import spacy
 
-SPEC = importlib.util.spec_from_file_location(
-    "sentencizer_bench", Path(__file__).parents[2] / "bench" / "sentencizer.py")
-sentencizer = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(sentencizer)
+from tests.bench import load_bench
+
+sentencizer = load_bench("sentencizer")
 
 TEXTS = [
     "Dr. Hayhurst practiced in St. Louis .",
