@@ -11,6 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Dict
 
+#: KBP37 dev's raw file in the data mirror: the English dev data these benches read.
+KBP37_DEV = Path("kbp37") / "dev.txt"
+
 
 def parser(doc: str) -> argparse.ArgumentParser:
     """A bench's options (described by its docstring's first paragraph) with ``--data-dir``
@@ -20,6 +23,14 @@ def parser(doc: str) -> argparse.ArgumentParser:
     options.add_argument("--model", required=True)
     options.add_argument("--out", type=Path, required=True)
     return options
+
+
+def require(*paths: Path) -> None:
+    """Stop with one line naming the first of ``paths`` that does not exist (before any
+    model is loaded)."""
+    for path in paths:
+        if not path.exists():
+            raise SystemExit(f"{path} does not exist")
 
 
 def stamp() -> Dict[str, str]:

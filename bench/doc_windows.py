@@ -53,6 +53,13 @@ def joined_docs(texts: Sequence[str], per_doc: int
     return joined, ranges
 
 
+def doc_shapes(texts: List[str], joined: List[str], per_doc: int, batch_size: int
+               ) -> Dict[str, Tuple[List[str], int]]:
+    """The texts of each doc shape and their ``nlp.pipe`` batch size: ``batch_size``
+    sentences a batch either way."""
+    return {"separate": (texts, batch_size), "joined": (joined, max(1, batch_size // per_doc))}
+
+
 def cut_back(doc: Any, ranges: Sequence[Tuple[int, int]]) -> List[Any]:
     """One doc per character range of ``doc``, with the entities and the relations whose
     two arguments lie inside it."""
@@ -94,16 +101,14 @@ def measure(nlp: Any, gold: List[Any], per_doc: int, rounds: int, batch_size: in
     """Docs and seconds of every (getter, separate or joined) way, rounds alternating."""
     texts = [doc.text for doc in gold]
     joined, ranges = joined_docs(texts, per_doc)
-    ways = {(getter, shape) for getter in GETTERS for shape in ("separate", "joined")}
+    shapes = doc_shapes(texts, joined, per_doc, batch_size)
+    ways = {(getter, shape) for getter in GETTERS for shape in shapes}
     seconds: Dict[Tuple[str, str], List[float]] = {way: [] for way in ways}
     docs: Dict[Tuple[str, str], List[Any]] = {}
     for _ in range(rounds):
         for getter, shape in sorted(ways):
             set_getter(nlp, getter)
-            # the same number of sentences a batch either way
-            inputs, size = ((texts, batch_size) if shape == "separate"
-                            else (joined, max(1, batch_size // per_doc)))
-            out, took = timed(nlp, inputs, size)
+            out, took = timed(nlp, *shapes[shape])
             seconds[(getter, shape)].append(took)
             docs[(getter, shape)] = out
     words = sum(len(nlp.make_doc(text)) for text in texts)
@@ -171,10 +176,8 @@ def main() -> None:
     parser.add_argument("--dev-corpus", type=Path, default=Path("corpus/kbp37_dev.spacy"))
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()
-    source = args.data_dir / "kbp37" / "dev.txt"
-    for needed in (source, args.dev_corpus):
-        if not needed.exists():
-            raise SystemExit(f"{needed} does not exist")
+    source = args.data_dir / dev_bench.KBP37_DEV
+    dev_bench.require(source, args.dev_corpus)
     import spacy
     import torch
 

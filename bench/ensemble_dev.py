@@ -17,7 +17,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -27,35 +27,50 @@ import dev_bench  # noqa: E402  (bench/, beside this script)
 from end_to_end import log, pct  # noqa: E402
 
 
-def scored(model: str, corpus: Path, replace: Optional[List[Any]] = None
-           ) -> Tuple[Dict[str, float], List[Any]]:
-    """The pipeline's KBP37 dev scores with the gold entities and its relation
-    probabilities per batch; with ``replace``, those probabilities decoded instead of its
-    own (same docs, same batches)."""
-    import spacy
-    from spacy.training import Example
+class Member:
+    """One trained pipeline run on KBP37 dev with the gold entities: its extractor, its
+    examples and predicted docs, and per ``nlp.pipe`` batch the docs, the pairs the
+    extractor scored and their probabilities."""
 
-    from spacy_xlie.entities import entity_components
-    from spacy_xlie.evaluation import load_examples, relation_pipe, scoring_settings
-    from spacy_xlie.scorers import score_relations
+    def __init__(self, model: str, corpus: Path) -> None:
+        import spacy
 
-    nlp = spacy.load(model, config={"components": {"transformer": {"quantize": "off"}}})
-    pipe = relation_pipe(nlp)
-    batches: List[Any] = []
-    decode = pipe.set_annotations
+        from spacy_xlie.entities import entity_components
+        from spacy_xlie.evaluation import load_examples, relation_pipe, without_encoder_output
 
-    def keep(docs, predictions):
-        batches.append(pipe.model.ops.to_numpy(predictions[1]).copy())
-        probabilities = replace[len(batches) - 1] if replace is not None else predictions[1]
-        return decode(docs, (predictions[0], probabilities))
+        nlp = spacy.load(model, config={"components": {"transformer": {"quantize": "off"}}})
+        self.pipe = relation_pipe(nlp)
+        self.batches: List[Tuple[List[Any], Any, Any]] = []
+        decode = self.pipe.set_annotations
 
-    pipe.set_annotations = keep
-    examples = load_examples(nlp, corpus, gold_ents=True)
-    with nlp.select_pipes(disable=entity_components(nlp)):
-        docs = list(nlp.pipe((eg.predicted for eg in examples), batch_size=64))
-    scores = score_relations([Example(doc, eg.reference) for doc, eg in zip(docs, examples)],
-                             **scoring_settings(pipe))
-    return {"macro_f": scores["rel_macro_f"], "micro_f": scores["rel_micro_f"]}, batches
+        def keep(docs, predictions):
+            docs = list(docs)
+            self.batches.append((docs, predictions[0],
+                                 self.pipe.model.ops.to_numpy(predictions[1]).copy()))
+            decode(docs, predictions)
+
+        self.pipe.set_annotations = keep
+        self.examples = load_examples(nlp, corpus, gold_ents=True)
+        with nlp.select_pipes(disable=entity_components(nlp)):
+            self.docs = [without_encoder_output(doc) for doc in nlp.pipe(
+                (eg.predicted for eg in self.examples), batch_size=64)]
+
+    def scores(self) -> Dict[str, float]:
+        """Relation macro- and micro-F of the docs as they are annotated now."""
+        from spacy.training import Example
+
+        from spacy_xlie.evaluation import scoring_settings
+        from spacy_xlie.scorers import score_relations
+
+        scores = score_relations([Example(doc, eg.reference)
+                                  for doc, eg in zip(self.docs, self.examples)],
+                                 **scoring_settings(self.pipe))
+        return {"macro_f": scores["rel_macro_f"], "micro_f": scores["rel_micro_f"]}
+
+    def decode(self, probabilities: List[Any]) -> None:
+        """Annotate this member's docs again from ``probabilities`` (one array a batch)."""
+        for (docs, pairs, _), batch in zip(self.batches, probabilities):
+            type(self.pipe).set_annotations(self.pipe, docs, (pairs, batch))
 
 
 def markdown(report: Dict[str, Any]) -> str:
@@ -83,13 +98,15 @@ def main() -> None:
 
     rows: Dict[str, Dict[str, Any]] = {}
     probabilities = []
+    first = None
     for name, model in members.items():
-        rows[name], batches = scored(model, args.corpus)
-        rows[name]["model"] = model
-        probabilities.append(batches)
+        member = Member(model, args.corpus)
+        first = first or member
+        rows[name] = {**member.scores(), "model": model}
+        probabilities.append([probs for *_, probs in member.batches])
         log(f"{name}: {rows[name]}")
-    mean = [sum(batch) / len(batch) for batch in zip(*probabilities)]
-    rows["ensemble"], _ = scored(next(iter(members.values())), args.corpus, replace=mean)
+    first.decode([sum(batch) / len(batch) for batch in zip(*probabilities)])
+    rows["ensemble"] = first.scores()
     log(f"ensemble: {rows['ensemble']}")
     report = {**dev_bench.stamp(), "corpus": str(args.corpus), "rows": rows}
     dev_bench.write_report(report, markdown, args.out, "ensemble_dev")

@@ -88,9 +88,8 @@ def main() -> None:
     parser.add_argument("--dev-sentences", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()
-    for needed in ("kbp37/dev.txt", "wikiann/en/val.conllu"):
-        if not (args.data_dir / needed).exists():
-            raise SystemExit(f"{needed} is not in {args.data_dir}")
+    dev_bench.require(args.data_dir / dev_bench.KBP37_DEV,
+                      args.data_dir / "wikiann" / "en" / "val.conllu")
     import spacy
     import torch
 

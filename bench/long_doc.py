@@ -77,9 +77,8 @@ def main() -> None:
     parser = dev_bench.parser(__doc__)
     parser.add_argument("--sentences", type=int, default=400)
     args = parser.parse_args()
-    source = args.data_dir / "kbp37" / "dev.txt"
-    if not source.exists():
-        raise SystemExit(f"{source} does not exist")
+    source = args.data_dir / dev_bench.KBP37_DEV
+    dev_bench.require(source)
     import spacy_xlie  # noqa: F401  (extensions)
     from spacy_xlie.corpora.marked import read_marked
 

@@ -30,7 +30,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import dev_bench  # noqa: E402  (bench/, beside this script)
-from doc_windows import joined_docs, set_getter, timed  # noqa: E402
+from doc_windows import doc_shapes, joined_docs, set_getter, timed  # noqa: E402
 from end_to_end import log, pct  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -48,10 +48,8 @@ def set_buckets(nlp: Any, on: bool) -> None:
 def speed(nlp: Any, texts: List[str], per_doc: int, rounds: int, batch_size: int
           ) -> Dict[str, Dict[str, Any]]:
     """Words/s of each (setting, separate or joined) way, rounds alternating."""
-    joined, _ = joined_docs(texts, per_doc)
+    inputs = doc_shapes(texts, joined_docs(texts, per_doc)[0], per_doc, batch_size)
     words = sum(len(nlp.make_doc(text)) for text in texts)
-    inputs = {"separate": (texts, batch_size),
-              "joined": (joined, max(1, batch_size // per_doc))}
     seconds: Dict[str, Dict[str, List[float]]] = {
         str(on).lower(): {shape: [] for shape in inputs} for on in SETTINGS}
     for _ in range(rounds):
@@ -115,9 +113,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()
-    source = args.data_dir / "kbp37" / "dev.txt"
-    if not source.exists():
-        raise SystemExit(f"{source} does not exist")
+    source = args.data_dir / dev_bench.KBP37_DEV
+    dev_bench.require(source)
     import spacy
     import torch
 

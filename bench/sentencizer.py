@@ -112,9 +112,8 @@ def main() -> None:
     parser.add_argument("--dev-corpus", type=Path, default=Path("corpus/kbp37_dev.spacy"))
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()
-    for needed in (args.data_dir / "kbp37" / "dev.txt", args.dev_corpus):
-        if not needed.exists():
-            raise SystemExit(f"{needed} does not exist")
+    source = args.data_dir / dev_bench.KBP37_DEV
+    dev_bench.require(source, args.dev_corpus)
     import spacy
     import torch
 
@@ -126,7 +125,7 @@ def main() -> None:
     nlp = spacy.load(args.model)
     sentencizer = sentencizer_pipe(nlp)
     labels = nlp.get_pipe(relation_extractors(nlp)[0]).labels
-    texts = [doc.text for doc in read_marked(args.data_dir / "kbp37" / "dev.txt", "en")]
+    texts = [doc.text for doc in read_marked(source, "en")]
     rows = {}
     for length in args.lengths:
         sentencizer.abbreviation_length = length

@@ -21,7 +21,7 @@ from typing import Any, Dict, Optional, Union
 from spacy.language import Language
 
 from .entities import ner_label_pairs, relation_extractors
-from .pipeline.candidates import create_candidate_pairs, create_candidate_pairs_v2
+from .pipeline.candidates import create_candidate_pairs
 from .pipeline.relation_extractor import RelationExtractor
 
 #: Where the relation model's encoder sits in its component config.
@@ -82,6 +82,6 @@ def configure_candidates(nlp: Language, name: Optional[str] = None, **settings: 
     if current["allowed_label_pairs"] is not None:
         current["allowed_label_pairs"] = sorted(list(p) for p in current["allowed_label_pairs"])
     current.update(settings)
-    create = create_candidate_pairs_v2 if per_sentence else create_candidate_pairs
-    pipe.candidates = create(**current)
+    pipe.candidates = dataclasses.replace(create_candidate_pairs(**current),
+                                          cap_per_sentence=per_sentence)
     nlp.get_pipe_config(name)["candidates"].update(settings)

@@ -17,34 +17,18 @@ a few hundred tokens costs attention quadratic in its length.
 """
 
 from functools import partial
-from typing import Callable, Iterable, List, Tuple
+from typing import Callable, Iterable, List
 
 from spacy.tokens import Doc, Span
+from spacy_transformers.span_getters import get_strided_spans
 from spacy_transformers.util import registry  # spaCy's registry, with span_getters
 
 
-def strided_ranges(length: int, window: int, stride: int) -> List[Tuple[int, int]]:
-    """The ``(start, end)`` token ranges ``strided_spans.v1`` cuts a doc of ``length``
-    tokens into (the same loop, on offsets)."""
-    ranges = []
-    start = 0
-    for _ in range(length // stride):
-        ranges.append((start, min(start + window, length)))
-        if start + window >= length:
-            return ranges
-        start += stride
-    if start < length:
-        ranges.append((start, length))
-    return ranges
-
-
 def sentence_windows(doc: Doc, window: int, stride: int) -> List[Span]:
-    """``doc``'s windows: each sentence's strided ranges, or the doc's without sentences."""
-    if not doc.has_annotation("SENT_START"):
-        return [doc[start:end] for start, end in strided_ranges(len(doc), window, stride)]
-    return [doc[sent.start + start:sent.start + end]
-            for sent in doc.sents
-            for start, end in strided_ranges(len(sent), window, stride)]
+    """``doc``'s windows: each sentence cut by spacy-transformers' strided getter (it
+    slices a sentence span as it slices a doc), or the whole doc without sentences."""
+    parts = doc.sents if doc.has_annotation("SENT_START") else [doc[:]]
+    return [span for part in parts for span in get_strided_spans([part], window, stride)[0]]
 
 
 def get_sentence_spans(docs: Iterable[Doc], window: int, stride: int) -> List[List[Span]]:

@@ -29,7 +29,7 @@ such as the tensor; the rulers add entities; ``merge_entities`` merges tokens, n
 entities).
 """
 
-from typing import List, Optional
+from typing import List
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -66,8 +66,7 @@ class EntityFilter:
     def __call__(self, doc: Doc) -> Doc:
         ents = list(doc.ents)
         if self.trim_separators:
-            ents = [trimmed for trimmed in map(without_edge_separators, ents)
-                    if trimmed is not None]
+            ents = [without_edge_separators(ent) for ent in ents]
         ents = [ent for ent in ents if has_letter_or_digit(ent)]
         if self.join_glued:
             ents = join_glued_neighbours(ents)
@@ -86,18 +85,17 @@ def is_separator(text: str) -> bool:
     return bool(text) and all(char in SEPARATORS for char in text)
 
 
-def without_edge_separators(ent: Span) -> Optional[Span]:
+def without_edge_separators(ent: Span) -> Span:
     """``ent`` without the separator tokens at its start and end, with its label and KB id
-    (``ent`` itself when it has none there; None when nothing else is left)."""
+    (``ent`` itself when it has none there, or nothing else: separators alone have no
+    letter or digit, and the filter drops them)."""
     start, end = ent.start, ent.end
     while start < end and is_separator(ent.doc[start].text):
         start += 1
     while end > start and is_separator(ent.doc[end - 1].text):
         end -= 1
-    if (start, end) == (ent.start, ent.end):
+    if start == end or (start, end) == (ent.start, ent.end):
         return ent
-    if start == end:
-        return None
     return Span(ent.doc, start, end, label=ent.label, kb_id=ent.kb_id)
 
 
