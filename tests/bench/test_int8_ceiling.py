@@ -1,0 +1,54 @@
+"""bench/int8_ceiling.py: ONNX Runtime's profile summed per node type, the products split
+from the rest, and the ceiling and the speed the bar asks of the int8 products."""
+
+import json
+
+import pytest
+
+from tests.bench import load_bench
+
+int8_ceiling = load_bench("int8_ceiling")
+
+
+def test_kernel_times_are_summed_per_node_type(tmp_path):
+    profile = tmp_path / "profile.json"
+    profile.write_text(json.dumps([
+        {"cat": "Session", "name": "model_run", "dur": 9_000_000},
+        {"cat": "Node", "name": "qkv_kernel_time", "dur": 1_500_000,
+         "args": {"op_name": "DynamicQuantizeMatMul"}},
+        {"cat": "Node", "name": "qkv_fence_before", "dur": 7,
+         "args": {"op_name": "DynamicQuantizeMatMul"}},
+        {"cat": "Node", "name": "out_kernel_time", "dur": 500_000,
+         "args": {"op_name": "DynamicQuantizeMatMul"}},
+        {"cat": "Node", "name": "ln_kernel_time", "dur": 250_000,
+         "args": {"op_name": "LayerNormalization"}},
+    ]))
+    assert int8_ceiling.node_seconds(profile) == pytest.approx(
+        {"DynamicQuantizeMatMul": 2.0, "LayerNormalization": 0.25})
+
+
+def test_the_ceiling_takes_every_product_away_and_nothing_else():
+    fp32 = {"seconds": 8.0, "thinc_product_seconds": 0.6}
+    int8 = {"seconds": 5.0, "thinc_product_seconds": 0.5}
+    int8_profiled = {"onnx_node_seconds": {"DynamicQuantizeMatMul": 1.5, "Mul": 0.2,
+                                           "MatMul": 0.3, "Gelu": 0.4, "Transpose": 0.1}}
+    fp32_profiled = {"torch_gemm_seconds": 4.4}
+    c = int8_ceiling.ceiling(fp32, int8, int8_profiled, fp32_profiled)
+    # products: 1.5 + 0.2 + 0.3 in the graph, 0.5 in thinc; Gelu and Transpose stay
+    assert c["onnx_product_seconds"] == pytest.approx(2.0)
+    assert c["onnx_other_node_seconds"] == pytest.approx(0.5)
+    assert c["int8_seconds_without_products"] == pytest.approx(2.5)
+    assert c["ceiling_ratio"] == pytest.approx(3.2)
+    assert c["measured_ratio"] == pytest.approx(1.6)
+    # 2.5x leaves 8.0 / 2.5 - 2.5 = 0.7 s to products the fp32 pipeline ran in 4.4 + 0.6
+    assert c["product_seconds_allowed"] == pytest.approx(0.7)
+    assert c["speedup_over_fp32_products_needed"] == pytest.approx(7.14, abs=0.01)
+
+
+def test_free_products_that_still_miss_the_bar_need_no_speed():
+    fp32 = {"seconds": 5.0, "thinc_product_seconds": 0.5}
+    int8 = {"seconds": 4.0, "thinc_product_seconds": 0.5}
+    c = int8_ceiling.ceiling(fp32, int8, {"onnx_node_seconds": {"MatMul": 1.0}},
+                             {"torch_gemm_seconds": 2.0})
+    assert c["speedup_over_fp32_products_needed"] is None
+    assert int8_ceiling.needed(None) == "-"
