@@ -1,6 +1,6 @@
 """``xlie_entity_filter``: cleans the recognizer's entities before the extractor pairs them.
 
-Three rules, each for a mistake a recognizer trained on English names makes, more often
+Four rules, each for a mistake a recognizer trained on English names makes, more often
 in other languages' text:
 
 - **No letter or digit, no entity.** It now and then tags a lone full stop or other mark
@@ -24,12 +24,22 @@ in other languages' text:
   data the recognizer's F did not move with the rule and its precision and recall rose a
   little (``bench/results/entity_filter_trim_separators.md``).
 
+- **No boundary inside a wordpiece** (``snap_to_pieces``). One encoder wordpiece often
+  covers several of those character tokens (東京 is one piece, 東 and 京 two tokens), and
+  every token of a piece gets that piece's vector: the recognizer cannot see where inside
+  it a name starts or ends, yet now and then cuts there (京 LOC for 東京). Where an
+  entity's boundary falls between two glued tokens of letters or digits that one
+  wordpiece covers, the entity grows to take in the neighbour, unless it would then reach
+  into another entity. Spaced text hardly ever has such a boundary: a wordpiece does not
+  cross a space, and a piece that joins a word to the mark after it (``Inc.)``) joins no
+  two alphanumeric tokens.
+
 None of spaCy's built-in components does any of these (``doc_cleaner`` removes doc attributes
 such as the tensor; the rulers add entities; ``merge_entities`` merges tokens, not
 entities).
 """
 
-from typing import List
+from typing import FrozenSet, List
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -39,14 +49,17 @@ from spacy.tokens import Doc, Span
     "xlie_entity_filter",
     requires=["doc.ents"],
     assigns=["doc.ents"],
-    default_config={"join_glued": True, "trim_separators": True},
+    default_config={"join_glued": True, "trim_separators": True, "snap_to_pieces": True},
 )
-def make_entity_filter(nlp: Language, name: str, join_glued: bool,
-                       trim_separators: bool) -> "EntityFilter":
+def make_entity_filter(nlp: Language, name: str, join_glued: bool, trim_separators: bool,
+                       snap_to_pieces: bool) -> "EntityFilter":
     """The entity filter (see the module docstring). ``join_glued``: join entities of one
     label that touch with no whitespace between them. ``trim_separators``: cut separator
-    tokens off both ends of every entity."""
-    return EntityFilter(join_glued=join_glued, trim_separators=trim_separators)
+    tokens off both ends of every entity. ``snap_to_pieces``: move a boundary that falls
+    inside an encoder wordpiece out to the piece's edge (needs the transformer's output,
+    ``doc._.trf_data``; docs without it are left as they are)."""
+    return EntityFilter(join_glued=join_glued, trim_separators=trim_separators,
+                        snap_to_pieces=snap_to_pieces)
 
 
 #: Characters that separate words or clauses and never end a name: a token made of them
@@ -59,15 +72,19 @@ class EntityFilter:
     tokens off their edges; with ``join_glued``, joins glued neighbours of one label (see
     the module docstring)."""
 
-    def __init__(self, *, join_glued: bool = True, trim_separators: bool = True) -> None:
+    def __init__(self, *, join_glued: bool = True, trim_separators: bool = True,
+                 snap_to_pieces: bool = True) -> None:
         self.join_glued = join_glued
         self.trim_separators = trim_separators
+        self.snap_to_pieces = snap_to_pieces
 
     def __call__(self, doc: Doc) -> Doc:
         ents = list(doc.ents)
         if self.trim_separators:
             ents = [without_edge_separators(ent) for ent in ents]
         ents = [ent for ent in ents if has_letter_or_digit(ent)]
+        if self.snap_to_pieces:
+            ents = snapped_to_pieces(ents, token_pieces(doc))
         if self.join_glued:
             ents = join_glued_neighbours(ents)
         if [(e.start, e.end) for e in ents] != [(e.start, e.end) for e in doc.ents]:
@@ -106,8 +123,62 @@ def join_glued_neighbours(ents: List[Span]) -> List[Span]:
     for ent in ents:
         last = joined[-1] if joined else None
         if (last is not None and last.end == ent.start and not last[-1].whitespace_
-                and last.label == ent.label and last.kb_id == ent.kb_id):
+                and same_kind(last, ent)):
             joined[-1] = Span(ent.doc, last.start, ent.end, label=ent.label, kb_id=ent.kb_id)
         else:
             joined.append(ent)
     return joined
+
+
+def token_pieces(doc: Doc) -> List[FrozenSet[int]]:
+    """The encoder wordpieces (indices into ``doc._.trf_data.wordpieces``) each token of
+    ``doc`` was read from; no pieces where the doc has no transformer output."""
+    data = doc._.trf_data if Doc.has_extension("trf_data") else None
+    align = getattr(data, "align", None)
+    if align is None or len(align.lengths) != len(doc):
+        return [frozenset()] * len(doc)
+    return [frozenset(align[i].dataXd.ravel().tolist()) for i in range(len(doc))]
+
+
+def cut_inside_piece(doc: Doc, pieces: List[FrozenSet[int]], i: int) -> bool:
+    """Whether the boundary after token ``i`` lies inside a wordpiece: tokens ``i`` and
+    ``i + 1`` are glued letters or digits that share a piece."""
+    left, right = doc[i], doc[i + 1]
+    return (not left.whitespace_ and left.text.isalnum() and right.text.isalnum()
+            and bool(pieces[i] & pieces[i + 1]))
+
+
+def snapped_to_pieces(ents: List[Span], pieces: List[FrozenSet[int]]) -> List[Span]:
+    """``ents`` (in doc order, not overlapping) with each boundary that lies inside a
+    wordpiece moved out to the piece's edge. An entity that would then reach into one of
+    another label or KB id stays as it was; entities of one label and KB id that reach
+    into each other become one."""
+    if not ents:
+        return ents
+    doc = ents[0].doc
+    owner = {i: ent for ent in ents for i in range(ent.start, ent.end)}
+    grown: List[Span] = []
+    for ent in ents:
+        start, end = ent.start, ent.end
+        while start > 0 and cut_inside_piece(doc, pieces, start - 1):
+            start -= 1
+        while end < len(doc) and cut_inside_piece(doc, pieces, end - 1):
+            end += 1
+        if any(not same_kind(owner[i], ent) for i in range(start, end) if i in owner):
+            grown.append(ent)
+        else:
+            grown.append(Span(doc, start, end, label=ent.label, kb_id=ent.kb_id))
+    merged = [grown[0]]
+    for ent in grown[1:]:  # overlapping ones share label and KB id (see above)
+        last = merged[-1]
+        if ent.start < last.end:
+            merged[-1] = Span(doc, last.start, max(last.end, ent.end), label=last.label,
+                              kb_id=last.kb_id)
+        else:
+            merged.append(ent)
+    return merged
+
+
+def same_kind(a: Span, b: Span) -> bool:
+    """Whether two entities share their label and KB id."""
+    return a.label == b.label and a.kb_id == b.kb_id

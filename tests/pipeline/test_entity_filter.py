@@ -1,5 +1,7 @@
 """xlie_entity_filter: entities with no letter or digit go, every script's names stay."""
 
+from types import SimpleNamespace
+
 import spacy
 from spacy.tokens import Doc, Span
 
@@ -96,3 +98,69 @@ def test_a_doc_whose_only_change_is_a_trim_gets_it():
     doc = Doc(nlp.vocab, words=["Ottawa", ",", "Kanada"])
     doc.ents = [Span(doc, 0, 2, "LOC"), Span(doc, 2, 3, "LOC")]
     assert [ent.text for ent in nlp(doc).ents] == ["Ottawa", "Kanada"]
+
+
+def with_pieces(doc, pieces):
+    """``doc`` with a transformer output whose alignment reads token ``i`` from the
+    wordpieces ``pieces[i]`` (the only part of it the filter reads)."""
+    import numpy
+    from spacy_transformers.pipeline_component import install_extensions
+    from thinc.api import Ragged
+
+    install_extensions()
+    flat = [piece for token in pieces for piece in token]
+    doc._.trf_data = SimpleNamespace(align=Ragged(
+        numpy.array(flat, dtype="i"), numpy.array([len(p) for p in pieces], dtype="i")))
+    return doc
+
+
+def tokyo_doc(nlp, ents):
+    """東京は日本の首都, a character a token; the encoder's pieces ▁ 東京 | は | 日本の |
+    首都 (the multilingual-e5 tokenizer's), ``ents`` as (start, end, label)."""
+    doc = Doc(nlp.vocab, words=list("東京は日本の首都"), spaces=[False] * 8)
+    doc.ents = [Span(doc, start, end, label) for start, end, label in ents]
+    return with_pieces(doc, [[1, 2], [2], [3], [4], [4], [4], [5], [5]])
+
+
+def test_a_boundary_inside_a_wordpiece_moves_to_its_edge():
+    nlp = spacy.blank("xx")
+    nlp.add_pipe("xlie_entity_filter", config={"snap_to_pieces": True})
+    doc = nlp(tokyo_doc(nlp, [(1, 2, "LOC"), (4, 5, "LOC")]))
+    assert [(ent.text, ent.label_) for ent in doc.ents] == [("東京", "LOC"), ("日本の", "LOC")]
+
+
+def test_entities_of_one_label_cut_inside_a_wordpiece_become_one():
+    nlp = spacy.blank("xx")
+    nlp.add_pipe("xlie_entity_filter", config={"snap_to_pieces": True, "join_glued": False})
+    doc = nlp(tokyo_doc(nlp, [(4, 5, "LOC"), (5, 6, "LOC")]))
+    assert [(ent.text, ent.label_) for ent in doc.ents] == [("日本の", "LOC")]
+
+
+def test_an_entity_does_not_grow_into_another():
+    nlp = spacy.blank("xx")
+    nlp.add_pipe("xlie_entity_filter", config={"snap_to_pieces": True})
+    doc = nlp(tokyo_doc(nlp, [(0, 1, "PER"), (1, 2, "LOC"), (6, 7, "ORG")]))
+    assert [(ent.text, ent.label_) for ent in doc.ents] == [
+        ("東", "PER"), ("京", "LOC"), ("首都", "ORG")]
+
+
+def test_a_piece_that_joins_a_word_to_a_mark_moves_no_boundary():
+    nlp = spacy.blank("xx")
+    nlp.add_pipe("xlie_entity_filter", config={"snap_to_pieces": True})
+    doc = Doc(nlp.vocab, words=["Apple", "Inc", ".)", "Bonn", "Köln"],
+              spaces=[True, False, True, False, False])
+    doc.ents = [Span(doc, 0, 2, "ORG"), Span(doc, 3, 4, "LOC")]
+    # "Inc" and ".)" share the piece 2 but ".)" is no word; Bonn and Köln share none
+    doc = nlp(with_pieces(doc, [[1], [2], [2], [3], [4]]))
+    assert [ent.text for ent in doc.ents] == ["Apple Inc", "Bonn"]
+
+
+def test_snapping_is_a_setting_and_needs_the_encoder_output():
+    nlp = spacy.blank("xx")
+    nlp.add_pipe("xlie_entity_filter", config={"snap_to_pieces": False})
+    assert [ent.text for ent in nlp(tokyo_doc(nlp, [(1, 2, "LOC")])).ents] == ["京"]
+    on = spacy.blank("xx")
+    on.add_pipe("xlie_entity_filter", config={"snap_to_pieces": True})
+    doc = Doc(on.vocab, words=list("東京"), spaces=[False, False], ents=["O", "B-LOC"])
+    doc._.trf_data = None
+    assert [ent.text for ent in on(doc).ents] == ["京"]
