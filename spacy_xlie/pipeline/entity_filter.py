@@ -39,10 +39,11 @@ such as the tensor; the rulers add entities; ``merge_entities`` merges tokens, n
 entities).
 """
 
-from typing import FrozenSet, List
+from typing import List, Optional
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
+from thinc.types import Ragged
 
 
 @Language.factory(
@@ -83,8 +84,10 @@ class EntityFilter:
         if self.trim_separators:
             ents = [without_edge_separators(ent) for ent in ents]
         ents = [ent for ent in ents if has_letter_or_digit(ent)]
-        if self.snap_to_pieces:
-            ents = snapped_to_pieces(ents, token_pieces(doc))
+        if self.snap_to_pieces and ents:
+            align = piece_alignment(doc)
+            if align is not None:
+                ents = snapped_to_pieces(ents, align)
         if self.join_glued:
             ents = join_glued_neighbours(ents)
         if [(e.start, e.end) for e in ents] != [(e.start, e.end) for e in doc.ents]:
@@ -130,25 +133,27 @@ def join_glued_neighbours(ents: List[Span]) -> List[Span]:
     return joined
 
 
-def token_pieces(doc: Doc) -> List[FrozenSet[int]]:
-    """The encoder wordpieces (indices into ``doc._.trf_data.wordpieces``) each token of
-    ``doc`` was read from; no pieces where the doc has no transformer output."""
+def piece_alignment(doc: Doc) -> Optional[Ragged]:
+    """The encoder wordpieces each token of ``doc`` was read from (a ``Ragged`` of indices
+    into ``doc._.trf_data.wordpieces``, one row a token), or ``None`` where the doc has no
+    transformer output."""
     data = doc._.trf_data if Doc.has_extension("trf_data") else None
     align = getattr(data, "align", None)
-    if align is None or len(align.lengths) != len(doc):
-        return [frozenset()] * len(doc)
-    return [frozenset(align[i].dataXd.ravel().tolist()) for i in range(len(doc))]
+    return align if align is not None and len(align.lengths) == len(doc) else None
 
 
-def cut_inside_piece(doc: Doc, pieces: List[FrozenSet[int]], i: int) -> bool:
+def cut_inside_piece(doc: Doc, align: Ragged, i: int) -> bool:
     """Whether the boundary after token ``i`` lies inside a wordpiece: tokens ``i`` and
-    ``i + 1`` are glued letters or digits that share a piece."""
+    ``i + 1`` are glued letters or digits that share a piece (the pieces are looked up
+    only for such tokens, which spaced text hardly has)."""
     left, right = doc[i], doc[i + 1]
-    return (not left.whitespace_ and left.text.isalnum() and right.text.isalnum()
-            and bool(pieces[i] & pieces[i + 1]))
+    if left.whitespace_ or not left.text.isalnum() or not right.text.isalnum():
+        return False
+    return not set(align[i].dataXd.ravel().tolist()).isdisjoint(
+        align[i + 1].dataXd.ravel().tolist())
 
 
-def snapped_to_pieces(ents: List[Span], pieces: List[FrozenSet[int]]) -> List[Span]:
+def snapped_to_pieces(ents: List[Span], align: Ragged) -> List[Span]:
     """``ents`` (in doc order, not overlapping) with each boundary that lies inside a
     wordpiece moved out to the piece's edge. An entity that would then reach into one of
     another label or KB id stays as it was; entities of one label and KB id that reach
@@ -160,9 +165,9 @@ def snapped_to_pieces(ents: List[Span], pieces: List[FrozenSet[int]]) -> List[Sp
     grown: List[Span] = []
     for ent in ents:
         start, end = ent.start, ent.end
-        while start > 0 and cut_inside_piece(doc, pieces, start - 1):
+        while start > 0 and cut_inside_piece(doc, align, start - 1):
             start -= 1
-        while end < len(doc) and cut_inside_piece(doc, pieces, end - 1):
+        while end < len(doc) and cut_inside_piece(doc, align, end - 1):
             end += 1
         if any(not same_kind(owner[i], ent) for i in range(start, end) if i in owner):
             grown.append(ent)
