@@ -1,6 +1,7 @@
 """What the benches that compare settings of one loaded pipeline on English dev data share
 (``entity_filter.py``, ``sentencizer.py``, ``long_doc.py``, ``doc_windows.py``,
-``onnx_buckets.py``): their first options, and how a report is stamped and written."""
+``onnx_buckets.py``): their first options, how the pipeline is loaded and scored with the
+gold entities, and how a report is stamped and written."""
 
 import argparse
 import datetime
@@ -9,7 +10,7 @@ import platform
 import shlex
 import sys
 from pathlib import Path
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, List, Optional
 
 #: KBP37 dev's raw file in the data mirror: the English dev data these benches read.
 KBP37_DEV = Path("kbp37") / "dev.txt"
@@ -31,6 +32,33 @@ def require(*paths: Path) -> None:
     for path in paths:
         if not path.exists():
             raise SystemExit(f"{path} does not exist")
+
+
+def load_pipeline(model: str, config: Optional[Dict[str, Any]] = None) -> Any:
+    """``model`` loaded with ``config`` overrides, torch on every core (the benches time it
+    and score it on the same machine)."""
+    import spacy
+    import torch
+
+    import spacy_xlie  # noqa: F401  (extensions)
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    return spacy.load(model, config=config or {})
+
+
+def relation_labels(nlp: Any) -> List[str]:
+    """The labels of ``nlp``'s (first) relation extractor."""
+    from spacy_xlie.entities import relation_extractors
+
+    return nlp.get_pipe(relation_extractors(nlp)[0]).labels
+
+
+def gold_entity_macro_f(nlp: Any, corpus: Path) -> float:
+    """The relation macro-F of ``nlp`` on ``corpus`` given its gold entities."""
+    from spacy_xlie.evaluation import evaluate_relations
+
+    report = evaluate_relations(nlp, [corpus], gold_ents=True)
+    return next(iter(report["datasets"].values()))["rel_macro_f"]
 
 
 def stamp() -> Dict[str, str]:

@@ -127,22 +127,18 @@ def measure(nlp: Any, gold: List[Any], per_doc: int, rounds: int, batch_size: in
 def score(nlp: Any, predicted: List[Any], gold: List[Any]) -> Dict[str, Any]:
     from spacy.training import Example
 
-    from spacy_xlie.entities import relation_extractors
-
-    labels = nlp.get_pipe(relation_extractors(nlp)[0]).labels
+    labels = dev_bench.relation_labels(nlp)
     examples = [Example(p, g) for p, g in zip(predicted, gold)]
     return {boundaries: pair_scores(examples, labels, boundaries)
             for boundaries in ("exact", "overlap")}
 
 
 def gold_entity_macro_f(nlp: Any, corpus: Path) -> Dict[str, float]:
-    from spacy_xlie.evaluation import evaluate_relations
-
+    """The relation macro-F with ``corpus``'s gold entities, per getter."""
     scores = {}
     for getter in GETTERS:
         set_getter(nlp, getter)
-        report = evaluate_relations(nlp, [corpus], gold_ents=True)
-        scores[getter] = next(iter(report["datasets"].values()))["rel_macro_f"]
+        scores[getter] = dev_bench.gold_entity_macro_f(nlp, corpus)
     return scores
 
 
@@ -178,14 +174,9 @@ def main() -> None:
     args = parser.parse_args()
     source = args.data_dir / dev_bench.KBP37_DEV
     dev_bench.require(source, args.dev_corpus)
-    import spacy
-    import torch
-
-    import spacy_xlie  # noqa: F401  (extensions)
     from spacy_xlie.corpora.marked import read_marked
 
-    torch.set_num_threads(os.cpu_count() or 1)
-    nlp = spacy.load(args.model)
+    nlp = dev_bench.load_pipeline(args.model)
     gold = list(read_marked(source, "en", nlp=nlp))
     log(f"KBP37 dev: {len(gold)} raw sentences, docs of {args.sentences_per_doc} joined")
     rows = measure(nlp, gold, args.sentences_per_doc, args.rounds, args.batch_size)

@@ -90,18 +90,11 @@ def main() -> None:
     args = parser.parse_args()
     dev_bench.require(args.data_dir / dev_bench.KBP37_DEV,
                       args.data_dir / "wikiann" / "en" / "val.conllu")
-    import spacy
-    import torch
-
-    import spacy_xlie  # noqa: F401  (extensions)
-    from spacy_xlie.entities import relation_extractors
-
-    torch.set_num_threads(os.cpu_count() or 1)
-    nlp = spacy.load(args.model)
+    nlp = dev_bench.load_pipeline(args.model)
     pipe = filter_pipe(nlp)
     if not isinstance(getattr(pipe, args.setting, None), bool):
         raise SystemExit(f"xlie_entity_filter has no boolean setting {args.setting!r}")
-    labels = nlp.get_pipe(relation_extractors(nlp)[0]).labels
+    labels = dev_bench.relation_labels(nlp)
     gold = wikiann_dev(nlp, args.data_dir, args.dev_sentences)
     rows = {}
     for value in (False, True):

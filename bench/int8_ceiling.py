@@ -42,7 +42,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import dev_bench  # noqa: E402  (bench/, beside this script)
 from end_to_end import log  # noqa: E402
-from relation_extractor import FP32, INT8, INT8_SPEEDUP_BAR, saved_in_int8, time_encoder_calls  # noqa: E402
+from relation_extractor import (  # noqa: E402
+    FP32,
+    INT8,
+    INT8_SPEEDUP_BAR,
+    saved_in_int8,
+    time_encoder_calls,
+    timed_pass,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 #: ONNX Runtime node types counted as matrix products: the products (int8 or fp32, fused
@@ -55,6 +62,9 @@ PRODUCT_NODES = frozenset({
     "MatMul", "FusedMatMul", "Gemm", "MatMulInteger", "MatMulIntegerToFloat",
     "DynamicQuantizeMatMul", "DynamicQuantizeLinear", "QLinearMatMul", "Attention",
     "QAttention", "MultiHeadAttention", "Mul"})
+
+#: The CPU flags of int8 matrix units (``/proc/cpuinfo``), recorded in the report.
+INT8_UNITS = ("avx512_vnni", "amx_int8")
 
 #: torch's plain matrix products (a Linear layer's is ``aten::addmm``), counted in the
 #: fp32 encoder. Its fused attention kernel (softmax inside) is not counted: the fp32
@@ -146,7 +156,7 @@ def _pass_worker(model: str, config: Optional[Dict[str, Any]], docbin: str, n_do
     encoder_calls = time_encoder_calls(pipe)
     onnx_calls = timed_onnx_runs(stack) if stack is not None else []
     seconds = {name: 0.0 for name in nlp.pipe_names}
-    pass_over(nlp, [d.copy() for d in docs[:8]], {})  # the warm-up
+    timed_pass(nlp, [d.copy() for d in docs[:8]], {})  # the warm-up
     for counter in (encoder_calls, onnx_calls):
         counter.clear()
     products.update(seconds=0.0, calls=0)
@@ -156,7 +166,7 @@ def _pass_worker(model: str, config: Optional[Dict[str, Any]], docbin: str, n_do
     elif profile:
         torch_profile = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU])
     with torch_profile or contextlib.nullcontext():
-        pass_over(nlp, docs, seconds)
+        timed_pass(nlp, docs, seconds)
     result = {"docs": len(docs), "words": sum(len(doc) for doc in docs),
               "seconds": round(sum(seconds.values()), 3),
               "component_seconds": {k: round(v, 3) for k, v in seconds.items()},
@@ -175,19 +185,6 @@ def _pass_worker(model: str, config: Optional[Dict[str, Any]], docbin: str, n_do
             event.self_cpu_time_total for event in torch_profile.key_averages()
             if event.key in TORCH_GEMMS) / 1e6, 3)
     return result
-
-
-def pass_over(nlp: Any, docs: List[Any], seconds: Dict[str, float]) -> None:
-    """Run ``nlp``'s components over ``docs`` in batches of 64 (each component over the
-    whole batch in turn, as ``nlp.pipe`` does), adding each one's time to ``seconds``."""
-    from spacy.util import minibatch
-
-    for batch in minibatch(docs, size=64):
-        for name, proc in nlp.pipeline:
-            start = time.perf_counter()
-            batch = (list(proc.pipe(batch, batch_size=64)) if hasattr(proc, "pipe")
-                     else [proc(doc) for doc in batch])
-            seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - start
 
 
 def run_pass(name: str, model: Path, config: Optional[Dict[str, Any]], docbin: Path,
@@ -225,6 +222,25 @@ def ceiling(fp32: Dict[str, Any], int8: Dict[str, Any], int8_profiled: Dict[str,
                 round(fp32_products / allowed, 2) if allowed > 0 else None)}
 
 
+def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> Dict[str, bool]:
+    """Which of the CPU's int8 matrix units (:data:`INT8_UNITS`) this machine reports."""
+    text = cpuinfo.read_text() if cpuinfo.exists() else ""
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines()
+                  if line.startswith("flags")), [])
+    return {flag: flag in flags for flag in INT8_UNITS}
+
+
+def int8_units(flags: Dict[str, bool]) -> str:
+    """What the CPU's int8 units allow, as a sentence for the report."""
+    if flags.get("amx_int8"):
+        return "This CPU has AMX int8 tile units: products can run far past fp32's."
+    if flags.get("avx512_vnni"):
+        return ("This CPU has AVX-512 VNNI and no AMX: one VNNI instruction does 64 int8 "
+                "multiply-adds where an fp32 FMA does 16, 4x at best, before the quantising "
+                "of inputs and the memory traffic.")
+    return "This CPU reports neither AVX-512 VNNI nor AMX."
+
+
 def needed(speedup: Optional[float]) -> str:
     """A "faster by" cell: the factor, or "-" where even free products would miss the
     bar."""
@@ -254,9 +270,8 @@ def markdown(report: Dict[str, Any]) -> str:
         " the fp32 pipeline's (torch's plain products in its encoder, profiled in a fourth "
         "pass, its fused attention left out, and the thinc products); \"faster than fp32 "
         "by\": how many times faster than those the int8 products would have to run, "
-        f"median **{report['median_speedup_needed']:.1f}x**. An AVX-512 VNNI instruction "
-        "(this CPU has no AMX) does 64 int8 multiply-adds where an fp32 FMA does 16: 4x at "
-        "best, before the quantising of inputs and the memory traffic.", "",
+        f"median **{report['median_speedup_needed']:.1f}x**. {int8_units(report['cpu_flags'])}",
+        "",
         "| round | fp32 s | int8 s | measured | ONNX products s | ONNX other nodes s | "
         "thinc products s | int8 s without products | ceiling | products s at "
         f"{report['bar']}x | fp32 products s | faster than fp32 by |",
@@ -312,6 +327,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         }
         rounds.append({"passes": passes, "ceiling": ceiling(**passes)})
     report = {**dev_bench.stamp(), "model": str(args.model), "bar": INT8_SPEEDUP_BAR,
+              "cpu_flags": cpu_flags(),
               "rounds": rounds,
               "median_measured_ratio": statistics.median(
                   r["ceiling"]["measured_ratio"] for r in rounds),

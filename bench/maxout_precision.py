@@ -13,10 +13,7 @@ could save before any of it is built. Writes ``maxout_precision.json`` and ``.md
 """
 
 import argparse
-import datetime
 import os
-import platform
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -24,6 +21,10 @@ from typing import Any, Callable, Dict
 
 import numpy
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import dev_bench  # noqa: E402  (bench/, beside this script)
 
 REPO = Path(__file__).resolve().parent.parent
 WIDTH = 1152
@@ -100,19 +101,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    from spacy_xlie.util.io import write_json, write_text
-
     torch.set_num_threads(os.cpu_count() or 1)
-    report = {"command": "python " + shlex.join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
-              "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="minutes"),
-              "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
-              "torch": torch.__version__, "threads": torch.get_num_threads(),
-              "rows": args.rows,
+    report = {**dev_bench.stamp(), "torch": torch.__version__,
+              "threads": torch.get_num_threads(), "rows": args.rows,
               "ways": measure(args.rows, args.rounds, args.repeats, args.seed)}
-    args.out.mkdir(parents=True, exist_ok=True)
-    write_json(report, args.out / "maxout_precision.json")
-    write_text(markdown(report), args.out / "maxout_precision.md")
-    print(markdown(report))
+    dev_bench.write_report(report, markdown, args.out, "maxout_precision")
 
 
 if __name__ == "__main__":

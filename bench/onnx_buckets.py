@@ -115,14 +115,10 @@ def main() -> None:
     args = parser.parse_args()
     source = args.data_dir / dev_bench.KBP37_DEV
     dev_bench.require(source)
-    import spacy
-    import torch
-
-    import spacy_xlie  # noqa: F401  (extensions)
     from spacy_xlie.corpora.marked import read_marked
 
-    torch.set_num_threads(os.cpu_count() or 1)
-    nlp = spacy.load(args.model, config={"components": {"transformer": {"quantize": "int8"}}})
+    nlp = dev_bench.load_pipeline(
+        args.model, config={"components": {"transformer": {"quantize": "int8"}}})
     set_getter(nlp, "sentence_spans")
     texts = [doc.text for doc in read_marked(source, "en", nlp=nlp)]
     log(f"KBP37 dev: {len(texts)} raw sentences; timing")

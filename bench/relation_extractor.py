@@ -748,7 +748,6 @@ def _speed_worker(model_path: str, docbin: str, n_docs: int, with_rel: bool,
     run on the same docs, free of the run-to-run noise of two separate measurements.
     """
     import spacy
-    from spacy.util import minibatch
 
     from spacy_xlie.corpora.reader import RelationCorpus
     from spacy_xlie.pipeline.transformer import xlie_transformers
@@ -760,21 +759,13 @@ def _speed_worker(model_path: str, docbin: str, n_docs: int, with_rel: bool,
     docs = [nlp.make_doc(eg.reference.text) if raw_text else eg.predicted for eg in examples]
     seconds = {name: 0.0 for name in nlp.pipe_names}
     encoder_calls = [time_encoder_calls(nlp.get_pipe(name)) for name in xlie_transformers(nlp)]
-    predicted: List[Any] = []
-    for timed, stream in ((False, [d.copy() for d in docs[:8]]), (True, docs)):  # warm-up
-        for calls in encoder_calls:
-            calls.clear()
-        for batch in minibatch(stream, size=64):
-            for name, proc in nlp.pipeline:
-                start = time.perf_counter()
-                batch = (list(proc.pipe(batch, batch_size=64)) if hasattr(proc, "pipe")
-                         else [proc(doc) for doc in batch])
-                if timed:
-                    seconds[name] += time.perf_counter() - start
-            if timed and keep_predictions:
-                predicted += [[(e.start_char, e.end_char, e.label_) for e in doc.ents]
-                              + [(r.head.start_char, r.tail.start_char, r.label)
-                                 for r in doc._.relations] for doc in batch]
+    timed_pass(nlp, [d.copy() for d in docs[:8]], {})  # warm-up
+    for calls in encoder_calls:
+        calls.clear()
+    done = timed_pass(nlp, docs, seconds)
+    predicted = [[(e.start_char, e.end_char, e.label_) for e in doc.ents]
+                 + [(r.head.start_char, r.tail.start_char, r.label) for r in doc._.relations]
+                 for doc in done] if keep_predictions else []
     n_words = sum(len(doc) for doc in docs)
     total = sum(seconds.values())
     peak = peak_rss_mb()
@@ -785,6 +776,23 @@ def _speed_worker(model_path: str, docbin: str, n_docs: int, with_rel: bool,
     if encoder_calls:  # an xlie_transformer pipeline (the CNN one has no encoder to time)
         result["encoder_call_seconds"] = round(sum(sum(calls) for calls in encoder_calls), 3)
     return {**result, "predicted": predicted} if keep_predictions else result
+
+
+def timed_pass(nlp: Any, docs: List[Any], seconds: Dict[str, float]) -> List[Any]:
+    """``nlp``'s components over ``docs`` in batches of 64, each component over the whole
+    batch in turn (as ``nlp.pipe`` does), each one's time added to ``seconds``; the docs
+    they return."""
+    from spacy.util import minibatch
+
+    done: List[Any] = []
+    for batch in minibatch(docs, size=64):
+        for name, proc in nlp.pipeline:
+            start = time.perf_counter()
+            batch = (list(proc.pipe(batch, batch_size=64)) if hasattr(proc, "pipe")
+                     else [proc(doc) for doc in batch])
+            seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - start
+        done += batch
+    return done
 
 
 def time_encoder_calls(pipe: Any) -> List[float]:

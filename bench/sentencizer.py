@@ -72,13 +72,6 @@ def boundary_counts(nlp, texts: List[str]) -> Dict[str, Any]:
             "words_before_splits": dict(inside.most_common(TOP_WORDS))}
 
 
-def gold_entity_macro_f(nlp, corpus: Path) -> float:
-    from spacy_xlie.evaluation import evaluate_relations
-
-    report = evaluate_relations(nlp, [corpus], gold_ents=True)
-    return next(iter(report["datasets"].values()))["rel_macro_f"]
-
-
 def markdown(report: Dict[str, Any]) -> str:
     lines = ["# The sentencizer's `abbreviation_length`, on English dev data", "",
              f"`{report['command']}` ({report['date']}; {report['machine']}). Model: "
@@ -114,17 +107,11 @@ def main() -> None:
     args = parser.parse_args()
     source = args.data_dir / dev_bench.KBP37_DEV
     dev_bench.require(source, args.dev_corpus)
-    import spacy
-    import torch
-
-    import spacy_xlie  # noqa: F401  (extensions)
     from spacy_xlie.corpora.marked import read_marked
-    from spacy_xlie.entities import relation_extractors
 
-    torch.set_num_threads(os.cpu_count() or 1)
-    nlp = spacy.load(args.model)
+    nlp = dev_bench.load_pipeline(args.model)
     sentencizer = sentencizer_pipe(nlp)
-    labels = nlp.get_pipe(relation_extractors(nlp)[0]).labels
+    labels = dev_bench.relation_labels(nlp)
     texts = [doc.text for doc in read_marked(source, "en")]
     rows = {}
     for length in args.lengths:
@@ -133,7 +120,7 @@ def main() -> None:
         rows[str(length)] = {
             "boundaries": boundary_counts(nlp, texts),
             "kbp37_dev": kbp37_dev_section(nlp, args.data_dir, labels, args.batch_size, 0),
-            "gold_entity_macro_f": gold_entity_macro_f(nlp, args.dev_corpus),
+            "gold_entity_macro_f": dev_bench.gold_entity_macro_f(nlp, args.dev_corpus),
         }
     report = {"model": args.model, "docs": len(texts), "dev_corpus": str(args.dev_corpus),
               **dev_bench.stamp(), "rows": rows}

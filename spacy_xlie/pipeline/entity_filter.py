@@ -84,7 +84,7 @@ class EntityFilter:
         if self.trim_separators:
             ents = [without_edge_separators(ent) for ent in ents]
         ents = [ent for ent in ents if has_letter_or_digit(ent)]
-        if self.snap_to_pieces and ents:
+        if self.snap_to_pieces:
             align = piece_alignment(doc)
             if align is not None:
                 ents = snapped_to_pieces(ents, align)

@@ -52,3 +52,15 @@ def test_free_products_that_still_miss_the_bar_need_no_speed():
                              {"torch_gemm_seconds": 2.0})
     assert c["speedup_over_fp32_products_needed"] is None
     assert int8_ceiling.needed(None) == "-"
+
+
+def test_the_int8_units_are_read_from_the_cpu_flags(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_vnni avx512_bf16\n"
+                       "processor\t: 1\nflags\t\t: fpu avx2 avx512f avx512_vnni avx512_bf16\n")
+    flags = int8_ceiling.cpu_flags(cpuinfo)
+    assert flags == {"avx512_vnni": True, "amx_int8": False}
+    assert "no AMX" in int8_ceiling.int8_units(flags)
+    assert "AMX int8" in int8_ceiling.int8_units({"avx512_vnni": True, "amx_int8": True})
+    assert int8_ceiling.cpu_flags(tmp_path / "absent") == {"avx512_vnni": False,
+                                                           "amx_int8": False}
