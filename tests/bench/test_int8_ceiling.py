@@ -43,6 +43,8 @@ def test_the_ceiling_takes_every_product_away_and_nothing_else():
     # 2.5x leaves 8.0 / 2.5 - 2.5 = 0.7 s to products the fp32 pipeline ran in 4.4 + 0.6
     assert c["product_seconds_allowed"] == pytest.approx(0.7)
     assert c["speedup_over_fp32_products_needed"] == pytest.approx(7.14, abs=0.01)
+    # at VNNI's 4x the 5.0 s of fp32 products take 1.25 s: 8.0 / (2.5 + 1.25)
+    assert c["ratio_at_vnni_peak"] == pytest.approx(2.133, abs=0.001)
 
 
 def test_free_products_that_still_miss_the_bar_need_no_speed():
