@@ -45,6 +45,8 @@ def test_the_ceiling_takes_every_product_away_and_nothing_else():
     assert c["speedup_over_fp32_products_needed"] == pytest.approx(7.14, abs=0.01)
     # at VNNI's 4x the 5.0 s of fp32 products take 1.25 s: 8.0 / (2.5 + 1.25)
     assert c["ratio_at_vnni_peak"] == pytest.approx(2.133, abs=0.001)
+    # the int8 pass's 2.5 s outside its 2.5 s of products taken from both: 5.5 / 2.5
+    assert c["ratio_without_rest"] == pytest.approx(2.2)
 
 
 def test_free_products_that_still_miss_the_bar_need_no_speed():
