@@ -203,14 +203,6 @@ def wikiann_section(nlp, data_dir: Path, limit: int, batch_size: int) -> Dict[st
     return scores
 
 
-def recognizer_scores(nlp, gold: List[Any], batch_size: int = 64
-                      ) -> Tuple[Dict[str, Any], Dict[str, Any]]:
-    """spaCy's NER scores of the pipeline's recognizer (its encoder, ``ner`` and filter) on
-    WikiANN ``gold`` docs, predicted on their own tokens: on WikiANN's types
-    (:func:`in_scheme`) and with every predicted label."""
-    return recognizer_prf(recognizer_predictions(nlp, gold, batch_size), gold)
-
-
 def recognizer_predictions(nlp, gold: List[Any], batch_size: int = 64) -> List[Any]:
     """The recognizer's docs (its encoder, ``ner`` and the entity filter after it) on the
     tokens of ``gold``."""
