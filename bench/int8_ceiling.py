@@ -72,6 +72,13 @@ INT8_UNITS = ("avx512_vnni", "amx_int8")
 #: gives every int8 product that gain over the fp32 pipeline's, the rest as measured.
 VNNI_PEAK_SPEEDUP = 4.0
 
+#: The report's medians over the rounds: each one's key, and the field of a round's
+#: ``ceiling`` it is the median of.
+MEDIANS = {"median_measured_ratio": "measured_ratio", "median_ceiling_ratio": "ceiling_ratio",
+           "median_speedup_needed": "speedup_over_fp32_products_needed",
+           "median_ratio_at_vnni_peak": "ratio_at_vnni_peak",
+           "median_ratio_without_rest": "ratio_without_rest"}
+
 #: torch's plain matrix products (a Linear layer's is ``aten::addmm``), counted in the
 #: fp32 encoder. Its fused attention kernel (softmax inside) is not counted: the fp32
 #: products are what the int8 ones must beat, and counting less errs in int8's favour.
@@ -233,6 +240,14 @@ def ceiling(fp32: Dict[str, Any], int8: Dict[str, Any], int8_profiled: Dict[str,
             "ratio_without_rest": round((fp32["seconds"] - rest) / products, 3)}
 
 
+def medians(rounds: List[Dict[str, Any]]) -> Dict[str, float]:
+    """Each :data:`MEDIANS` field's median over ``rounds``; a speed-up needed of ``None``
+    (free products would still miss the bar) counts as infinite."""
+    return {key: statistics.median(float("inf") if r["ceiling"][field] is None
+                                   else r["ceiling"][field] for r in rounds)
+            for key, field in MEDIANS.items()}
+
+
 def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> Dict[str, bool]:
     """Which of the CPU's int8 matrix units (:data:`INT8_UNITS`) this machine reports."""
     text = cpuinfo.read_text() if cpuinfo.exists() else ""
@@ -349,17 +364,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     report = {**dev_bench.stamp(), "model": str(args.model), "bar": INT8_SPEEDUP_BAR,
               "cpu_flags": cpu_flags(),
               "rounds": rounds,
-              "median_measured_ratio": statistics.median(
-                  r["ceiling"]["measured_ratio"] for r in rounds),
-              "median_ceiling_ratio": statistics.median(
-                  r["ceiling"]["ceiling_ratio"] for r in rounds),
-              "median_speedup_needed": statistics.median(
-                  r["ceiling"]["speedup_over_fp32_products_needed"] or float("inf")
-                  for r in rounds),
-              "median_ratio_at_vnni_peak": statistics.median(
-                  r["ceiling"]["ratio_at_vnni_peak"] for r in rounds),
-              "median_ratio_without_rest": statistics.median(
-                  r["ceiling"]["ratio_without_rest"] for r in rounds)}
+              **medians(rounds)}
     dev_bench.write_report(report, markdown, args.out, "int8_ceiling")
 
 

@@ -68,3 +68,16 @@ def test_the_int8_units_are_read_from_the_cpu_flags(tmp_path):
     assert "AMX int8" in int8_ceiling.int8_units({"avx512_vnni": True, "amx_int8": True})
     assert int8_ceiling.cpu_flags(tmp_path / "absent") == {"avx512_vnni": False,
                                                            "amx_int8": False}
+
+
+def test_the_medians_count_a_bar_out_of_reach_as_infinitely_far():
+    def round_(ratio, needed):
+        return {"ceiling": {"measured_ratio": ratio, "ceiling_ratio": 2 * ratio,
+                            "speedup_over_fp32_products_needed": needed,
+                            "ratio_at_vnni_peak": ratio + 0.5, "ratio_without_rest": 1.0}}
+    rounds = [round_(1.5, 8.0), round_(1.7, None), round_(1.6, 5.0)]
+    assert int8_ceiling.medians(rounds) == {
+        "median_measured_ratio": 1.6, "median_ceiling_ratio": 3.2,
+        # 5.0, 8.0 and infinity: the middle one
+        "median_speedup_needed": 8.0,
+        "median_ratio_at_vnni_peak": 2.1, "median_ratio_without_rest": 1.0}
