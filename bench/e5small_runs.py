@@ -54,6 +54,7 @@ SETTINGS = (
     ("relation decisions", ("components", "xlie_relation_extractor"), "mode"),
     ("frozen lowest layers", ("initialize", "after_init"), "freeze_layers"),
     ("head learning-rate scale", ("training", "optimizer"), "head_learn_rate_scale"),
+    ("component learning-rate scales", ("training", "before_update"), "scales"),
     ("peak learning rate", ("training", "optimizer", "learn_rate"), "initial_rate"),
     ("steps", ("training",), "max_steps"),
     ("layers", ("components", "transformer", "model", "transformer_config"),
@@ -70,7 +71,7 @@ def settings(model: Path) -> Dict[str, Any]:
     for column, path, key in SETTINGS:
         section: Any = config
         for part in path:
-            section = section.get(part, {})
+            section = section.get(part) or {}  # a null block (before_update) reads as none
         candidates = [section, section.get("embed", {}), section.get("encode", {})]
         found[column] = next((c[key] for c in candidates if key in c), None)
     return found

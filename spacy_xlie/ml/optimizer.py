@@ -19,14 +19,37 @@ in PyTorch (``RelationClassifier.v2``'s pair layer) therefore learns at the enco
 
 On ``configs/e5small.cfg`` a scale of 5 raised the English dev entity F and lowered the
 KBP37 dev relation macro-F, so that config keeps 1.0 (``bench/results/e5small_head_lr.md``).
+
+One component's layers can learn at their own multiple instead
+(``spacy_xlie.component_learn_rates.v1``, a ``[training.before_update]`` callback): the
+recognizer's head faster without the relation head. thinc's optimizer sees only a
+parameter's key, and spaCy's training loop hands the callback the pipeline but not the
+optimizer, so the callback records the keys of the component's parameters in
+:data:`PARAMETER_LEARN_RATE_SCALES`, which this optimizer reads. Keys hold thinc's model
+ids, unique within a process, so two pipelines never share an entry.
 """
 
-from typing import Tuple, cast
+from typing import Any, Callable, Dict, Tuple, cast
 
+from spacy.language import Language
 from spacy.util import registry
-from thinc.api import Optimizer
+from thinc.api import Model, Optimizer
 from thinc.optimizers import ADAM_DEFAULTS, FloatOrSeq
 from thinc.types import FloatsXd
+
+#: Learning-rate multipliers of single thinc parameters, by the optimizer's key ``(model
+#: id, parameter name)``; filled by :func:`scale_learn_rate`.
+PARAMETER_LEARN_RATE_SCALES: Dict[Tuple[int, str], float] = {}
+
+
+def scale_learn_rate(model: Model, scale: float) -> int:
+    """Have every thinc parameter of ``model`` and its layers learn at ``scale`` times the
+    rate it would otherwise get from :class:`HeadScaledOptimizer`; returns how many
+    parameters that is. A PyTorch module's parameters are not thinc's and stay as they
+    are."""
+    keys = [(node.id, name) for node in model.walk() for name in node.param_names]
+    PARAMETER_LEARN_RATE_SCALES.update(dict.fromkeys(keys, scale))
+    return len(keys)
 
 
 def is_head_parameter(key: Tuple[int, str]) -> bool:
@@ -37,7 +60,8 @@ def is_head_parameter(key: Tuple[int, str]) -> bool:
 
 class HeadScaledOptimizer(Optimizer):
     """thinc's ``Optimizer`` with the learning rate (and the decoupled weight decay it
-    scales) multiplied by ``head_learn_rate_scale`` for the components' own layers."""
+    scales) multiplied by ``head_learn_rate_scale`` for the components' own layers, and
+    by a parameter's entry in :data:`PARAMETER_LEARN_RATE_SCALES` where it has one."""
 
     __slots__ = ["head_learn_rate_scale"]
 
@@ -49,6 +73,7 @@ class HeadScaledOptimizer(Optimizer):
                  lr_scale: float = 1.0):
         if is_head_parameter(key):
             lr_scale *= self.head_learn_rate_scale
+        lr_scale *= PARAMETER_LEARN_RATE_SCALES.get(key, 1.0)
         return super().__call__(key, weights, gradient, lr_scale=lr_scale)
 
 
@@ -82,3 +107,23 @@ def create_adam(
         use_averages=use_averages,
         use_radam=False,
     )
+
+
+@registry.callbacks("spacy_xlie.component_learn_rates.v1")
+def create_component_learn_rates(
+    scales: Dict[str, float]
+) -> Callable[[Language, Dict[str, Any]], None]:
+    """A ``[training.before_update]`` callback: the thinc layers of each named component
+    learn at its scale times the rate ``spacy_xlie.Adam.v1`` gives them (with
+    ``head_learn_rate_scale``, the product). An empty mapping changes nothing; another
+    optimizer ignores the scales."""
+    for name, scale in scales.items():
+        if scale <= 0:
+            raise ValueError(f"the learning-rate scale of {name!r} must be positive, got {scale}")
+
+    def before_update(nlp: Language, args: Dict[str, Any]) -> None:
+        for name, scale in scales.items():
+            if not scale_learn_rate(nlp.get_pipe(name).model, scale):
+                raise ValueError(f"component {name!r} has no thinc parameters to scale")
+
+    return before_update

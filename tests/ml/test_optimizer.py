@@ -1,8 +1,10 @@
 """spacy_xlie.Adam.v1: the components' own layers learn at head_learn_rate_scale times
-the rate of the PyTorch encoder's."""
+the rate of the PyTorch encoder's; spacy_xlie.component_learn_rates.v1 moves one
+component's layers alone."""
 
 import numpy
 import pytest
+import spacy
 import torch
 from spacy.util import registry
 from thinc.api import Adam, Linear, PyTorchWrapper, chain
@@ -58,3 +60,50 @@ def test_schedule_scales_too():
 def test_non_positive_scale_refused():
     with pytest.raises(ValueError, match="head_learn_rate_scale"):
         _optimizer(0.0)
+
+
+def _component_learn_rates(scales):
+    config = {"@callbacks": "spacy_xlie.component_learn_rates.v1", "scales": scales}
+    return registry.resolve({"callback": config})["callback"]
+
+
+def _two_taggers():
+    nlp = spacy.blank("en")
+    nlp.add_pipe("tagger").add_label("N")
+    nlp.add_pipe("tagger", name="other").add_label("N")
+    nlp.initialize()
+    return nlp
+
+
+def _moved(optimizer, node, name="W") -> float:
+    """How far one optimizer step with an all-ones gradient moves the parameter."""
+    before = node.get_param(name).copy()
+    after, _ = optimizer((node.id, name), before.copy(), numpy.ones_like(before))
+    return float(numpy.abs(after - before).max())
+
+
+def test_component_scale_moves_that_components_layers_alone():
+    nlp = _two_taggers()
+    _component_learn_rates({"tagger": 5.0})(nlp, {"step": 0, "epoch": 0})
+    tagger_output = nlp.get_pipe("tagger").model.get_ref("softmax")
+    other_output = nlp.get_pipe("other").model.get_ref("softmax")
+    optimizer = _optimizer(2.0)
+    # Adam's first step moves a weight by its rate: the scales multiply
+    assert _moved(optimizer, tagger_output) == pytest.approx(10 * LEARN_RATE, rel=1e-3)
+    assert _moved(optimizer, other_output) == pytest.approx(2 * LEARN_RATE, rel=1e-3)
+
+
+def test_empty_scales_change_nothing():
+    nlp = _two_taggers()
+    _component_learn_rates({})(nlp, {"step": 0, "epoch": 0})
+    tagger_output = nlp.get_pipe("tagger").model.get_ref("softmax")
+    assert _moved(_optimizer(1.0), tagger_output) == pytest.approx(LEARN_RATE, rel=1e-3)
+
+
+def test_component_scale_refuses_bad_settings():
+    with pytest.raises(ValueError, match="'ner' must be positive"):
+        _component_learn_rates({"ner": 0.0})
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    with pytest.raises(KeyError):
+        _component_learn_rates({"ner": 2.0})(nlp, {"step": 0, "epoch": 0})
