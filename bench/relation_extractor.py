@@ -1031,6 +1031,8 @@ ABLATIONS = {
            "e5small_tv"),
     "cstv": ("Code-switched WikiANN docs and WikiANN en val beyond the dev sentences together "
              "(3,000 steps)", "e5small_cstv"),
+    "ner_lr": ("The recognizer's own layers at 5x the learning rate of the rest (3,000 steps)",
+               "e5small_ner_lr"),
 }
 
 
