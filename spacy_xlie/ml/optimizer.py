@@ -123,7 +123,8 @@ def create_component_learn_rates(
 
     def before_update(nlp: Language, args: Dict[str, Any]) -> None:
         for name, scale in scales.items():
-            if not scale_learn_rate(nlp.get_pipe(name).model, scale):
+            model = getattr(nlp.get_pipe(name), "model", None)  # a rule-based pipe has none
+            if not isinstance(model, Model) or not scale_learn_rate(model, scale):
                 raise ValueError(f"component {name!r} has no thinc parameters to scale")
 
     return before_update

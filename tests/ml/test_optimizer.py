@@ -107,3 +107,5 @@ def test_component_scale_refuses_bad_settings():
     nlp.add_pipe("sentencizer")
     with pytest.raises(KeyError):
         _component_learn_rates({"ner": 2.0})(nlp, {"step": 0, "epoch": 0})
+    with pytest.raises(ValueError, match="'sentencizer' has no thinc parameters"):
+        _component_learn_rates({"sentencizer": 2.0})(nlp, {"step": 0, "epoch": 0})
