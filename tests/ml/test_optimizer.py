@@ -93,13 +93,6 @@ def test_component_scale_moves_that_components_layers_alone():
     assert _moved(optimizer, other_output) == pytest.approx(2 * LEARN_RATE, rel=1e-3)
 
 
-def test_empty_scales_change_nothing():
-    nlp = _two_taggers()
-    _component_learn_rates({})(nlp, {"step": 0, "epoch": 0})
-    tagger_output = nlp.get_pipe("tagger").model.get_ref("softmax")
-    assert _moved(_optimizer(1.0), tagger_output) == pytest.approx(LEARN_RATE, rel=1e-3)
-
-
 def test_component_scale_refuses_bad_settings():
     with pytest.raises(ValueError, match="'ner' must be positive"):
         _component_learn_rates({"ner": 0.0})
