@@ -14,7 +14,7 @@ from typing import Callable, List, Optional, Tuple
 import numpy
 from spacy.tokens import Doc
 from spacy.util import registry
-from thinc.api import Dropout, Linear, Maxout, Model, chain
+from thinc.api import Dropout, LayerNorm, Linear, Maxout, Model, chain
 from thinc.types import Floats2d, Ints1d, Ints2d
 
 from .pair_encoder import pair_encoder
@@ -117,12 +117,68 @@ def build_relation_classifier_v3(
                        encode=encode_docs_with_sentences)
 
 
+@registry.architectures("spacy_xlie.RelationClassifier.v4")
+def build_relation_classifier_v4(
+    tok2vec: Model[List[Doc], List[Floats2d]],
+    hidden_width: int = 256,
+    dropout: float = 0.2,
+    pooling: str = "mean_max",
+    use_context: bool = True,
+    nO: Optional[int] = None,
+) -> Model[PairInput, Floats2d]:
+    """v1 plus the element-wise product of the pooled head and pooled tail, layer-normalised
+    (the ``u * v`` of sentence-pair and span-pair scorers). v1's Maxout sees head and tail
+    side by side, so each of its units adds a linear map of one to a linear map of the
+    other and cannot ask whether the two are alike; the product can ("IBM" /
+    "International Business Machines" as one organisation's two names against a parent
+    and its subsidiary).
+    """
+    features = _concatenate_features(
+        pair_features(pooling=pooling, use_context=use_context),
+        argument_product(pooling=pooling),
+    )
+    return _classifier(tok2vec, features, hidden_width, dropout, nO)
+
+
+def argument_product(pooling: str = "mean_max") -> Model[PairVectors, Floats2d]:
+    """The pooled head times the pooled tail, element by element, then a LayerNorm: the
+    encoder's few outlier dimensions square in a product, and the norm keeps them from
+    swamping the Maxout's input."""
+    return chain(pair_features(pooling=pooling, use_context=False), _halves_product(),
+                 LayerNorm())
+
+
+def _halves_product() -> Model[Floats2d, Floats2d]:
+    """``X[:, :w] * X[:, w:]`` for a ``(n, 2w)`` input (head and tail side by side)."""
+    return Model("halves_product", _halves_product_forward)
+
+
+def _halves_product_forward(
+    model: Model, X: Floats2d, is_train: bool
+) -> Tuple[Floats2d, Callable]:
+    width = X.shape[1] // 2
+    head, tail = X[:, :width], X[:, width:]
+
+    def backprop(dY: Floats2d) -> Floats2d:
+        return model.ops.xp.hstack([dY * tail, dY * head])
+
+    return head * tail, backprop
+
+
 def _concatenate_features(
     *branches: Model[PairVectors, Floats2d]
 ) -> Model[PairVectors, Floats2d]:
     """Each branch's features side by side. thinc's ``concatenate`` adds its branches'
     input gradients with ``+``, which joins tuples instead of adding the per-doc arrays."""
-    return Model("concatenate_pair_features", _concatenate_forward, layers=list(branches))
+    return Model("concatenate_pair_features", _concatenate_forward, layers=list(branches),
+                 init=_concatenate_init)
+
+
+def _concatenate_init(model: Model, X: Optional[PairVectors] = None, Y=None) -> None:
+    """Initialize each branch on the sample, so a branch with a layer of unknown input
+    width (v4's LayerNorm) learns it."""
+    for branch in model.layers:
+        branch.initialize(X=X)
 
 
 def _concatenate_forward(
