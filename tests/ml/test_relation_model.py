@@ -171,3 +171,57 @@ def test_v3_reads_the_words_outside_the_pair_and_v1_does_not():
         model.initialize(X=(docs, pairs))
         scores = model.predict((docs, pairs))
         assert (not numpy.allclose(scores[0], scores[1])) is changes, name
+
+
+def test_argument_product_is_head_times_tail():
+    """v4's extra features before their LayerNorm: the pooled head times the pooled tail."""
+    tokvecs = [numpy.array([[1, 2], [3, 4], [5, -6], [0, 1]], "float32")]
+    pairs = [numpy.array([[0, 2, 2, 3], [3, 4, 0, 1]], "int32")]
+    product = relation_model.argument_product(pooling="mean").layers[:2]
+    Y = chain(*product).predict((tokvecs, pairs))
+    # head mean (2, 3) times tail (5, -6); head (0, 1) times tail (1, 2)
+    assert Y.tolist() == [[10.0, -18.0], [0.0, 2.0]]
+
+
+@pytest.mark.parametrize("pooling", ["mean", "first", "mean_max"])
+def test_argument_product_gradient_check(pooling):
+    rng = numpy.random.default_rng(4)
+    tokvecs, pairs = _inputs(rng)
+    model = chain(relation_model.argument_product(pooling=pooling), Linear(nO=2))
+    model.initialize(X=(tokvecs, pairs))
+    Y, backprop = model.begin_update((tokvecs, pairs))
+    dY = rng.normal(size=Y.shape).astype("float32")
+    d_tokvecs, _ = backprop(dY)
+
+    def loss(vecs):
+        return float((model.predict((vecs, pairs)) * dY).sum())
+
+    eps = 1e-3
+    for row in range(len(tokvecs[0])):
+        for col in range(3):
+            plus = [v.copy() for v in tokvecs]
+            minus = [v.copy() for v in tokvecs]
+            plus[0][row, col] += eps
+            minus[0][row, col] -= eps
+            numeric = (loss(plus) - loss(minus)) / (2 * eps)
+            assert d_tokvecs[0][row, col] == pytest.approx(numeric, abs=5e-3, rel=2e-2)
+
+
+def test_v4_builds_initializes_and_trains():
+    """v4's LayerNorm learns its width from the sample at initialization, and an update
+    moves the scores."""
+    tok2vec = registry.resolve({"t": {
+        "@architectures": "spacy.HashEmbedCNN.v2", "width": 8, "depth": 1, "embed_size": 100,
+        "window_size": 1, "maxout_pieces": 2, "subword_features": False,
+        "pretrained_vectors": None}})["t"]
+    build = registry.architectures.get("spacy_xlie.RelationClassifier.v4")
+    model = build(tok2vec, hidden_width=8, dropout=0.0, nO=3)
+    docs = [spacy.blank("en")("Ann and Bob married .")]
+    pairs = [numpy.array([[0, 1, 2, 3]], "int32")]
+    model.initialize(X=(docs, pairs))
+    assert model.get_ref("output_layer").get_dim("nO") == 3
+    before = model.predict((docs, pairs))
+    scores, backprop = model.begin_update((docs, pairs))
+    backprop(numpy.ones_like(scores))
+    model.finish_update(registry.resolve({"o": {"@optimizers": "Adam.v1"}})["o"])
+    assert not numpy.allclose(before, model.predict((docs, pairs)))
