@@ -1033,6 +1033,8 @@ ABLATIONS = {
              "(3,000 steps)", "e5small_cstv"),
     "ner_lr": ("The recognizer's own layers at 5x the learning rate of the rest (3,000 steps)",
                "e5small_ner_lr"),
+    "product": ("The product of the pooled head and tail beside the relation head's features "
+                "(3,000 steps)", "e5small_product"),
 }
 
 
