@@ -339,3 +339,18 @@ def test_overfit_with_sentence_context(tmp_path):
     train(nlp, make_examples(nlp.vocab), 60)
     assert nlp.evaluate(make_examples(nlp.vocab))["rel_micro_f"] == 1.0
     assert_reloaded_predicts_the_same(nlp, tmp_path / "model", scores=True)
+
+
+def test_overfit_with_argument_product(tmp_path):
+    """RelationClassifier.v4 (the product of the pooled head and tail beside v1's features)
+    on the CPU config learns the examples and predicts the same after save and load: its
+    LayerNorm gets its width from the pipe's initialization sample."""
+    fix_random_seed(0)
+    nlp = cpu_nlp(model={
+        "@architectures": "spacy_xlie.RelationClassifier.v4", "hidden_width": 32,
+        "tok2vec": load_config(CONFIGS / "cpu.cfg")[
+            "components"]["xlie_relation_extractor"]["model"]["tok2vec"],
+    })
+    train(nlp, make_examples(nlp.vocab), 60)
+    assert nlp.evaluate(make_examples(nlp.vocab))["rel_micro_f"] == 1.0
+    assert_reloaded_predicts_the_same(nlp, tmp_path / "model", scores=True)
