@@ -131,7 +131,8 @@ def build_relation_classifier_v4(
     side by side, so each of its units adds a linear map of one to a linear map of the
     other and cannot ask whether the two are alike; the product can ("IBM" /
     "International Business Machines" as one organisation's two names against a parent
-    and its subsidiary).
+    and its subsidiary). Measured on e5small, it did not beat v1 on KBP37 dev
+    (bench/results/e5small_product.md), so the configs keep v1.
     """
     features = _concatenate_features(
         pair_features(pooling=pooling, use_context=use_context),
