@@ -8,7 +8,7 @@ from spacy.util import registry
 from thinc.api import Linear, chain
 
 from spacy_xlie.ml import relation_model
-from spacy_xlie.ml.relation_model import build_relation_classifier, pair_features
+from spacy_xlie.ml.relation_model import pair_features
 
 
 def _inputs(rng):
@@ -19,6 +19,38 @@ def _inputs(rng):
         numpy.array([[0, 4, 1, 2]], dtype="int32"),  # overlapping: empty context
     ]
     return tokvecs, pairs
+
+
+def _tiny_tok2vec():
+    return registry.resolve({"t": {
+        "@architectures": "spacy.HashEmbedCNN.v2", "width": 8, "depth": 1, "embed_size": 100,
+        "window_size": 1, "maxout_pieces": 2, "subword_features": False,
+        "pretrained_vectors": None}})["t"]
+
+
+def _assert_backprop_matches_finite_differences(model, tokvecs, pairs, rng, docs,
+                                                eps: float, **tolerance) -> None:
+    """``model`` (pair vectors in, a 2-d array out) backprops into every value of the
+    ``docs``' token vectors what central differences of ``sum(Y * dY)`` give."""
+    model.initialize(X=(tokvecs, pairs))
+    Y, backprop = model.begin_update((tokvecs, pairs))
+    dY = rng.normal(size=Y.shape).astype("float32")
+    d_tokvecs, _ = backprop(dY)
+
+    def loss(vecs):
+        return float((model.predict((vecs, pairs)) * dY).sum())
+
+    for doc_i in docs:
+        for row in range(len(tokvecs[doc_i])):
+            for col in range(tokvecs[doc_i].shape[1]):
+                plus = [v.copy() for v in tokvecs]
+                minus = [v.copy() for v in tokvecs]
+                plus[doc_i][row, col] += eps
+                minus[doc_i][row, col] -= eps
+                numeric = (loss(plus) - loss(minus)) / (2 * eps)
+                assert d_tokvecs[doc_i][row, col] == pytest.approx(numeric, **tolerance)
+    for doc_i, vecs in enumerate(tokvecs):
+        assert d_tokvecs[doc_i].shape == vecs.shape
 
 
 @pytest.mark.parametrize("pooling", ["mean", "first", "mean_max"])
@@ -46,25 +78,8 @@ def test_gradient_check(pooling):
     rng = numpy.random.default_rng(1)
     tokvecs, pairs = _inputs(rng)
     model = chain(pair_features(pooling=pooling), Linear(nO=2))
-    model.initialize(X=(tokvecs, pairs))
-    Y, backprop = model.begin_update((tokvecs, pairs))
-    dY = rng.normal(size=Y.shape).astype("float32")
-    d_tokvecs, _ = backprop(dY)
-
-    def loss(vecs):
-        return float((model.predict((vecs, pairs)) * dY).sum())
-
-    eps = 1e-2
-    for doc_i in (0, 2):
-        for row in range(len(tokvecs[doc_i])):
-            for col in range(3):
-                plus = [v.copy() for v in tokvecs]
-                minus = [v.copy() for v in tokvecs]
-                plus[doc_i][row, col] += eps
-                minus[doc_i][row, col] -= eps
-                numeric = (loss(plus) - loss(minus)) / (2 * eps)
-                assert d_tokvecs[doc_i][row, col] == pytest.approx(numeric, abs=2e-3)
-    assert d_tokvecs[1].shape == (0, 3)
+    _assert_backprop_matches_finite_differences(model, tokvecs, pairs, rng, docs=(0, 2),
+                                                eps=1e-2, abs=2e-3)
 
 
 @pytest.mark.parametrize("pooling", ["mean", "first", "mean_max"])
@@ -94,15 +109,23 @@ def test_no_pairs_and_bad_pooling():
         pair_features(pooling="sum")
 
 
-def test_full_model_refs():
-    tok2vec = registry.resolve({"t": {
-        "@architectures": "spacy.HashEmbedCNN.v2", "width": 8, "depth": 1, "embed_size": 100,
-        "window_size": 1, "maxout_pieces": 2, "subword_features": False, "pretrained_vectors": None,
-    }})["t"]
-    model = build_relation_classifier(tok2vec, hidden_width=8, nO=5)
+@pytest.mark.parametrize("name", ["v1", "v3", "v4"])
+def test_full_model_refs_initialize_and_train(name):
+    """Each version exposes the refs the pipe reads, initializes from a sample (v4's
+    LayerNorm learns its width from it) and moves its scores in an update."""
+    tok2vec = _tiny_tok2vec()
+    build = registry.architectures.get(f"spacy_xlie.RelationClassifier.{name}")
+    model = build(tok2vec, hidden_width=8, dropout=0.0, nO=5)
     assert model.get_ref("tok2vec") is tok2vec
+    docs = [spacy.blank("en")("Ann and Bob married .")]
+    pairs = [numpy.array([[0, 1, 2, 3]], "int32")]
+    model.initialize(X=(docs, pairs))
     assert model.get_ref("output_layer").get_dim("nO") == 5
-
+    before = model.predict((docs, pairs))
+    scores, backprop = model.begin_update((docs, pairs))
+    backprop(numpy.ones_like(scores))
+    model.finish_update(registry.resolve({"o": {"@optimizers": "Adam.v1"}})["o"])
+    assert not numpy.allclose(before, model.predict((docs, pairs)))
 
 def _two_sentence_doc():
     doc = spacy.blank("en")("Ann met Bob . Then Cy saw Di today .")
@@ -130,36 +153,19 @@ def test_sentence_features_pool_the_sentence_and_backprop(pooling):
     tokvecs = [rng.normal(size=(n, 3)).astype("float32") for n in (6, 4)]
     pairs = [numpy.array([[0, 1, 2, 3, 0, 6], [3, 4, 4, 5, 2, 5]], "int32"),
              numpy.array([[0, 1, 1, 2, 0, 4]], "int32")]
-    model = chain(relation_model.sentence_features(pooling=pooling), Linear(nO=2))
-    model.initialize(X=(tokvecs, pairs))
-    features = model.layers[0].predict((tokvecs, pairs))
+    features = relation_model.sentence_features(pooling=pooling).predict((tokvecs, pairs))
     want = tokvecs[0][2:5].mean(0) if pooling != "first" else tokvecs[0][2]
     assert numpy.allclose(features[1, :3], want, atol=1e-6)
     if pooling == "mean_max":
         assert numpy.allclose(features[2, 3:], tokvecs[1].max(0), atol=1e-6)
-    Y, backprop = model.begin_update((tokvecs, pairs))
-    dY = rng.normal(size=Y.shape).astype("float32")
-    d_tokvecs, _ = backprop(dY)
-    eps = 1e-2
-    for row in range(6):
-        plus = [v.copy() for v in tokvecs]
-        minus = [v.copy() for v in tokvecs]
-        plus[0][row, 0] += eps
-        minus[0][row, 0] -= eps
-        numeric = float(((model.predict((plus, pairs)) - model.predict((minus, pairs))) * dY
-                         ).sum()) / (2 * eps)
-        assert d_tokvecs[0][row, 0] == pytest.approx(numeric, abs=2e-3)
+    model = chain(relation_model.sentence_features(pooling=pooling), Linear(nO=2))
+    _assert_backprop_matches_finite_differences(model, tokvecs, pairs, rng, docs=(0,),
+                                                eps=1e-2, abs=2e-3)
 
 
 def test_v3_reads_the_words_outside_the_pair_and_v1_does_not():
     """A word after both arguments ("married" in "X and Y married") changes v3's scores;
     v1 sees head, tail and the words between them only."""
-
-    def tok2vec():
-        return registry.resolve({"t": {
-            "@architectures": "spacy.HashEmbedCNN.v2", "width": 8, "depth": 1,
-            "embed_size": 100, "window_size": 1, "maxout_pieces": 2,
-            "subword_features": False, "pretrained_vectors": None}})["t"]
 
     nlp = spacy.blank("en")
     docs = [nlp("Ann and Bob have long been married ."),
@@ -167,7 +173,7 @@ def test_v3_reads_the_words_outside_the_pair_and_v1_does_not():
     pairs = [numpy.array([[0, 1, 2, 3]], "int32")] * 2
     for name, changes in (("v1", False), ("v3", True)):
         build = registry.architectures.get(f"spacy_xlie.RelationClassifier.{name}")
-        model = build(tok2vec(), hidden_width=8, nO=3)
+        model = build(_tiny_tok2vec(), hidden_width=8, nO=3)
         model.initialize(X=(docs, pairs))
         scores = model.predict((docs, pairs))
         assert (not numpy.allclose(scores[0], scores[1])) is changes, name
@@ -188,40 +194,6 @@ def test_argument_product_gradient_check(pooling):
     rng = numpy.random.default_rng(4)
     tokvecs, pairs = _inputs(rng)
     model = chain(relation_model.argument_product(pooling=pooling), Linear(nO=2))
-    model.initialize(X=(tokvecs, pairs))
-    Y, backprop = model.begin_update((tokvecs, pairs))
-    dY = rng.normal(size=Y.shape).astype("float32")
-    d_tokvecs, _ = backprop(dY)
+    _assert_backprop_matches_finite_differences(model, tokvecs, pairs, rng, docs=(0,),
+                                                eps=1e-3, abs=5e-3, rel=2e-2)
 
-    def loss(vecs):
-        return float((model.predict((vecs, pairs)) * dY).sum())
-
-    eps = 1e-3
-    for row in range(len(tokvecs[0])):
-        for col in range(3):
-            plus = [v.copy() for v in tokvecs]
-            minus = [v.copy() for v in tokvecs]
-            plus[0][row, col] += eps
-            minus[0][row, col] -= eps
-            numeric = (loss(plus) - loss(minus)) / (2 * eps)
-            assert d_tokvecs[0][row, col] == pytest.approx(numeric, abs=5e-3, rel=2e-2)
-
-
-def test_v4_builds_initializes_and_trains():
-    """v4's LayerNorm learns its width from the sample at initialization, and an update
-    moves the scores."""
-    tok2vec = registry.resolve({"t": {
-        "@architectures": "spacy.HashEmbedCNN.v2", "width": 8, "depth": 1, "embed_size": 100,
-        "window_size": 1, "maxout_pieces": 2, "subword_features": False,
-        "pretrained_vectors": None}})["t"]
-    build = registry.architectures.get("spacy_xlie.RelationClassifier.v4")
-    model = build(tok2vec, hidden_width=8, dropout=0.0, nO=3)
-    docs = [spacy.blank("en")("Ann and Bob married .")]
-    pairs = [numpy.array([[0, 1, 2, 3]], "int32")]
-    model.initialize(X=(docs, pairs))
-    assert model.get_ref("output_layer").get_dim("nO") == 3
-    before = model.predict((docs, pairs))
-    scores, backprop = model.begin_update((docs, pairs))
-    backprop(numpy.ones_like(scores))
-    model.finish_update(registry.resolve({"o": {"@optimizers": "Adam.v1"}})["o"])
-    assert not numpy.allclose(before, model.predict((docs, pairs)))

@@ -312,42 +312,22 @@ def assert_reloaded_predicts_the_same(nlp, path: Path, scores: bool = False) -> 
             assert [r[5] for r in got] == pytest.approx([r[5] for r in want], abs=1e-5)
 
 
-def test_overfit_with_entity_markers(tmp_path):
-    """RelationClassifier.v2 (the pair encoder beside the shared vectors) on the CPU
-    config learns the examples and predicts the same after save and load."""
+@pytest.mark.parametrize("architecture, settings", [
+    # v2: the pair encoder beside the shared vectors
+    ("spacy_xlie.RelationClassifier.v2",
+     {"encoder_width": 32, "pair_width": 16, "pair_heads": 2}),
+    # v3: the pair's sentence pooled beside v1's features
+    ("spacy_xlie.RelationClassifier.v3", {}),
+    # v4: the product of the pooled head and tail beside v1's features (its LayerNorm gets
+    # its width from the pipe's initialization sample)
+    ("spacy_xlie.RelationClassifier.v4", {}),
+])
+def test_overfit_with_other_relation_models(tmp_path, architecture, settings):
+    """Each later RelationClassifier on the CPU config learns the examples and predicts
+    the same after save and load."""
     fix_random_seed(0)
     nlp = cpu_nlp(model={
-        "@architectures": "spacy_xlie.RelationClassifier.v2", "encoder_width": 32,
-        "hidden_width": 32, "pair_width": 16, "pair_heads": 2,
-        "tok2vec": load_config(CONFIGS / "cpu.cfg")[
-            "components"]["xlie_relation_extractor"]["model"]["tok2vec"],
-    })
-    train(nlp, make_examples(nlp.vocab), 60)
-    assert nlp.evaluate(make_examples(nlp.vocab))["rel_micro_f"] == 1.0
-    assert_reloaded_predicts_the_same(nlp, tmp_path / "model", scores=True)
-
-
-def test_overfit_with_sentence_context(tmp_path):
-    """RelationClassifier.v3 (the pair's sentence pooled beside v1's features) on the CPU
-    config learns the examples and predicts the same after save and load."""
-    fix_random_seed(0)
-    nlp = cpu_nlp(model={
-        "@architectures": "spacy_xlie.RelationClassifier.v3", "hidden_width": 32,
-        "tok2vec": load_config(CONFIGS / "cpu.cfg")[
-            "components"]["xlie_relation_extractor"]["model"]["tok2vec"],
-    })
-    train(nlp, make_examples(nlp.vocab), 60)
-    assert nlp.evaluate(make_examples(nlp.vocab))["rel_micro_f"] == 1.0
-    assert_reloaded_predicts_the_same(nlp, tmp_path / "model", scores=True)
-
-
-def test_overfit_with_argument_product(tmp_path):
-    """RelationClassifier.v4 (the product of the pooled head and tail beside v1's features)
-    on the CPU config learns the examples and predicts the same after save and load: its
-    LayerNorm gets its width from the pipe's initialization sample."""
-    fix_random_seed(0)
-    nlp = cpu_nlp(model={
-        "@architectures": "spacy_xlie.RelationClassifier.v4", "hidden_width": 32,
+        "@architectures": architecture, "hidden_width": 32, **settings,
         "tok2vec": load_config(CONFIGS / "cpu.cfg")[
             "components"]["xlie_relation_extractor"]["model"]["tok2vec"],
     })
