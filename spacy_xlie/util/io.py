@@ -1,6 +1,7 @@
 """Atomic output: a failed run never leaves a half-written file where a good one was."""
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
@@ -22,8 +23,13 @@ def current_umask() -> int:
 
 @contextlib.contextmanager
 def atomic_path(path: PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it over ``path`` only on success."""
+    """Yield a temporary path beside ``path``; rename it over ``path`` only on success.
+    A folder at ``path`` is refused before anything is written: the rename at the end
+    would fail on it, after the whole output had been made."""
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "a folder is in the way of the output file",
+                                str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)

@@ -134,6 +134,19 @@ def test_unknown_input_type_is_refused(kb_dir, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("option,value", [("--n-process", "0"), ("--batch-size", "0"),
+                                          ("--shard-size", "0"), ("--workers", "0")])
+def test_a_count_below_its_range_is_refused(kb_dir, tmp_path, option, value):
+    """--n-process 0 (spaCy: no process to pipe through) and sizes of 0 stop before any
+    work; -1 processes (one a core) stays allowed."""
+    src = tmp_path / "in.txt"
+    src.write_text("Marie Curie\n", encoding="utf8")
+    result = runner.invoke(app, ["label", str(kb_dir), str(src), str(tmp_path / "out"),
+                                 option, value])
+    assert result.exit_code in (1, 2) and option in result.output, result.output
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.slow
 def test_end_to_end_train_relation_extractor(kb_dir, tmp_path):
     """Dump -> KB -> labelled multilingual corpus -> a few training steps (configs/cpu.cfg)."""

@@ -1,6 +1,9 @@
 """``spacy-xlie predict``: raw text / JSONL / DocBin in, relations out, entity sources."""
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -147,6 +150,39 @@ def test_bad_options(model, tmp_path):
     assert result.exit_code == 1 and "must end in .spacy or .jsonl" in result.output
     result = invoke(model / "model", src, tmp_path / "rel.jsonl", "--entities", "ner")
     assert result.exit_code == 1 and "expected kb:PATH or patterns:PATH" in result.output
+    (tmp_path / "rel.jsonl").write_text("kept\n", encoding="utf8")
+    for option in ("--batch-size", "--workers", "--shard-size"):
+        result = invoke(model / "model", src, tmp_path / "rel.jsonl", option, "0")
+        assert result.exit_code == 2 and option in result.output, result.output
+    assert (tmp_path / "rel.jsonl").read_text(encoding="utf8") == "kept\n"
+
+
+def test_batch_size_zero_is_refused_not_an_empty_output(model, tmp_path):
+    """spaCy's trained pipes batch with ``minibatch``, which yields nothing at size 0: every
+    doc would be dropped and an empty file written over the old output."""
+    nlp = load_pipeline(str(model / "model"), f"kb:{model / 'kb'}")
+    src = tmp_path / "in.txt"
+    src.write_text(GERMAN + "\n", encoding="utf8")
+    with pytest.raises(ValueError, match="batch_size: expected 1 or more, got 0"):
+        predict_shard(nlp, src, tmp_path / "out.jsonl", batch_size=0)
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_a_folder_as_output_is_a_one_line_error(model, tmp_path):
+    """The console script itself (not CliRunner): its entry point turns the file-system
+    error into one line."""
+    src = tmp_path / "in.txt"
+    src.write_text(GERMAN + "\n", encoding="utf8")
+    (tmp_path / "out.jsonl").mkdir()
+    proc = subprocess.run(
+        [sys.executable, "-m", "spacy_xlie", "predict", str(model / "model"), str(src),
+         str(tmp_path / "out.jsonl"), "--entities", f"kb:{model / 'kb'}"],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f"error: {tmp_path / 'out.jsonl'}: a folder is in the way of the output file")
 
 
 def test_shard_of_a_docbin_keeps_gold_and_adds_predictions(model, tmp_path):

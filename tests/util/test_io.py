@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from spacy_xlie.util.io import atomic_directory, write_json
+from spacy_xlie.util.io import atomic_directory, write_json, write_jsonl
 
 
 @pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
@@ -52,3 +52,20 @@ def test_atomic_directory_puts_the_old_folder_back_when_the_rename_fails(tmp_pat
             (tmp / "new.txt").write_text("new")
     assert [p.name for p in out.iterdir()] == ["old.txt"]
     assert [p.name for p in tmp_path.iterdir()] == ["model"]
+
+
+def test_a_folder_in_the_way_of_an_output_file_is_refused_before_writing(tmp_path):
+    out = tmp_path / "out.jsonl"
+    out.mkdir()
+    (out / "kept.txt").write_text("kept")
+    consumed = []
+
+    def records():
+        consumed.append(1)
+        yield {"a": 1}
+
+    with pytest.raises(IsADirectoryError, match="a folder is in the way"):
+        write_jsonl(records(), out)
+    assert consumed == []  # refused before any record was made
+    assert [p.name for p in tmp_path.iterdir()] == ["out.jsonl"]  # no temp file left
+    assert [p.name for p in out.iterdir()] == ["kept.txt"]
