@@ -60,8 +60,11 @@ def serve_command(
         nlp = load_pipeline(model, entities)
     if host != LOCALHOST:
         msg.warn(f"Binding to {host}: anyone who can reach this machine can use the page")
-    server = make_server(nlp, host=host, port=port, max_chars=max_chars, label=model,
-                         entities=entities)
+    try:
+        server = make_server(nlp, host=host, port=port, max_chars=max_chars, label=model,
+                             entities=entities)
+    except OSError as err:  # the port taken, or an address this machine does not have
+        fail(f"{host}:{port}: {err.strerror or err}")
     msg.good(f"Serving {model} on http://{host}:{server.server_address[1]}/ (Ctrl-C stops)")
     try:
         server.serve_forever()

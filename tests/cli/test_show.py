@@ -73,6 +73,18 @@ def post(url: str, text: str):
     return urllib.request.urlopen(urllib.request.Request(url, data=data), timeout=30)
 
 
+def test_serve_on_a_taken_port_is_a_one_line_error(rel_model):
+    """The page binds after the pipeline has loaded; a port already in use ends there."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(app, ["serve", str(rel_model / "model"), "--entities",
+                                          f"kb:{rel_model / 'kb'}", "--port", str(port)])
+    assert result.exit_code == 1, result.output
+    assert f"error: 127.0.0.1:{port}: Address already in use" in result.output
+
+
 def test_serve_form_relations_and_escaping(server):
     with urllib.request.urlopen(server, timeout=30) as resp:
         assert resp.status == 200
