@@ -38,6 +38,12 @@ cross-entropy; at 0.5 a type 10 times rarer than the mean weighs about 3. Macro-
 every type the same however rare it is, and cross-entropy spends the model's capacity on
 the frequent ones.
 
+``label_smoothing`` mixes each pair's one-hot target with the uniform distribution over
+the classes (``(1 - e) * one_hot + e / classes``; in ``multilabel`` mode each sigmoid's
+0/1 target moves ``e / 2`` toward 0.5), as in Szegedy et al. (2016): KBP37's labels are
+noisy, and a loss that keeps pushing a pair's probability toward 1 learns its noise too.
+At 0 (the default) the loss is plain cross-entropy.
+
 ``argument_types`` (``spacy_xlie.argument_types.v1``, or ``.v2`` to check the head's type
 alone) forbids the relation types whose argument types do not fit the entity labels:
 behind a typed recognizer a ``per:*`` relation never gets an ``ORG`` head. Untyped entities
@@ -116,6 +122,7 @@ PairLists = List[List[Tuple[Span, Span]]]
         "threshold": 0.5,
         "argument_types": None,
         "class_weight_power": 0.0,
+        "label_smoothing": 0.0,
         "scorer": {"@scorers": "spacy_xlie.relation_scorer.v1"},
     },
     default_score_weights={
@@ -135,13 +142,14 @@ def make_relation_extractor(
     threshold: float,
     argument_types: Optional[Callable[[str, str, str], bool]],
     class_weight_power: float,
+    label_smoothing: float,
     scorer: Optional[Callable],
 ) -> "RelationExtractor":
     """Create an ``xlie_relation_extractor`` (see the module docstring)."""
     return RelationExtractor(
         nlp.vocab, model, name, candidates=candidates, mode=mode, threshold=threshold,
         argument_types=argument_types, class_weight_power=class_weight_power,
-        scorer=scorer,
+        label_smoothing=label_smoothing, scorer=scorer,
     )
 
 
@@ -159,6 +167,7 @@ class RelationExtractor(TrainablePipe):
         threshold: float = 0.5,
         argument_types: Optional[Callable[[str, str, str], bool]] = None,
         class_weight_power: float = 0.0,
+        label_smoothing: float = 0.0,
         scorer: Optional[Callable] = score_relations,
     ) -> None:
         if mode not in MODES:
@@ -166,6 +175,10 @@ class RelationExtractor(TrainablePipe):
         if class_weight_power < 0:
             raise ValueError(
                 f"class_weight_power must be 0 or more, not {class_weight_power!r}"
+            )
+        if not 0 <= label_smoothing < 1:
+            raise ValueError(
+                f"label_smoothing must be at least 0 and below 1, not {label_smoothing!r}"
             )
         self.vocab = vocab
         self.model = model
@@ -176,6 +189,7 @@ class RelationExtractor(TrainablePipe):
         self.cfg: Dict[str, Any] = {
             "labels": [], "mode": mode, "threshold": threshold,
             "class_weight_power": class_weight_power,
+            "label_smoothing": label_smoothing,
             # One loss weight per label, set by initialize from the training data
             "label_weights": [],
         }
@@ -458,12 +472,13 @@ class RelationExtractor(TrainablePipe):
         n_pairs = max(len(probs), 1)
         eps = 1e-9
         weights = self._pair_weights(truth)
+        smoothing = self.cfg["label_smoothing"]
         if self.mode != "multilabel":
-            target = numpy.zeros_like(probs)
-            target[numpy.arange(len(truth)), truth] = 1.0
-            losses = -numpy.log(probs[numpy.arange(len(truth)), truth] + eps)
+            target = numpy.full_like(probs, smoothing / max(probs.shape[1], 1))
+            target[numpy.arange(len(truth)), truth] += 1.0 - smoothing
+            losses = -(target * numpy.log(probs + eps)).sum(axis=1)
         else:
-            target = truth
+            target = truth * (1.0 - smoothing) + smoothing / 2
             losses = -(target * numpy.log(probs + eps)
                        + (1 - target) * numpy.log(1 - probs + eps)).sum(axis=1)
         d_logits = weights[:, None] * (probs - target) / n_pairs

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy
 import pytest
 import spacy
 from spacy.tokens import Doc
@@ -140,6 +141,51 @@ def test_class_weights_scale_each_pair_by_its_type(mode, tmp_path):
         "xlie_relation_extractor").cfg["class_weight_power"] == 1.0
     with pytest.raises(ValueError, match="class_weight_power"):
         cpu_nlp(class_weight_power=-0.5)
+
+
+@pytest.mark.parametrize("mode", ["exclusive", "multilabel"])
+def test_label_smoothing_mixes_the_target_with_uniform(mode, tmp_path):
+    """label_smoothing = 0.2 over random logits: each pair's loss is the cross-entropy
+    against 0.8 * its one-hot target + 0.2 / classes (multilabel: each sigmoid's 0/1
+    target moved 0.1 toward 0.5), and its gradient is the probabilities minus that
+    target, averaged over pairs; written out here with numpy, not with the pipe."""
+    nlp = cpu_nlp(label_smoothing=0.2, mode=mode)
+    examples = make_examples(nlp.vocab)
+    nlp.initialize(lambda: examples)
+    rel = nlp.get_pipe("xlie_relation_extractor")
+    pair_lists = [rel.training_pairs(eg) for eg in examples]
+    n_pairs = sum(map(len, pair_lists))
+    logits = numpy.random.default_rng(0).normal(size=(n_pairs, rel.n_classes))
+    loss, d_logits = rel.get_loss(examples, (pair_lists, logits.astype("float32")))
+    plain_target = numpy.zeros_like(logits)
+    gold = {(r.head.text, r.tail.text): rel.labels.index(r.label)
+            for eg in examples for r in eg.reference._.relations}
+    pairs = [pair for pairs in pair_lists for pair in pairs]
+    for row, (a, b) in enumerate(pairs):
+        if mode == "multilabel":
+            if (a.text, b.text) in gold:
+                plain_target[row, gold[a.text, b.text]] = 1.0
+        elif (a.text, b.text) in gold:  # the head first: class 1 + 2 * label
+            plain_target[row, 1 + 2 * gold[a.text, b.text]] = 1.0
+        elif (b.text, a.text) in gold:  # the tail first: class 2 + 2 * label
+            plain_target[row, 2 + 2 * gold[b.text, a.text]] = 1.0
+        else:
+            plain_target[row, 0] = 1.0
+    if mode == "multilabel":
+        probs = 1 / (1 + numpy.exp(-logits))
+        target = 0.8 * plain_target + 0.1
+        losses = -(target * numpy.log(probs) + (1 - target) * numpy.log(1 - probs)).sum(1)
+    else:
+        probs = numpy.exp(logits) / numpy.exp(logits).sum(axis=1, keepdims=True)
+        target = 0.8 * plain_target + 0.2 / rel.n_classes
+        losses = -(target * numpy.log(probs)).sum(axis=1)
+    assert loss == pytest.approx(losses.mean(), rel=1e-4)
+    assert numpy.asarray(d_logits) == pytest.approx((probs - target) / n_pairs, abs=1e-6)
+    nlp.to_disk(tmp_path / "model")
+    assert spacy.load(tmp_path / "model").get_pipe(
+        "xlie_relation_extractor").cfg["label_smoothing"] == 0.2
+    with pytest.raises(ValueError, match="label_smoothing"):
+        cpu_nlp(label_smoothing=1.0)
 
 
 def test_serialization_fresh_process(trained_cpu, tmp_path):
