@@ -51,6 +51,7 @@ SETTINGS = (
     ("relation pooling", ("components", "xlie_relation_extractor", "model"), "pooling"),
     ("relation model", ("components", "xlie_relation_extractor", "model"), "@architectures"),
     ("class weight power", ("components", "xlie_relation_extractor"), "class_weight_power"),
+    ("label smoothing", ("components", "xlie_relation_extractor"), "label_smoothing"),
     ("relation decisions", ("components", "xlie_relation_extractor"), "mode"),
     ("frozen lowest layers", ("initialize", "after_init"), "freeze_layers"),
     ("head learning-rate scale", ("training", "optimizer"), "head_learn_rate_scale"),
