@@ -1035,6 +1035,8 @@ ABLATIONS = {
                "e5small_ner_lr"),
     "product": ("The product of the pooled head and tail beside the relation head's features "
                 "(3,000 steps)", "e5small_product"),
+    "label_smoothing": ("Label smoothing 0.1 on the relation loss (3,000 steps)",
+                        "e5small_label_smoothing"),
 }
 
 

@@ -37,6 +37,15 @@ def test_without_a_base_no_differences():
     assert "| change | 62.5 | 49.0 | 31.5 |  |" in lines
 
 
+def test_without_test_files_the_text_names_kbp37_dev_alone():
+    """A report scored on KBP37 dev only (a run whose rule left RELX unscored) says so."""
+    lines = e5small_runs.ablation_markdown({**REPORT, "tests": []})
+    assert lines[0].startswith("Relation macro-F with the gold entities (official scorer, %) "
+                               "on KBP37 dev; in brackets")
+    assert "| change | 62.5 (+2.5) | 31.5 |  |" in lines
+    assert "test files" in e5small_runs.ablation_markdown(REPORT)[0]
+
+
 def test_train_minutes_from_the_time_file_beside_the_run(tmp_path):
     (tmp_path / "run-time.txt").write_text(
         '\tCommand being timed: "spacy train"\n'
