@@ -462,7 +462,8 @@ class RelationExtractor(TrainablePipe):
         self, examples: Iterable[Example], scores: Tuple[PairLists, Floats2d]
     ) -> Tuple[float, Floats2d]:
         """Cross-entropy (exclusive, directed) or binary cross-entropy (multilabel) on
-        the logits, averaged over pairs; returns the loss and its gradient for the logits."""
+        the logits against the targets (smoothed by ``label_smoothing``), averaged over
+        pairs; returns the loss and its gradient for the logits."""
         examples = list(examples)
         validate_examples(examples, "RelationExtractor.get_loss")
         pair_lists, logits = scores
@@ -474,7 +475,7 @@ class RelationExtractor(TrainablePipe):
         weights = self._pair_weights(truth)
         smoothing = self.cfg["label_smoothing"]
         if self.mode != "multilabel":
-            target = numpy.full_like(probs, smoothing / max(probs.shape[1], 1))
+            target = numpy.full_like(probs, smoothing / probs.shape[1])
             target[numpy.arange(len(truth)), truth] += 1.0 - smoothing
             losses = -(target * numpy.log(probs + eps)).sum(axis=1)
         else:
