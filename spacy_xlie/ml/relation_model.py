@@ -50,7 +50,11 @@ def _classifier(tok2vec: Model[List[Doc], List[Floats2d]],
                 encode: Optional[Callable[[Model], Model[PairInput, PairVectors]]] = None
                 ) -> Model[PairInput, Floats2d]:
     """tok2vec → ``features`` → dropout → Maxout → Linear, with the refs the pipe reads;
-    ``encode`` (default :func:`encode_docs`) wraps the tok2vec."""
+    ``encode`` (default :func:`encode_docs`) wraps the tok2vec.
+
+    ``dropout`` is only the rate the layers start with: as in spaCy's own pipes, the
+    extractor's ``update`` sets every rate to its ``drop`` (``[training] dropout`` under
+    ``spacy train``) before each step, so that setting is what trains."""
     output_layer = Linear(nO=nO)
     model = chain(
         (encode or encode_docs)(tok2vec),
