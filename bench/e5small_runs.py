@@ -57,6 +57,7 @@ SETTINGS = (
     ("head learning-rate scale", ("training", "optimizer"), "head_learn_rate_scale"),
     ("component learning-rate scales", ("training", "before_update"), "scales"),
     ("peak learning rate", ("training", "optimizer", "learn_rate"), "initial_rate"),
+    ("training dropout", ("training",), "dropout"),
     ("steps", ("training",), "max_steps"),
     ("layers", ("components", "transformer", "model", "transformer_config"),
      "num_hidden_layers"),

@@ -1037,6 +1037,8 @@ ABLATIONS = {
                 "(3,000 steps)", "e5small_product"),
     "label_smoothing": ("Label smoothing 0.1 on the relation loss (3,000 steps)",
                         "e5small_label_smoothing"),
+    "dropout": ("No dropout in the heads (training dropout 0.0 instead of 0.1; 3,000 steps)",
+                "e5small_dropout"),
 }
 
 

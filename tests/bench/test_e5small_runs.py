@@ -61,7 +61,7 @@ def test_settings_read_from_the_runs_config_sections(tmp_path):
     """Each column's key is found in its own section, or in the listener's embed/encode
     subsections; a setting the config lacks is None."""
     (tmp_path / "config.cfg").write_text(
-        "[training]\nmax_steps = 3000\n\n"
+        "[training]\nmax_steps = 3000\ndropout = 0.0\n\n"
         "[training.optimizer]\nhead_learn_rate_scale = 5.0\n\n"
         "[training.optimizer.learn_rate]\ninitial_rate = 0.0003\n\n"
         "[components]\n\n[components.ner]\n\n[components.ner.model]\n\n"
@@ -71,6 +71,7 @@ def test_settings_read_from_the_runs_config_sections(tmp_path):
     assert found["peak learning rate"] == 0.0003
     assert found["head learning-rate scale"] == 5.0
     assert found["steps"] == 3000
+    assert found["training dropout"] == 0.0
     assert (found["NER grad_factor"], found["NER own layers"]) == (0.01, 2)
     assert found["class weight power"] is None
 
