@@ -188,6 +188,20 @@ def test_label_smoothing_mixes_the_target_with_uniform(mode, tmp_path):
         cpu_nlp(label_smoothing=1.0)
 
 
+def test_update_sets_the_heads_dropout_to_the_loops_rate():
+    """The model block's dropout is only where the head starts: each update runs its
+    dropout layers at the update's ``drop`` (``[training] dropout`` under spacy train)."""
+    nlp = cpu_nlp(**{"model.dropout": 0.5})
+    examples = make_examples(nlp.vocab)
+    nlp.initialize(lambda: examples)
+    head = nlp.get_pipe("xlie_relation_extractor").model
+    rates = [node.attrs["dropout_rate"] for node in head.walk() if "dropout_rate" in node.attrs]
+    assert rates and set(rates) == {0.5}
+    nlp.update(examples, drop=0.05, sgd=Adam(0.001))
+    assert {node.attrs["dropout_rate"] for node in head.walk()
+            if "dropout_rate" in node.attrs} == {0.05}
+
+
 def test_serialization_fresh_process(trained_cpu, tmp_path):
     """to_disk → spacy.load in a new interpreter that never imports spacy_xlie itself."""
     nlp, _ = trained_cpu
