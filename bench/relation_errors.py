@@ -13,6 +13,12 @@ predicted type. Beside each type, how often its head comes first in the training
 at random has a direction no model can learn, and the scorer counts it. English dev data
 only: this is for choosing what to change, and RELX is test data. Writes
 ``relation_errors.json`` and ``relation_errors.md`` to ``--out``.
+
+    python bench/relation_errors.py --compare shipped=bench/results/relation_errors.json \
+        do0=bench/results/do0/relation_errors.json --out bench/results
+
+sets earlier reports side by side, all types summed (``relation_errors_runs.{json,md}``):
+whether a change found more relations, or only moved errors between kinds.
 """
 
 import argparse
@@ -91,6 +97,48 @@ def tally(examples) -> Dict[str, Any]:
             "false_alarms": dict(false_alarms.most_common())}
 
 
+KINDS = ("found", "missed", "wrong direction", "other type")
+
+
+def totals(tallies: Dict[str, Any]) -> Dict[str, int]:
+    """All gold types summed: support and each kind of outcome, and the false alarms."""
+    summed = {key: sum(counts.get(key, 0) for counts in tallies["gold_types"].values())
+              for key in ("support", *KINDS)}
+    summed["false alarms"] = sum(tallies["false_alarms"].values())
+    return summed
+
+
+def compare_markdown(compared: Dict[str, Any]) -> str:
+    columns = ("support", *KINDS, "false alarms")
+    lines = [
+        "# The relation extractor's errors, runs side by side (English dev, gold entities)",
+        "", f"Command: `{compared['command']}`. Run {compared['date']}.", "",
+        "Each run's `relation_errors.json`, all gold types summed (the kinds as in "
+        "`relation_errors.md`).", "",
+        "| run | report | " + " | ".join(columns) + " |",
+        "|---|---|" + "---:|" * len(columns),
+    ]
+    for name, run in compared["runs"].items():
+        lines.append(f"| {name} | `{run['report']}` | "
+                     + " | ".join(str(run["totals"][key]) for key in columns) + " |")
+    return "\n".join(lines + [""])
+
+
+def compare(specs: Iterable[str]) -> Dict[str, Any]:
+    """``NAME=PATH`` of earlier ``relation_errors.json`` reports → each one's totals."""
+    import srsly
+
+    runs = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise ValueError(f"--compare {spec!r}: expected NAME=PATH/relation_errors.json")
+        if not Path(path).is_file():
+            raise ValueError(f"--compare {spec!r}: no report at {path}")
+        runs[name] = {"report": path, "totals": totals(srsly.read_json(path)["tallies"])}
+    return runs
+
+
 def markdown(report: Dict[str, Any]) -> str:
     tallies = report["tallies"]
     lines = [
@@ -110,7 +158,7 @@ def markdown(report: Dict[str, Any]) -> str:
     for label, counts in rows:
         support = counts["support"]
         cells = [f"{counts.get(key, 0)} ({100 * counts.get(key, 0) / support:.0f} %)"
-                 for key in ("found", "missed", "wrong direction", "other type")]
+                 for key in KINDS]
         confused = ", ".join(f"{other} ({n})" for other, n in
                              list(tallies["taken_for"].get(label, {}).items())[:3])
         head_first = report["head_first_in_train"].get(label)
@@ -127,29 +175,56 @@ def markdown(report: Dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--model", type=Path)
+    parser.add_argument("--compare", nargs="+", metavar="NAME=REPORT",
+                        help="sum earlier reports' tallies side by side instead of scoring")
     parser.add_argument("--data", type=Path, default=Path("corpus/kbp37_dev.spacy"))
     parser.add_argument("--train", type=Path, default=Path("corpus/kbp37_train.spacy"))
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
     args = parser.parse_args()
+    if args.compare:
+        try:
+            write_comparison(args.compare, args.out)
+        except ValueError as error:
+            sys.exit(str(error))
+    elif args.model:
+        write_report(args.model, args.data, args.train, args.out)
+    else:
+        parser.error("give --model or --compare")
 
+
+def command_line() -> str:
+    return "python " + shlex.join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]])
+
+
+def write_comparison(specs: Iterable[str], out: Path) -> None:
+    from spacy_xlie.util.io import write_json, write_text
+
+    compared = {"command": command_line(), "date": datetime.date.today().isoformat(),
+                "runs": compare(specs)}
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(compared, out / "relation_errors_runs.json")
+    write_text(compare_markdown(compared), out / "relation_errors_runs.md")
+    print(compare_markdown(compared))
+
+
+def write_report(model: Path, data: Path, train: Path, out: Path) -> None:
     import spacy
 
     from spacy_xlie import evaluation
     from spacy_xlie.util.io import write_json, write_text
 
-    nlp = spacy.load(args.model)
-    examples = evaluation.load_examples(nlp, args.data, gold_ents=True)
+    nlp = spacy.load(model)
+    examples = evaluation.load_examples(nlp, data, gold_ents=True)
     scored = evaluation.predict(nlp, examples, gold_ents=True)
     report = {
-        "command": "python " + shlex.join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
-        "date": datetime.date.today().isoformat(), "model": str(args.model),
-        "data": str(args.data), "tallies": tally(scored),
-        "head_first_in_train": head_first_share(args.train, nlp),
+        "command": command_line(), "date": datetime.date.today().isoformat(),
+        "model": str(model), "data": str(data), "tallies": tally(scored),
+        "head_first_in_train": head_first_share(train, nlp),
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    write_json(report, args.out / "relation_errors.json")
-    write_text(markdown(report), args.out / "relation_errors.md")
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(report, out / "relation_errors.json")
+    write_text(markdown(report), out / "relation_errors.md")
     print(markdown(report))
 
 
