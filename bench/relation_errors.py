@@ -135,7 +135,12 @@ def compare(specs: Iterable[str]) -> Dict[str, Any]:
             raise ValueError(f"--compare {spec!r}: expected NAME=PATH/relation_errors.json")
         if not Path(path).is_file():
             raise ValueError(f"--compare {spec!r}: no report at {path}")
-        runs[name] = {"report": path, "totals": totals(srsly.read_json(path)["tallies"])}
+        try:
+            tallies = srsly.read_json(path)["tallies"]
+        except (ValueError, KeyError, TypeError) as error:
+            raise ValueError(f"--compare {spec!r}: {path} is not a relation_errors.json "
+                             f"report ({type(error).__name__}: {error})") from error
+        runs[name] = {"report": path, "totals": totals(tallies)}
     return runs
 
 
@@ -175,9 +180,10 @@ def markdown(report: Dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=Path)
-    parser.add_argument("--compare", nargs="+", metavar="NAME=REPORT",
-                        help="sum earlier reports' tallies side by side instead of scoring")
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--model", type=Path)
+    what.add_argument("--compare", nargs="+", metavar="NAME=REPORT",
+                      help="sum earlier reports' tallies side by side instead of scoring")
     parser.add_argument("--data", type=Path, default=Path("corpus/kbp37_dev.spacy"))
     parser.add_argument("--train", type=Path, default=Path("corpus/kbp37_train.spacy"))
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
@@ -187,10 +193,8 @@ def main() -> None:
             write_comparison(args.compare, args.out)
         except ValueError as error:
             sys.exit(str(error))
-    elif args.model:
-        write_report(args.model, args.data, args.train, args.out)
     else:
-        parser.error("give --model or --compare")
+        write_report(args.model, args.data, args.train, args.out)
 
 
 def command_line() -> str:

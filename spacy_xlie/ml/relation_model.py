@@ -86,6 +86,8 @@ def build_relation_classifier_v2(
     which re-reads each pair's window with head and tail marked. ``encoder_width`` is
     the tok2vec's output width (multilingual-e5-small: 384); ``pair_width``,
     ``pair_heads`` and ``pair_margin`` size the pair encoder's layer and window.
+    The pair encoder is a PyTorch layer, so it keeps ``dropout`` while training; the
+    thinc layers after it run at the update's ``drop`` (see :func:`_classifier`).
     """
     features = _concatenate_features(
         pair_features(pooling=pooling, use_context=use_context),

@@ -39,3 +39,10 @@ def test_compare_reads_each_named_report(tmp_path):
 def test_compare_refuses_a_bad_spec(spec, message):
     with pytest.raises(ValueError, match=message):
         relation_errors.compare([spec])
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"runs": []}', "[1, 2]"])
+def test_compare_refuses_a_file_that_is_not_an_errors_report(tmp_path, content):
+    (tmp_path / "other.json").write_text(content)
+    with pytest.raises(ValueError, match="is not a relation_errors.json report"):
+        relation_errors.compare([f"x={tmp_path / 'other.json'}"])
