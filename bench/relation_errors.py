@@ -206,10 +206,11 @@ def write_comparison(specs: Iterable[str], out: Path) -> None:
 
     compared = {"command": command_line(), "date": datetime.date.today().isoformat(),
                 "runs": compare(specs)}
+    text = compare_markdown(compared)
     out.mkdir(parents=True, exist_ok=True)
     write_json(compared, out / "relation_errors_runs.json")
-    write_text(compare_markdown(compared), out / "relation_errors_runs.md")
-    print(compare_markdown(compared))
+    write_text(text, out / "relation_errors_runs.md")
+    print(text)
 
 
 def write_report(model: Path, data: Path, train: Path, out: Path) -> None:
@@ -226,10 +227,11 @@ def write_report(model: Path, data: Path, train: Path, out: Path) -> None:
         "model": str(model), "data": str(data), "tallies": tally(scored),
         "head_first_in_train": head_first_share(train, nlp),
     }
+    text = markdown(report)
     out.mkdir(parents=True, exist_ok=True)
     write_json(report, out / "relation_errors.json")
-    write_text(markdown(report), out / "relation_errors.md")
-    print(markdown(report))
+    write_text(text, out / "relation_errors.md")
+    print(text)
 
 
 if __name__ == "__main__":
